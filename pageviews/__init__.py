@@ -1,0 +1,62 @@
+"""Harvest Canvas LMS page views for whole courses, concurrently and politely.
+
+The library face: build a :class:`CanvasClient` on your own ``aiohttp.ClientSession``,
+then call :func:`harvest_course`, or iterate one user's pages with
+:meth:`CanvasClient.page_views`.
+"""
+
+from .client import CanvasClient, ClientStats, normalize_base_url
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    CanvasUnreachableError,
+    IncompleteHarvestError,
+    NotFoundError,
+    OutputDirError,
+    PageviewsError,
+    PermissionDeniedError,
+    ProtocolError,
+    StateError,
+    ThrottledError,
+    TokenFileError,
+    TransientError,
+    UnsafeLinkError,
+    UsageError,
+)
+from .harvest import HarvestOptions, HarvestResult, Progress, harvest_course
+from .ratelimit import RateLimit
+from .records import course_of
+from .responses import Page
+from .retry import RetryPolicy
+from .timerange import TimeRange, parse_bound
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "CanvasClient",
+    "CanvasUnreachableError",
+    "ClientStats",
+    "HarvestOptions",
+    "HarvestResult",
+    "IncompleteHarvestError",
+    "NotFoundError",
+    "OutputDirError",
+    "Page",
+    "PageviewsError",
+    "PermissionDeniedError",
+    "Progress",
+    "ProtocolError",
+    "RateLimit",
+    "RetryPolicy",
+    "StateError",
+    "ThrottledError",
+    "TimeRange",
+    "TokenFileError",
+    "TransientError",
+    "UnsafeLinkError",
+    "UsageError",
+    "course_of",
+    "harvest_course",
+    "normalize_base_url",
+    "parse_bound",
+]

@@ -1,0 +1,205 @@
+"""A thin Canvas client around one injected ``aiohttp.ClientSession``.
+
+It moves bytes and hands them to the pure code: :func:`~pageviews.responses.decipher`
+for meaning, the retry policy for persistence, the gate for concurrency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import aiohttp
+from yarl import URL
+
+from .errors import (
+    CanvasUnreachableError,
+    NotFoundError,
+    PageviewsError,
+    ThrottledError,
+    TransientError,
+    UsageError,
+)
+from .limiter import AdaptiveLimit, Gate
+from .links import check_same_origin
+from .pagination import walk
+from .ratelimit import rate_limit_from_headers
+from .responses import Page, decipher
+from .retry import RetryPolicy
+
+#: Canvas clamps per_page to 100 (lib/api.rb MAX_PER_PAGE); asking for more is pointless.
+PER_PAGE = 100
+
+
+@dataclass(slots=True)
+class ClientStats:
+    """Counters a progress display or benchmark reads."""
+
+    requests: int = 0
+    pages: int = 0
+    throttled: int = 0
+    retries: int = 0
+    faults: int = 0
+
+
+def normalize_base_url(value: str, *, allow_http: bool = False) -> str:
+    """Validate a Canvas base URL and return it as ``scheme://host[:port]``."""
+    text = value.strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"base URL {value!r} needs a scheme and host, e.g. https://canvas.example.edu"
+        )
+    if parts.path or parts.query or parts.fragment:
+        raise UsageError(
+            f"base URL {value!r} must be only scheme and host (no path such as /api/v1)"
+        )
+    if parts.username or parts.password:
+        raise UsageError("base URL must not carry credentials")
+    loopback = parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127.")
+    if parts.scheme == "http" and not (loopback or allow_http):
+        raise UsageError(
+            f"refusing to send the token over plain http to {parts.hostname}; "
+            "use https (or --allow-http if you really mean it)"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class CanvasClient:
+    """Canvas REST calls the harvester needs, with retries, throttling and paging."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        token: str,
+        *,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 16,
+        timeout: float = 60.0,
+    ) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self.retry = retry or RetryPolicy()
+        self.gate = Gate(AdaptiveLimit(ceiling=concurrency))
+        self.stats = ClientStats()
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+
+    @property
+    def retry_attempts(self) -> int:
+        """How many tries one request gets."""
+        return self.retry.attempts
+
+    def url(self, path: str, params: Sequence[tuple[str, str | int]] = ()) -> str:
+        """An absolute URL on the configured Canvas for ``path`` and query ``params``."""
+        query = f"?{urlencode(params)}" if params else ""
+        return f"{self.base_url}{path}{query}"
+
+    async def get(self, url: str, *, attempts: int | None = None) -> Page:
+        """GET one URL on the Canvas origin, retrying transient failures."""
+        check_same_origin(url, self.base_url)
+        policy = self.retry if attempts is None else self.retry.with_attempts(attempts)
+        async for attempt in policy.retrying(self._on_retry):
+            with attempt:
+                return await self._get_once(url)
+        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
+
+    def _on_retry(self, exc: BaseException) -> None:
+        self.stats.retries += 1
+
+    async def _get_once(self, url: str) -> Page:
+        async with self.gate.slot():
+            self.stats.requests += 1
+            try:
+                async with self.session.get(
+                    URL(url, encoded=True),
+                    headers=self._headers,
+                    allow_redirects=False,
+                    timeout=self._timeout,
+                ) as response:
+                    body = await response.read()
+                    status, headers = response.status, response.headers
+            except aiohttp.ClientConnectorError as exc:
+                # Its text names only host and port, never request headers.
+                raise CanvasUnreachableError(
+                    f"cannot connect to {self.base_url}: {exc.strerror}"
+                ) from None
+            except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
+                raise TransientError(
+                    f"connection dropped mid-response ({type(exc).__name__})"
+                ) from None
+            except aiohttp.ClientOSError as exc:
+                raise TransientError(
+                    f"connection error ({exc.strerror or type(exc).__name__})"
+                ) from None
+            except TimeoutError:
+                raise TransientError("Canvas did not answer in time") from None
+            except aiohttp.ClientError as exc:
+                raise TransientError(f"HTTP client error ({type(exc).__name__})") from None
+            try:
+                page = decipher(status, headers, body, url)
+            except ThrottledError:
+                self.stats.throttled += 1
+                self.gate.throttled(rate_limit_from_headers(headers))
+                raise
+            self.gate.observe(page.rate)
+            self.stats.pages += 1
+            return page
+
+    # Endpoints ----------------------------------------------------------------
+
+    async def whoami(self) -> dict[str, Any]:
+        """The token's own user (``GET /api/v1/users/self``); checks the token first of all."""
+        page = await self.get(self.url("/api/v1/users/self"), attempts=min(3, self.retry.attempts))
+        return _object(page)
+
+    async def course(self, course: str | int) -> dict[str, Any]:
+        """The course by numeric id or ``sis_course_id:...``."""
+        try:
+            page = await self.get(self.url(f"/api/v1/courses/{quote(str(course), safe=':')}"))
+        except NotFoundError:
+            raise NotFoundError(f"course {course} not found on {self.base_url}") from None
+        return _object(page)
+
+    def enrollments_url(
+        self,
+        course_id: int,
+        types: Sequence[str] | None = None,
+        states: Sequence[str] | None = None,
+    ) -> str:
+        """The first page of the course's enrollments (contract §2)."""
+        params: list[tuple[str, str | int]] = [("per_page", PER_PAGE)]
+        params += [("type[]", t) for t in types or ()]
+        params += [("state[]", s) for s in states or ()]
+        return self.url(f"/api/v1/courses/{course_id}/enrollments", params)
+
+    def enrollments(
+        self,
+        course_id: int,
+        types: Sequence[str] | None = None,
+        states: Sequence[str] | None = None,
+    ) -> AsyncIterator[Page]:
+        """Pages of the course's enrollments, following ``rel="next"``."""
+        return walk(self, self.enrollments_url(course_id, types, states))
+
+    def page_views_url(self, user_id: int, start: str, end: str) -> str:
+        """The first page of a user's page views in ``[start, end]`` (UTC, explicit ``Z``)."""
+        params: list[tuple[str, str | int]] = [
+            ("start_time", start),
+            ("end_time", end),
+            ("per_page", PER_PAGE),
+        ]
+        return self.url(f"/api/v1/users/{user_id}/page_views", params)
+
+    def page_views(self, user_id: int, start: str, end: str) -> AsyncIterator[Page]:
+        """Pages of one user's page views, newest first."""
+        return walk(self, self.page_views_url(user_id, start, end))
+
+
+def _object(page: Page) -> dict[str, Any]:
+    if not isinstance(page.data, dict):
+        raise PageviewsError(f"expected a JSON object from {urlsplit(page.url).path}")
+    return page.data

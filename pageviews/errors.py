@@ -1,0 +1,100 @@
+"""Errors the harvester raises, each with the exit code the CLI maps it to."""
+
+from __future__ import annotations
+
+
+class PageviewsError(Exception):
+    """Base class: a failure the CLI reports in one line."""
+
+    exit_code = 1
+
+
+class UsageError(PageviewsError):
+    """The invocation itself is wrong (bad flag, date, URL, token file, out dir)."""
+
+    exit_code = 2
+
+
+class TokenFileError(UsageError):
+    """The token file is missing, empty or unreadable."""
+
+    exit_code = 11
+
+
+class OutputDirError(UsageError):
+    """The output directory cannot be written."""
+
+    exit_code = 12
+
+
+class AuthenticationError(PageviewsError):
+    """Canvas rejected the token (invalid, expired or revoked)."""
+
+    exit_code = 3
+
+
+class PermissionDeniedError(PageviewsError):
+    """The token is valid but may not read what was asked."""
+
+    exit_code = 4
+
+
+class NotFoundError(PageviewsError):
+    """Canvas answered 404 for a course or user."""
+
+    exit_code = 5
+
+
+class ProtocolError(PageviewsError):
+    """Canvas (or something in front of it) answered in a way the API never does."""
+
+    exit_code = 7
+
+
+class UnsafeLinkError(ProtocolError):
+    """A pagination link points away from the configured Canvas origin."""
+
+    exit_code = 8
+
+
+class BadRequestError(PageviewsError):
+    """Canvas refused the parameters (HTTP 400)."""
+
+    exit_code = 2
+
+
+class IncompleteHarvestError(PageviewsError):
+    """Some users could not be fetched; the reports lack their page views."""
+
+    exit_code = 9
+
+
+class StateError(PageviewsError):
+    """The state store cannot be used (wrong Canvas, corrupt, unwritable)."""
+
+    exit_code = 10
+
+
+# Transient failures: retried by the retry policy, surfaced only when retries run out.
+
+
+class TransientError(PageviewsError):
+    """A failure worth retrying: 5xx, reset, timeout, truncated body."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ThrottledError(TransientError):
+    """Canvas refused the request for rate limiting (429, or 403 with evidence)."""
+
+
+class PaginationLoopError(TransientError):
+    """A pagination link led back to a page already seen; the page is fetched again."""
+
+
+class CanvasUnreachableError(TransientError):
+    """The Canvas host could not be reached (DNS, refused, reset): fatal once retries run out."""

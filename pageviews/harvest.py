@@ -1,0 +1,363 @@
+"""Harvest one course: roster producer, page-view workers, store, reports.
+
+Shape: a producer lists the course's enrollments and sends fetch units (a user
+and a time window) into a bounded stream; a pool of workers follows each unit's
+pagination, storing every page in one transaction with its next link; heavy
+users are split into windows run side by side. The gate in the client bounds
+requests in flight. When all units are done the reports are rendered from the
+store in one streaming pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .client import PER_PAGE, CanvasClient, ClientStats
+from .errors import (
+    CanvasUnreachableError,
+    NotFoundError,
+    OutputDirError,
+    PageviewsError,
+    PermissionDeniedError,
+    TransientError,
+    UsageError,
+)
+from .pagination import walk
+from .records import course_rows, local_id
+from .reports import ReportMeta, ReportWriter
+from .splitting import plan_windows
+from .store import FAILED, MISSING, Fetch, Run, RunKey, Store
+from .timerange import TimeRange, canvas_timestamp, normalize_timestamp
+
+#: Hosted Canvas's list endpoint serves about this many days (contract §8).
+LIST_WINDOW_DAYS = 30
+DEFAULT_CONCURRENCY = 16
+STATE_FILE = "pageviews-state.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class HarvestOptions:
+    """What to harvest and where to put it."""
+
+    course: str | int
+    time_range: TimeRange
+    enrollment_types: tuple[str, ...] | None = None
+    enrollment_states: tuple[str, ...] | None = None
+    out_dir: Path = Path()
+    state_path: Path | None = None
+    fresh: bool = False
+    workers: int = DEFAULT_CONCURRENCY
+    split_heavy_users: bool = True
+
+    @property
+    def store_path(self) -> Path:
+        """Where the state store lives (``--state``, default in the output directory)."""
+        return self.state_path or self.out_dir / STATE_FILE
+
+
+@dataclass(slots=True)
+class Progress:
+    """Live counters of a harvest, for progress displays."""
+
+    users_total: int = 0
+    users_done: int = 0
+    roster_complete: bool = False
+    records: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass(slots=True)
+class HarvestResult:
+    """What a harvest did and where it put it."""
+
+    course_id: int
+    course_name: str
+    users: int
+    records: int
+    reports: dict[str, Path]
+    state_path: Path
+    resumed: bool
+    missing_users: list[tuple[int, str]]
+    failed_users: list[tuple[int, str]]
+    warnings: list[str]
+    stats: ClientStats
+    peak_in_flight: int
+    seconds: float
+
+    @property
+    def complete(self) -> bool:
+        """True when every user's page views were read (404 users excepted)."""
+        return not self.failed_users
+
+
+def range_warnings(time_range: TimeRange, now: datetime) -> list[str]:
+    """Warn when the range reaches past the list endpoint's retention window."""
+    horizon = now - timedelta(days=LIST_WINDOW_DAYS)
+    if time_range.start < horizon:
+        return [
+            f"the range starts before {horizon.date().isoformat()}: hosted Canvas serves only "
+            f"about the last {LIST_WINDOW_DAYS} days of page views through this API and "
+            "silently leaves older ones out (self-hosted Canvas keeps them)"
+        ]
+    return []
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before any request if the reports could not be written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".pageviews-probe-{time.monotonic_ns()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputDirError(
+            f"output directory {out_dir} is not writable: {exc.strerror}"
+        ) from None
+
+
+def discard_store(path: Path) -> None:
+    """Delete a state store and its SQLite side files (``--fresh``)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+class _Harvest:
+    """One run's moving parts; :func:`harvest_course` is the public face."""
+
+    def __init__(
+        self,
+        client: CanvasClient,
+        store: Store,
+        run: Run,
+        course_id: int,
+        me: int,
+        options: HarvestOptions,
+        progress: Progress,
+    ) -> None:
+        self.client, self.store, self.run = client, store, run
+        self.course_id, self.me, self.options, self.progress = course_id, me, options, progress
+        self.courses = frozenset({course_id})
+        self.open_units: Counter[int] = Counter()
+        self.dispatched: set[int] = set()
+        self.any_success = False
+
+    async def run_all(self) -> None:
+        send, receive = anyio.create_memory_object_stream[Fetch](self.options.workers)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.produce, send)
+            async with receive:
+                for _ in range(self.options.workers):
+                    tg.start_soon(self.work, receive.clone(), tg)
+
+    async def produce(self, send: MemoryObjectSendStream[Fetch]) -> None:
+        async with send:
+            if not self.run.roster_complete:
+                await self._list_roster(send)
+            roster = self.store.roster(self.run.run_id)
+            self.progress.users_total = len(roster)
+            self.progress.roster_complete = True
+            leftovers = [
+                f for f in self.store.pending(self.run.run_id) if f.user_id not in self.dispatched
+            ]
+            for user_id in roster.keys() - self.dispatched:
+                self.dispatched.add(user_id)
+                if not any(f.user_id == user_id for f in leftovers):
+                    self.progress.users_done += 1
+            await self._dispatch(send, leftovers)
+
+    async def _list_roster(self, send: MemoryObjectSendStream[Fetch]) -> None:
+        run, opts = self.run, self.options
+        async for page in walk(
+            self.client,
+            self.client.enrollments_url(
+                self.course_id, opts.enrollment_types, opts.enrollment_states
+            ),
+        ):
+            users: dict[int, str] = {}
+            for enrollment in page.data:
+                user_id = local_id(int(enrollment["user_id"]))
+                if user_id == self.me or user_id in self.dispatched or user_id in users:
+                    continue
+                user = enrollment.get("user") or {}
+                users[user_id] = str(user.get("name") or "")
+            self.store.add_users(run.run_id, users.items(), run.key.start, run.end)
+            self.progress.users_total += len(users)
+            for user_id in users:
+                self.dispatched.add(user_id)
+                fetches = self.store.pending_for_user(run.run_id, user_id)
+                if not fetches:
+                    self.progress.users_done += 1
+                await self._dispatch(send, fetches)
+        self.store.set_roster_complete(run.run_id)
+
+    async def _dispatch(self, send: MemoryObjectSendStream[Fetch], fetches: list[Fetch]) -> None:
+        for fetch in fetches:
+            self.open_units[fetch.user_id] += 1
+        for fetch in fetches:
+            await send.send(fetch)
+
+    async def work(self, receive: MemoryObjectReceiveStream[Fetch], tg: TaskGroup) -> None:
+        async with receive:
+            async for fetch in receive:
+                await self.fetch(fetch, tg)
+
+    async def fetch(self, fetch: Fetch, tg: TaskGroup) -> None:
+        """Follow one unit to its end, storing each page with its next link."""
+        client, store = self.client, self.store
+        start, end = self.run.key.start, self.run.end
+        url = fetch.next_url or client.page_views_url(fetch.user_id, fetch.start, fetch.end)
+        may_split = self.options.split_heavy_users and fetch.pages == 0 and fetch.next_url is None
+        try:
+            async for page in walk(client, url):
+                rows = course_rows(page.data, fetch.user_id, self.courses, start, end)
+                self.any_success = True
+                windows = self._windows(fetch, page.data, page.next_url) if may_split else []
+                may_split = False
+                if windows:
+                    added, children = store.split(fetch, rows, self.run.run_id, windows)
+                    self.progress.records += added
+                    self.open_units[fetch.user_id] += len(children)
+                    for child in children:
+                        tg.start_soon(self.fetch, child, tg)
+                    break
+                self.progress.records += store.save_page(fetch.fetch_id, rows, page.next_url)
+        except NotFoundError as exc:
+            store.give_up(fetch.fetch_id, MISSING, str(exc))
+        except PermissionDeniedError as exc:
+            if not self.any_success:
+                raise PermissionDeniedError(
+                    f"Canvas refused to show page views ({exc}); reading page views needs "
+                    "an account-admin token with the view_statistics permission"
+                ) from None
+            store.give_up(fetch.fetch_id, FAILED, f"permission denied: {exc}")
+        except CanvasUnreachableError:
+            raise
+        except TransientError as exc:
+            store.give_up(fetch.fetch_id, FAILED, f"gave up after retries: {exc}")
+        self._unit_done(fetch.user_id)
+
+    def _windows(self, fetch: Fetch, data: object, next_url: str | None) -> list[tuple[str, str]]:
+        if not isinstance(data, list) or not data or not isinstance(data[-1], dict):
+            return []
+        oldest = data[-1].get("created_at")
+        if not isinstance(oldest, str):
+            return []
+        return plan_windows(
+            start=fetch.start,
+            end=fetch.end,
+            oldest_seen=normalize_timestamp(oldest),
+            page_len=len(data),
+            per_page=PER_PAGE,
+            has_next=next_url is not None,
+        )
+
+    def _unit_done(self, user_id: int) -> None:
+        self.open_units[user_id] -= 1
+        if self.open_units[user_id] <= 0:
+            del self.open_units[user_id]
+            self.progress.users_done += 1
+
+
+async def harvest_course(
+    client: CanvasClient,
+    options: HarvestOptions,
+    *,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> HarvestResult:
+    """Harvest a course's page views into the three reports; resume an unfinished run."""
+    started = time.monotonic()
+    progress = progress or Progress()
+    check_writable(options.out_dir)
+    if options.fresh:
+        discard_store(options.store_path)
+    moment = now()
+    requested = options.time_range
+    if requested.start > moment:
+        raise UsageError("the start time is in the future")
+    me = await client.whoami()
+    course = await client.course(options.course)
+    course_id = local_id(int(course["id"]))
+    pinned = requested.clamp_end(moment)
+    key = RunKey(
+        course_id,
+        requested.start_utc,
+        requested.end_utc,
+        _sorted(options.enrollment_types),
+        _sorted(options.enrollment_states),
+    )
+    store = Store(options.store_path, client.base_url)
+    try:
+        run = store.open_run(key, pinned.end_utc, canvas_timestamp(moment))
+        if run.resumed:
+            store.retry_failed(run.run_id)
+        harvest = _Harvest(client, store, run, course_id, int(me["id"]), options, progress)
+        try:
+            await harvest.run_all()
+        except BaseExceptionGroup as group:
+            leaf = first_error(group)
+            if isinstance(leaf, PageviewsError):
+                raise leaf from None
+            raise
+        problems = store.problems(run.run_id)
+        roster = store.roster(run.run_id)
+        meta = ReportMeta(
+            course_id=course_id,
+            start_time=requested.start.isoformat(),
+            end_time=requested.end.isoformat(),
+            label=requested.label,
+        )
+        with ReportWriter(options.out_dir, meta) as writer:
+            writer.write(store.report_rows(run.run_id, course_id, key.start, run.end))
+        missing = [(u, d) for u, state, d in problems if state == MISSING]
+        failed = [(u, d) for u, state, d in problems if state != MISSING]
+        if not failed:
+            store.finish_run(run.run_id, canvas_timestamp(now()))
+    finally:
+        store.close()
+    return HarvestResult(
+        course_id=course_id,
+        course_name=str(course.get("name") or ""),
+        users=len(roster),
+        records=writer.summary.records,
+        reports=writer.summary.paths,
+        state_path=options.store_path,
+        resumed=run.resumed,
+        missing_users=missing,
+        failed_users=failed,
+        warnings=range_warnings(requested, moment),
+        stats=client.stats,
+        peak_in_flight=client.gate.peak,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _sorted(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    return tuple(sorted(set(values))) if values else None
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first non-group leaf, preferring our own errors, for one-line reporting."""
+    leaves: list[BaseException] = []
+
+    def collect(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                collect(inner)
+        else:
+            leaves.append(exc)
+
+    collect(group)
+    for leaf in leaves:
+        if isinstance(leaf, PageviewsError):
+            return leaf
+    return leaves[0]

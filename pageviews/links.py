@@ -1,0 +1,50 @@
+"""Link-header parsing and the same-origin rule for following pagination links."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from .errors import UnsafeLinkError
+
+
+def parse_link_header(value: str | None) -> dict[str, str]:
+    """Map each ``rel`` of an RFC 8288 Link header to its URL.
+
+    Canvas joins ``<url>; rel="next"`` entries with commas (contract §4); URLs
+    themselves may contain commas in query strings, so split on ``<`` boundaries.
+    """
+    links: dict[str, str] = {}
+    if not value:
+        return links
+    for part in value.split("<")[1:]:
+        url, _, params = part.partition(">")
+        for param in params.split(";"):
+            name, _, raw = param.strip().partition("=")
+            if name.strip().lower() != "rel":
+                continue
+            for rel in raw.strip().strip(",").strip().strip('"').split():
+                links.setdefault(rel.lower(), url.strip())
+    return links
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """Return ``(scheme, host, port)`` with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def check_same_origin(url: str, base_url: str) -> str:
+    """Return ``url`` if it shares ``base_url``'s origin, else raise.
+
+    The token rides on every request, so a link to any other scheme, host or
+    port is never followed.
+    """
+    if origin_of(url) != origin_of(base_url):
+        scheme, host, port = origin_of(url)
+        raise UnsafeLinkError(
+            f"Canvas sent a pagination link to another origin ({scheme}://{host}:{port}); "
+            "refusing to send the token there"
+        )
+    return url

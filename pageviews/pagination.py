@@ -1,0 +1,70 @@
+"""Follow ``rel="next"`` links exactly as Canvas gives them, guarding against loops.
+
+Canvas restarts a collection at its first page when a bookmark is malformed,
+and a faulty proxy can hand back a link already followed (contract §4). Either
+would silently repeat or skip records, so both are detected: a link already
+followed, or a page whose records were all seen before, makes the walker ask
+again for the page that gave the bad link, within the retry budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any, Protocol
+
+from .errors import PaginationLoopError
+from .responses import Page
+
+
+class PageSource(Protocol):
+    """Anything that can GET a page with retries (the client)."""
+
+    async def get(self, url: str, *, attempts: int | None = None) -> Page: ...
+
+    @property
+    def retry_attempts(self) -> int: ...
+
+
+def _ids(data: Any) -> set[str]:
+    if not isinstance(data, list):
+        return set()
+    return {str(item["id"]) for item in data if isinstance(item, dict) and "id" in item}
+
+
+async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
+    """Yield each page from ``url`` on; every yielded ``next_url`` is one not yet followed."""
+    followed: set[str] = set()
+    seen_ids: set[str] = set()
+    came_from: str | None = None
+    strikes = 0
+
+    async def relink(page_url: str) -> str | None:
+        # Ask again for a page until its next link is one not yet followed.
+        nonlocal strikes
+        while True:
+            strikes += 1
+            if strikes > source.retry_attempts:
+                raise PaginationLoopError(
+                    "Canvas pagination keeps looping back to pages already read"
+                )
+            page = await source.get(page_url)
+            if page.next_url is None or page.next_url not in followed:
+                return page.next_url
+
+    current: str | None = url
+    while current is not None:
+        page = await source.get(current)
+        ids = _ids(page.data)
+        if came_from is not None and ids and ids <= seen_ids:
+            # Canvas served records already read: the link that led here restarted the list.
+            followed.add(current)
+            current = await relink(came_from)
+            continue
+        seen_ids |= ids
+        followed.add(current)
+        next_url = page.next_url
+        if next_url is not None and next_url in followed:
+            next_url = await relink(current)
+        yield replace(page, next_url=next_url)
+        came_from, current = current, next_url

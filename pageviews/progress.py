@@ -1,0 +1,56 @@
+"""A one-line live progress display for terminals, and the end-of-run summary."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+import anyio
+
+from .client import ClientStats
+from .harvest import HarvestResult, Progress
+
+
+def progress_line(progress: Progress, stats: ClientStats, now: float) -> str:
+    """Render the live counters as one line."""
+    elapsed = max(now - progress.started, 1e-9)
+    total = f"{progress.users_total}" + ("" if progress.roster_complete else "+")
+    return (
+        f"users {progress.users_done}/{total} · page views {progress.records:,} · "
+        f"{stats.requests / elapsed:,.0f} req/s · throttled {stats.throttled} · "
+        f"retries {stats.retries} · {elapsed:,.0f}s"
+    )
+
+
+async def show_progress(
+    progress: Progress, stats: ClientStats, stream: TextIO, interval: float = 0.25
+) -> None:
+    """Redraw the progress line until cancelled, then clear it."""
+    try:
+        while True:
+            stream.write("\r\x1b[K" + progress_line(progress, stats, time.monotonic()))
+            stream.flush()
+            await anyio.sleep(interval)
+    finally:
+        stream.write("\r\x1b[K")
+        stream.flush()
+
+
+def summary_lines(result: HarvestResult) -> list[str]:
+    """The end-of-run summary: what was harvested, where it went, what is missing."""
+    stats = result.stats
+    name = f" ({result.course_name})" if result.course_name else ""
+    lines = [
+        f"course {result.course_id}{name}: {result.records:,} page views of {result.users} users "
+        f"in {result.seconds:.1f}s ({stats.requests:,} requests, {stats.throttled} throttled, "
+        f"{stats.retries} retries{', resumed' if result.resumed else ''})",
+        "reports: " + ", ".join(sorted(str(p) for p in result.reports.values())),
+        f"state: {result.state_path}",
+    ]
+    if result.users == 0:
+        lines.append("note: no enrollments matched; the reports are empty")
+    for user_id, detail in result.missing_users:
+        lines.append(f"skipped user {user_id}: not found ({detail})")
+    for user_id, detail in result.failed_users:
+        lines.append(f"INCOMPLETE user {user_id}: {detail}")
+    return lines

@@ -1,0 +1,311 @@
+"""The embedded SQLite store: harvested page views and the progress of every run.
+
+Invariants:
+- A page's rows and the fetch unit's next link are written in one transaction,
+  so after any crash the store says exactly which pages are held: resuming
+  re-requests at most the pages that were in flight.
+- ``page_views`` holds each view once (its key ends with the view's id) and is
+  shared by all runs and courses of one Canvas origin; a run only records which
+  users it covers and how far each fetch unit got.
+- The primary key order (course, user, created_at, id) is the reports' row
+  order, so rendering reports is an index scan, not a sort.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import orjson
+
+from .errors import StateError
+from .records import Row
+
+SCHEMA_VERSION: Final = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    course_id INTEGER NOT NULL,
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    roster_complete INTEGER NOT NULL DEFAULT 0,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_key ON runs (key, finished_at);
+CREATE TABLE IF NOT EXISTS run_users (
+    run_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (run_id, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fetches (
+    fetch_id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    next_url TEXT,
+    state TEXT NOT NULL DEFAULT 'todo',
+    pages INTEGER NOT NULL DEFAULT 0,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS fetches_by_run ON fetches (run_id, state, user_id);
+CREATE TABLE IF NOT EXISTS page_views (
+    course_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    interaction_seconds REAL,
+    PRIMARY KEY (course_id, user_id, created_at, id)
+) WITHOUT ROWID;
+"""
+
+#: States of a fetch unit. ``split`` units handed their remaining range to children.
+TODO, DONE, SPLIT, MISSING, FAILED = "todo", "done", "split", "missing", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class RunKey:
+    """What makes two invocations the same harvest, so the second resumes the first."""
+
+    course_id: int
+    start: str
+    end: str
+    enrollment_types: tuple[str, ...] | None
+    enrollment_states: tuple[str, ...] | None
+
+    def encode(self) -> str:
+        """A stable text form for the ``runs.key`` column."""
+        return orjson.dumps(
+            [self.course_id, self.start, self.end, self.enrollment_types, self.enrollment_states]
+        ).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A harvest in the store; ``resumed`` when an unfinished one was found."""
+
+    run_id: int
+    key: RunKey
+    end: str
+    resumed: bool
+    roster_complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """One unit of work: a user's page views in ``[start, end]``, from ``next_url`` on."""
+
+    fetch_id: int
+    user_id: int
+    start: str
+    end: str
+    next_url: str | None
+    pages: int
+
+
+#: One report row: (user_id, url, created_at, id, interaction_seconds, user_name).
+ReportRow = tuple[int, str, str, str, float | None, str]
+
+
+class Store:
+    """A SQLite file holding page views and run progress for one Canvas origin."""
+
+    def __init__(self, path: Path, origin: str) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.executescript(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16000;"
+            )
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"cannot open the state store {path}: {exc}") from None
+        self._check_meta(origin)
+
+    def _check_meta(self, origin: str) -> None:
+        meta = dict(self._db.execute("SELECT name, value FROM meta").fetchall())
+        if not meta:
+            with self._tx():
+                self._db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [("schema_version", str(SCHEMA_VERSION)), ("origin", origin)],
+                )
+            return
+        if meta.get("schema_version") != str(SCHEMA_VERSION):
+            raise StateError(f"{self.path} was written by another version; use --fresh")
+        if meta.get("origin") != origin:
+            raise StateError(
+                f"{self.path} holds data from {meta.get('origin')}, not {origin}; "
+                "use another --state file"
+            )
+
+    def close(self) -> None:
+        """Close the database (committed data is already on disk)."""
+        self._db.close()
+
+    def _tx(self) -> sqlite3.Connection:
+        # ``with connection`` commits or rolls back; BEGIN makes the block one transaction.
+        self._db.execute("BEGIN")
+        return self._db
+
+    # Runs -------------------------------------------------------------------
+
+    def open_run(self, key: RunKey, pinned_end: str, now: str) -> Run:
+        """Find the unfinished run with this key, or start a new one."""
+        found = self._db.execute(
+            "SELECT run_id, end, roster_complete FROM runs"
+            " WHERE key = ? AND finished_at IS NULL ORDER BY run_id DESC LIMIT 1",
+            (key.encode(),),
+        ).fetchone()
+        if found:
+            return Run(found[0], key, found[1], resumed=True, roster_complete=bool(found[2]))
+        with self._tx():
+            cursor = self._db.execute(
+                "INSERT INTO runs (key, course_id, start, end, started_at) VALUES (?, ?, ?, ?, ?)",
+                (key.encode(), key.course_id, key.start, pinned_end, now),
+            )
+        run_id = cursor.lastrowid
+        assert run_id is not None
+        return Run(run_id, key, pinned_end, resumed=False, roster_complete=False)
+
+    def finish_run(self, run_id: int, now: str) -> None:
+        """Close a run, so the same command later starts a new harvest."""
+        with self._tx():
+            self._db.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", (now, run_id))
+
+    # Roster -----------------------------------------------------------------
+
+    def add_users(
+        self, run_id: int, users: Iterable[tuple[int, str]], start: str, end: str
+    ) -> None:
+        """Record roster users and give each new one a fetch unit over the run's range."""
+        with self._tx():
+            for user_id, name in users:
+                cursor = self._db.execute(
+                    "INSERT OR IGNORE INTO run_users VALUES (?, ?, ?)", (run_id, user_id, name)
+                )
+                if cursor.rowcount:
+                    self._db.execute(
+                        "INSERT INTO fetches (run_id, user_id, start, end) VALUES (?, ?, ?, ?)",
+                        (run_id, user_id, start, end),
+                    )
+
+    def set_roster_complete(self, run_id: int) -> None:
+        """Note that the roster was listed to the end."""
+        with self._tx():
+            self._db.execute("UPDATE runs SET roster_complete = 1 WHERE run_id = ?", (run_id,))
+
+    def roster(self, run_id: int) -> dict[int, str]:
+        """The run's users and their names."""
+        rows = self._db.execute(
+            "SELECT user_id, name FROM run_users WHERE run_id = ? ORDER BY user_id", (run_id,)
+        )
+        return dict(rows.fetchall())
+
+    # Fetch units ------------------------------------------------------------
+
+    def pending(self, run_id: int) -> list[Fetch]:
+        """Fetch units still to do, in user order."""
+        rows = self._db.execute(
+            "SELECT fetch_id, user_id, start, end, next_url, pages FROM fetches"
+            " WHERE run_id = ? AND state = ? ORDER BY user_id, fetch_id",
+            (run_id, TODO),
+        )
+        return [Fetch(*row) for row in rows.fetchall()]
+
+    def pending_for_user(self, run_id: int, user_id: int) -> list[Fetch]:
+        """Fetch units of one user still to do."""
+        rows = self._db.execute(
+            "SELECT fetch_id, user_id, start, end, next_url, pages FROM fetches"
+            " WHERE run_id = ? AND user_id = ? AND state = ? ORDER BY fetch_id",
+            (run_id, user_id, TODO),
+        )
+        return [Fetch(*row) for row in rows.fetchall()]
+
+    def save_page(self, fetch_id: int, rows: list[Row], next_url: str | None) -> int:
+        """Store one page's rows and advance its fetch unit; return rows newly stored."""
+        with self._tx():
+            added = self._insert(rows)
+            self._db.execute(
+                "UPDATE fetches SET next_url = ?, pages = pages + 1, state = ? WHERE fetch_id = ?",
+                (next_url, TODO if next_url else DONE, fetch_id),
+            )
+        return added
+
+    def split(
+        self, fetch: Fetch, rows: list[Row], run_id: int, windows: list[tuple[str, str]]
+    ) -> tuple[int, list[Fetch]]:
+        """Store a page and replace the rest of its unit by fresh units over ``windows``."""
+        with self._tx():
+            added = self._insert(rows)
+            self._db.execute(
+                "UPDATE fetches SET state = ?, pages = pages + 1, detail = ? WHERE fetch_id = ?",
+                (SPLIT, orjson.dumps(windows).decode(), fetch.fetch_id),
+            )
+            children = []
+            for start, end in windows:
+                cursor = self._db.execute(
+                    "INSERT INTO fetches (run_id, user_id, start, end) VALUES (?, ?, ?, ?)",
+                    (run_id, fetch.user_id, start, end),
+                )
+                assert cursor.lastrowid is not None
+                children.append(Fetch(cursor.lastrowid, fetch.user_id, start, end, None, 0))
+        return added, children
+
+    def give_up(self, fetch_id: int, state: str, detail: str) -> None:
+        """Mark a unit ``missing`` (Canvas says 404) or ``failed`` (retries ran out)."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE fetches SET state = ?, detail = ? WHERE fetch_id = ?",
+                (state, detail, fetch_id),
+            )
+
+    def retry_failed(self, run_id: int) -> int:
+        """Put failed units of an unfinished run back in the queue; return how many."""
+        with self._tx():
+            cursor = self._db.execute(
+                "UPDATE fetches SET state = ? WHERE run_id = ? AND state = ?",
+                (TODO, run_id, FAILED),
+            )
+        return cursor.rowcount
+
+    def problems(self, run_id: int) -> list[tuple[int, str, str]]:
+        """Users with a ``missing`` or ``failed`` unit: (user_id, state, detail)."""
+        rows = self._db.execute(
+            "SELECT user_id, state, COALESCE(detail, '') FROM fetches"
+            " WHERE run_id = ? AND state IN (?, ?) GROUP BY user_id ORDER BY user_id",
+            (run_id, MISSING, FAILED),
+        )
+        return rows.fetchall()
+
+    def _insert(self, rows: list[Row]) -> int:
+        if not rows:
+            return 0
+        before = self._db.total_changes
+        self._db.executemany("INSERT OR IGNORE INTO page_views VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return self._db.total_changes - before
+
+    # Reports ----------------------------------------------------------------
+
+    def report_rows(self, run_id: int, course_id: int, start: str, end: str) -> Iterator[ReportRow]:
+        """Stream the run's page views of ``course_id`` in report order (user, time, id)."""
+        cursor = self._db.execute(
+            "SELECT p.user_id, p.url, p.created_at, p.id, p.interaction_seconds, u.name"
+            " FROM run_users AS u JOIN page_views AS p"
+            " ON p.course_id = ? AND p.user_id = u.user_id AND p.created_at BETWEEN ? AND ?"
+            " WHERE u.run_id = ? ORDER BY u.user_id, p.created_at, p.id",
+            (course_id, start, end, run_id),
+        )
+        cursor.arraysize = 2000
+        while batch := cursor.fetchmany():
+            yield from batch

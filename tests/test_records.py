@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pageviews.records import course_of, course_rows
+
+
+def view(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "v1",
+        "url": "https://c.example.edu/courses/1693/modules",
+        "context_type": "Course",
+        "created_at": "2015-02-01T12:00:00Z",
+        "interaction_seconds": 7.21,
+        "links": {"user": 5, "context": 1693, "asset": None, "real_user": None, "account": 1},
+    }
+    base.update(fields)
+    return base
+
+
+def test_course_context_link_decides() -> None:
+    assert course_of(view()) == 1693
+    assert course_of(view(links={"context": 169})) == 169
+
+
+def test_other_contexts_do_not_belong_even_with_a_course_url() -> None:
+    assert course_of(view(context_type="Group", links={"context": 1693})) is None
+    assert course_of(view(context_type="User", links={"context": 5})) is None
+
+
+def test_global_ids_from_sharded_canvas_compare_by_local_id() -> None:
+    assert course_of(view(links={"context": 7 * 10**13 + 1693})) == 1693
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://c.example.edu/courses/1693/modules", 1693),
+        ("https://c.example.edu/courses/1693", 1693),
+        ("https://c.example.edu/courses/1693?x=1", 1693),
+        ("https://c.example.edu/api/v1/courses/1693/enrollments", 1693),
+        ("/courses/169/pages/intro", 169),
+        ("https://c.example.edu/courses/16930/modules", 16930),
+        ("https://c.example.edu/about/courses/1693", None),
+        ("https://c.example.edu/profile", None),
+        ("https://c.example.edu/courses/abc", None),
+    ],
+)
+def test_url_fallback_matches_exact_ids_only(url: str, expected: int | None) -> None:
+    assert course_of(view(url=url, links=None, context_type=None)) == expected
+    assert course_of(view(url=url, links={"context": None}, context_type=None)) == expected
+
+
+def test_169_never_matches_1693_urls() -> None:
+    v = view(url="https://c.example.edu/courses/1693/grades", links=None, context_type=None)
+    assert course_rows([v], 5, {169}, "2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z") == []
+
+
+def test_rows_keep_course_views_inside_inclusive_bounds() -> None:
+    views = [
+        view(id="edge-start", created_at="2015-01-26T00:00:00Z"),
+        view(id="edge-end", created_at="2015-03-12T23:59:59Z"),
+        view(id="after", created_at="2015-03-13T00:00:00Z"),
+        view(id="before", created_at="2015-01-25T23:59:59Z"),
+        view(id="other", links={"context": 42}),
+        view(id="none", interaction_seconds=None, created_at="2015-02-01T05:00:00-07:00"),
+    ]
+    rows = course_rows(views, 5, {1693}, "2015-01-26T00:00:00Z", "2015-03-12T23:59:59Z")
+    assert rows == [
+        (1693, 5, "2015-01-26T00:00:00Z", "edge-start", "https://c.example.edu/courses/1693/modules", 7.21),
+        (1693, 5, "2015-03-12T23:59:59Z", "edge-end", "https://c.example.edu/courses/1693/modules", 7.21),
+        (1693, 5, "2015-02-01T12:00:00Z", "none", "https://c.example.edu/courses/1693/modules", None),
+    ]
+
+
+def test_rows_route_to_each_wanted_course() -> None:
+    views = [view(id="a"), view(id="b", links={"context": 169}), view(id="c", links={"context": 7})]
+    rows = course_rows(views, 5, {169, 1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
+    assert [(r[0], r[3]) for r in rows] == [(1693, "a"), (169, "b")]
