@@ -254,13 +254,19 @@ async def run(inv: Invocation) -> HarvestResult:
             concurrency=inv.concurrency,
             timeout=inv.timeout,
         )
+        failure: PageviewsError | None = None
         async with anyio.create_task_group() as tg:
             if not inv.quiet and sys.stderr.isatty():
                 tg.start_soon(show_progress, progress, client.stats, sys.stderr)
             try:
                 result = await harvest_course(client, inv.options, progress=progress)
+            except PageviewsError as exc:
+                # Raised outside the task group, so it is not wrapped in an ExceptionGroup.
+                failure = exc
             finally:
                 tg.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
     return result
 
 

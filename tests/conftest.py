@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from pageviews.testing import World, WorldSpec
+
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def test_world() -> World:
+    """Course 1693 with 320+ students and 50,000+ page views in the classic range."""
+    return World.generate(WorldSpec.preset("test"))
+
+
+@pytest.fixture(scope="session")
+def small_world() -> World:
+    """A small world for quick behaviour tests."""
+    return World.generate(WorldSpec.preset("small"))

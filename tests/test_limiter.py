@@ -18,7 +18,9 @@ def test_cold_start_is_cautious_then_opens_to_the_bucket_room() -> None:
 
 def test_limit_falls_as_the_bucket_fills() -> None:
     limit = AdaptiveLimit(ceiling=32, limit=11)
-    seen = [limit.on_response(RateLimit(remaining=r, cost=2.0), in_flight=11) for r in (100, 60, 20)]
+    seen = [
+        limit.on_response(RateLimit(remaining=r, cost=2.0), in_flight=11) for r in (100, 60, 20)
+    ]
     assert seen == [11, 10, 9]
     assert limit.on_response(RateLimit(remaining=-150.0, cost=2.0), in_flight=3) == 1
 

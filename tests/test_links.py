@@ -5,10 +5,11 @@ import pytest
 from pageviews.errors import UnsafeLinkError
 from pageviews.links import check_same_origin, origin_of, parse_link_header
 
+PV = "https://c.example.edu/api/v1/users/5/page_views"
 CANVAS_LINK = (
-    '<https://c.example.edu/api/v1/users/5/page_views?page=bookmark:WyIyMDI0Il0&per_page=100>; rel="current",'
-    '<https://c.example.edu/api/v1/users/5/page_views?page=bookmark:WyIyMDIzIl0&per_page=100>; rel="next",'
-    '<https://c.example.edu/api/v1/users/5/page_views?page=first&per_page=100>; rel="first"'
+    f'<{PV}?page=bookmark:WyIyMDI0Il0&per_page=100>; rel="current",'
+    f'<{PV}?page=bookmark:WyIyMDIzIl0&per_page=100>; rel="next",'
+    f'<{PV}?page=first&per_page=100>; rel="first"'
 )
 
 
@@ -25,7 +26,10 @@ def test_missing_or_empty_header_has_no_links() -> None:
 
 def test_commas_inside_urls_do_not_split_entries() -> None:
     header = '<https://h/x?a=1,2&b=3>; rel="next", <https://h/x?a=0>; rel="first"'
-    assert parse_link_header(header) == {"next": "https://h/x?a=1,2&b=3", "first": "https://h/x?a=0"}
+    assert parse_link_header(header) == {
+        "next": "https://h/x?a=1,2&b=3",
+        "first": "https://h/x?a=0",
+    }
 
 
 def test_relation_names_are_case_insensitive_and_may_be_unquoted() -> None:

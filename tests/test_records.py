@@ -69,9 +69,30 @@ def test_rows_keep_course_views_inside_inclusive_bounds() -> None:
     ]
     rows = course_rows(views, 5, {1693}, "2015-01-26T00:00:00Z", "2015-03-12T23:59:59Z")
     assert rows == [
-        (1693, 5, "2015-01-26T00:00:00Z", "edge-start", "https://c.example.edu/courses/1693/modules", 7.21),
-        (1693, 5, "2015-03-12T23:59:59Z", "edge-end", "https://c.example.edu/courses/1693/modules", 7.21),
-        (1693, 5, "2015-02-01T12:00:00Z", "none", "https://c.example.edu/courses/1693/modules", None),
+        (
+            1693,
+            5,
+            "2015-01-26T00:00:00Z",
+            "edge-start",
+            "https://c.example.edu/courses/1693/modules",
+            7.21,
+        ),
+        (
+            1693,
+            5,
+            "2015-03-12T23:59:59Z",
+            "edge-end",
+            "https://c.example.edu/courses/1693/modules",
+            7.21,
+        ),
+        (
+            1693,
+            5,
+            "2015-02-01T12:00:00Z",
+            "none",
+            "https://c.example.edu/courses/1693/modules",
+            None,
+        ),
     ]
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -19,7 +20,7 @@ ROWS = [
     (5, "https://c/courses/1693/a", "2015-02-01T00:00:00Z", "v1", 1.5, "Ada L"),
     (5, "https://c/courses/1693/b", "2015-02-02T00:00:00Z", "v2", None, "Ada L"),
     (5, "https://c/courses/1693/b", "2015-02-03T00:00:00Z", "v3", 600.0, "Ada L"),
-    (9, "https://c/courses/1693/a", "2015-02-01T00:00:00Z", "v4", 2.0, "Bo, \"B\""),
+    (9, "https://c/courses/1693/a", "2015-02-01T00:00:00Z", "v4", 2.0, 'Bo, "B"'),
 ]
 
 
@@ -93,7 +94,7 @@ def test_no_rows_gives_valid_empty_reports(tmp_path: Path) -> None:
 
 
 def test_interrupted_writing_leaves_no_report_at_all(tmp_path: Path) -> None:
-    def rows_then_crash():  # type: ignore[no-untyped-def]
+    def rows_then_crash() -> Iterator[tuple[int, str, str, str, float | None, str]]:
         yield ROWS[0]
         raise KeyboardInterrupt
 

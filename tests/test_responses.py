@@ -17,6 +17,9 @@ from pageviews.responses import decipher, is_throttle
 
 URL = "https://c.example.edu/api/v1/users/1/page_views"
 JSON = {"Content-Type": "application/json; charset=utf-8"}
+UNAUTHORIZED = (
+    b'{"status":"unauthorized","errors":[{"message":"user not authorized to perform that action"}]}'
+)
 
 
 def headers(**values: str) -> CIMultiDict[str]:
@@ -27,7 +30,9 @@ def test_success_decodes_body_next_link_and_rate() -> None:
     page = decipher(
         200,
         headers(
-            Link=f'<{URL}?page=2>; rel="next"', X_Rate_Limit_Remaining="512.5", X_Request_Cost="0.25"
+            Link=f'<{URL}?page=2>; rel="next"',
+            X_Rate_Limit_Remaining="512.5",
+            X_Request_Cost="0.25",
         ),
         b'[{"id": "a"}]',
         URL,
@@ -69,7 +74,7 @@ def test_403_with_exhausted_quota_is_a_throttle() -> None:
 
 
 def test_plain_403_is_a_permission_error() -> None:
-    body = b'{"status":"unauthorized","errors":[{"message":"user not authorized to perform that action"}]}'
+    body = UNAUTHORIZED
     with pytest.raises(PermissionDeniedError, match="not authorized"):
         decipher(403, headers(X_Rate_Limit_Remaining="300"), body, URL)
 
@@ -91,14 +96,19 @@ def test_401_without_credentials_is_an_authentication_error() -> None:
 
 
 def test_401_unauthorized_is_a_permission_error() -> None:
-    body = b'{"status":"unauthorized","errors":[{"message":"user not authorized to perform that action"}]}'
+    body = UNAUTHORIZED
     with pytest.raises(PermissionDeniedError):
         decipher(401, headers(), body, URL)
 
 
 def test_404_and_400_carry_canvas_messages() -> None:
     with pytest.raises(NotFoundError, match="does not exist"):
-        decipher(404, headers(), b'{"errors":[{"message":"The specified resource does not exist."}]}', URL)
+        decipher(
+            404,
+            headers(),
+            b'{"errors":[{"message":"The specified resource does not exist."}]}',
+            URL,
+        )
     with pytest.raises(BadRequestError, match="end_time must be after start_time"):
         decipher(400, headers(), b'{"error":"end_time must be after start_time"}', URL)
 
@@ -129,4 +139,6 @@ def test_redirect_is_not_followed() -> None:
 def test_retry_after_must_be_a_non_negative_number() -> None:
     assert retry_after_seconds(CIMultiDict({"Retry-After": "2.5"})) == 2.5
     assert retry_after_seconds(CIMultiDict({"Retry-After": "-1"})) is None
-    assert retry_after_seconds(CIMultiDict({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) is None
+    assert (
+        retry_after_seconds(CIMultiDict({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) is None
+    )

@@ -39,11 +39,15 @@ async def test_tenacity_controller_stops_after_the_attempts_and_reraises() -> No
     policy = RetryPolicy(attempts=3, initial=0.0, cap=0.0)
     calls: list[int] = []
     seen: list[str] = []
-    with pytest.raises(TransientError, match="boom 3"):
+
+    async def fail() -> None:
         async for attempt in policy.retrying(lambda exc: seen.append(str(exc))):
             with attempt:
                 calls.append(1)
                 raise TransientError(f"boom {len(calls)}")
+
+    with pytest.raises(TransientError, match="boom 3"):
+        await fail()
     assert len(calls) == 3
     assert seen == ["boom 1", "boom 2"]
 
@@ -51,9 +55,14 @@ async def test_tenacity_controller_stops_after_the_attempts_and_reraises() -> No
 @pytest.mark.anyio
 async def test_final_errors_are_not_retried() -> None:
     calls = 0
-    with pytest.raises(NotFoundError):
+
+    async def fail() -> None:
+        nonlocal calls
         async for attempt in RetryPolicy(attempts=5, initial=0.0, cap=0.0).retrying():
             with attempt:
                 calls += 1
                 raise NotFoundError("gone")
+
+    with pytest.raises(NotFoundError):
+        await fail()
     assert calls == 1

@@ -12,7 +12,9 @@ KEY = RunKey(1693, "2015-01-26T00:00:00Z", "2015-03-12T23:59:59Z", ("StudentEnro
 NOW = "2026-01-01T00:00:00Z"
 
 
-def row(user: int, created: str, vid: str, course: int = 1693) -> tuple[int, int, str, str, str, float | None]:
+def row(
+    user: int, created: str, vid: str, course: int = 1693
+) -> tuple[int, int, str, str, str, float | None]:
     return (course, user, created, vid, f"https://c/courses/{course}/{vid}", 1.0)
 
 
@@ -37,7 +39,9 @@ def test_roster_users_get_one_unit_each_and_pages_advance_it(store: Store) -> No
     units = store.pending(run.run_id)
     assert [(u.user_id, u.next_url, u.pages) for u in units] == [(5, None, 0), (9, None, 0)]
     five = units[0]
-    assert store.save_page(five.fetch_id, [row(5, "2015-02-02T00:00:00Z", "b")], "https://c/p2") == 1
+    assert (
+        store.save_page(five.fetch_id, [row(5, "2015-02-02T00:00:00Z", "b")], "https://c/p2") == 1
+    )
     assert store.pending_for_user(run.run_id, 5)[0].next_url == "https://c/p2"
     # The same page again (a retry after a crash) adds nothing.
     assert store.save_page(five.fetch_id, [row(5, "2015-02-02T00:00:00Z", "b")], None) == 0
@@ -49,7 +53,10 @@ def test_split_replaces_a_unit_by_windows(store: Store) -> None:
     run = store.open_run(KEY, KEY.end, NOW)
     store.add_users(run.run_id, [(5, "Ada")], KEY.start, KEY.end)
     (unit,) = store.pending(run.run_id)
-    windows = [("2015-02-01T00:00:00Z", "2015-03-01T00:00:00Z"), (KEY.start, "2015-02-01T00:00:00Z")]
+    windows = [
+        ("2015-02-01T00:00:00Z", "2015-03-01T00:00:00Z"),
+        (KEY.start, "2015-02-01T00:00:00Z"),
+    ]
     added, children = store.split(unit, [row(5, "2015-03-02T00:00:00Z", "a")], run.run_id, windows)
     assert added == 1
     assert [(c.start, c.end) for c in children] == windows
@@ -84,7 +91,9 @@ def test_report_rows_come_in_report_order_for_the_run_only(store: Store) -> None
         ],
         None,
     )
-    got = [(r[0], r[2], r[3], r[5]) for r in store.report_rows(run.run_id, 1693, KEY.start, KEY.end)]
+    got = [
+        (r[0], r[2], r[3], r[5]) for r in store.report_rows(run.run_id, 1693, KEY.start, KEY.end)
+    ]
     assert got == [
         (5, "2015-02-01T00:00:00Z", "a", "Ada"),
         (5, "2015-02-01T00:00:00Z", "c", "Ada"),
@@ -104,7 +113,7 @@ def test_report_query_needs_no_sort(store: Store) -> None:
 
 def test_a_store_belongs_to_one_canvas(tmp_path: Path) -> None:
     Store(tmp_path / "s.sqlite", ORIGIN).close()
-    with pytest.raises(StateError, match="holds data from https://c.example.edu"):
+    with pytest.raises(StateError, match=r"holds data from https://c\.example\.edu"):
         Store(tmp_path / "s.sqlite", "https://other.example.edu")
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,12 +31,16 @@ def test_bare_dates_in_another_zone_are_sent_in_utc() -> None:
 
 
 def test_iso_timestamps_keep_their_offset_and_naive_ones_take_the_zone() -> None:
-    assert canvas_timestamp(
-        parse_bound("2015-01-26T10:00:00+02:00", UTC, end=False, flag="x")
-    ) == "2015-01-26T08:00:00Z"
-    assert canvas_timestamp(
-        parse_bound("2015-01-26T10:00:00", parse_timezone("Europe/Berlin"), end=False, flag="x")
-    ) == "2015-01-26T09:00:00Z"
+    assert (
+        canvas_timestamp(parse_bound("2015-01-26T10:00:00+02:00", UTC, end=False, flag="x"))
+        == "2015-01-26T08:00:00Z"
+    )
+    assert (
+        canvas_timestamp(
+            parse_bound("2015-01-26T10:00:00", parse_timezone("Europe/Berlin"), end=False, flag="x")
+        )
+        == "2015-01-26T09:00:00Z"
+    )
 
 
 @pytest.mark.parametrize("text", ["2015-13-01", "yesterday", "2015/01/26", ""])
@@ -71,7 +76,7 @@ def test_split_windows_cover_the_range_newest_first_sharing_edges() -> None:
     windows = tr.split(4)
     assert len(windows) == 4
     assert windows[0].end == tr.end and windows[-1].start == tr.start
-    for newer, older in zip(windows, windows[1:], strict=False):
+    for newer, older in pairwise(windows):
         assert older.end == newer.start  # shared edge second: nothing falls between
         assert older.start < older.end
     assert all(w.start.microsecond == 0 and w.end.microsecond == 0 for w in windows)

@@ -1,0 +1,87 @@
+"""Throttles and faults end with exact reports; faults that never clear are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pageviews.testing import FakeConfig, FaultConfig, FaultKind, ThrottleConfig, World, serve
+
+from .harvesting import END, START, harvest, truth_for
+from .report_check import assert_reports_exact, without_users
+
+pytestmark = pytest.mark.anyio
+
+TRANSIENT = (
+    FaultKind.HTTP_500,
+    FaultKind.HTTP_502,
+    FaultKind.HTTP_503,
+    FaultKind.HTTP_504,
+    FaultKind.RESET,
+    FaultKind.STALL,
+    FaultKind.TRUNCATED_JSON,
+)
+
+
+@pytest.mark.parametrize(
+    "kind", [FaultKind.THROTTLE_403, FaultKind.THROTTLE_429, FaultKind.THROTTLE_429_RETRY_AFTER]
+)
+async def test_throttle_replies_are_waited_out(
+    small_world: World, tmp_path: Path, kind: FaultKind
+) -> None:
+    config = FakeConfig(faults=FaultConfig(rate=0.3, kinds=(kind,), targets="all"))
+    async with serve(small_world, config) as canvas:
+        result = await harvest(canvas, tmp_path)
+        truth = truth_for(canvas)
+    assert canvas.stats.faults > 0
+    assert result.stats.throttled == canvas.stats.faults
+    assert result.complete
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+async def test_real_bucket_with_unknown_up_front_cost(small_world: World, tmp_path: Path) -> None:
+    # The client assumes Canvas's default up-front charge of 50; this Canvas charges 150,
+    # so its first guesses overrun the bucket. It must learn, recover and stay exact.
+    throttle = ThrottleConfig(hwm=600, outflow=3000.0, up_front_cost=150.0, status=429)
+    async with serve(small_world, FakeConfig(throttle=throttle, latency=0.01)) as canvas:
+        result = await harvest(canvas, tmp_path, concurrency=32)
+        truth = truth_for(canvas)
+    assert canvas.stats.throttled > 0
+    assert result.stats.throttled == canvas.stats.throttled
+    assert result.peak_in_flight > 4
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+async def test_403_without_evidence_is_not_retried_as_a_throttle(
+    small_world: World, tmp_path: Path
+) -> None:
+    async with serve(small_world, FakeConfig(auth_error_status=403)) as canvas:
+        with pytest.raises(Exception, match="view_statistics"):
+            await harvest(canvas, tmp_path, token=small_world.teacher_token)
+        page_view_requests = [r for r in canvas.requests if "/page_views" in r.path]
+    assert all(r.status == 403 for r in page_view_requests)
+    assert len(page_view_requests) <= 16  # the first refusals stop the run, no retry storm
+
+
+async def test_transient_faults_end_exact(test_world: World, tmp_path: Path) -> None:
+    faults = FaultConfig(seed=7, rate=0.08, kinds=TRANSIENT, stall_seconds=3.0, targets="all")
+    async with serve(test_world, FakeConfig(throttle=None, faults=faults)) as canvas:
+        result = await harvest(canvas, tmp_path, read_timeout=0.5)
+        truth = truth_for(canvas)
+    kinds = {r.fault for r in canvas.requests if r.fault is not None}
+    assert kinds == set(TRANSIENT)
+    assert result.complete
+    assert result.stats.retries >= canvas.stats.faults
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+async def test_missing_user_is_skipped_and_named(small_world: World, tmp_path: Path) -> None:
+    async with serve(small_world) as canvas:
+        truth = truth_for(canvas)
+        gone = truth.records[0].user_id
+        canvas.config.faults = FaultConfig(missing_users=frozenset({gone}))
+        result = await harvest(canvas, tmp_path)
+    assert [user for user, _ in result.missing_users] == [gone]
+    assert result.complete  # a deleted user is not a failure of the harvest
+    assert_reports_exact(tmp_path, without_users(truth, {gone}), 1693, START, END)
