@@ -79,12 +79,17 @@ class CanvasClient:
         retry: RetryPolicy | None = None,
         concurrency: int = 16,
         timeout: float = 60.0,
+        adaptive: bool = True,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self.retry = retry or RetryPolicy()
-        self.gate = Gate(AdaptiveLimit(ceiling=concurrency))
+        # adaptive=False pins the limit at ``concurrency``: a static pool, for comparison.
+        if adaptive:
+            self.gate = Gate(AdaptiveLimit(ceiling=concurrency))
+        else:
+            self.gate = Gate(AdaptiveLimit(ceiling=concurrency, initial=concurrency, frozen=True))
         self.stats = ClientStats()
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
 

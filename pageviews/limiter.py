@@ -2,13 +2,21 @@
 
 Canvas charges every request in flight an up-front cost and refuses a request
 when the bucket level reaches the high-water mark (contract §5). A response's
-``X-Rate-Limit-Remaining`` is ``hwm - level``, where the level includes the
-up-front charges of the requests still in flight. So after a response seen with
-``k`` other requests in flight, the bucket can take about
-``k + remaining / up_front_cost`` requests at once; :class:`AdaptiveLimit`
-keeps the limit one request below that. The level rises while requests cost more
-than the bucket leaks, ``remaining`` falls, and the limit falls with it, so
-throughput settles where cost in equals outflow, without a throttle.
+``X-Rate-Limit-Remaining`` is ``hwm - level``, and the level includes the
+up-front charges of the requests still in flight, so ``remaining`` measures how
+many more requests the bucket would take right now, in units of the up-front
+cost. :class:`AdaptiveLimit` steers the number in flight so that the *least*
+room seen over the last two rounds of responses stays about ``reserve`` charges:
+replies of a round see fewer and fewer others still charged, so only the
+smallest ``remaining`` shows the bucket at its fullest. Each response moves the
+limit by its share of the error (a round brings about ``limit`` responses, so
+together they apply it once); growth is capped at doubling per round until the
+first throttle and at one per round after it. When requests cost more than the bucket leaks,
+the level rises, ``remaining`` falls and so does the limit, and throughput
+settles where cost in equals outflow, without a throttle. A throttle halves the
+limit and widens the reserve, which also covers a Canvas whose up-front charge
+is larger than the default. The client's own count of requests in flight is not
+used: it includes replies already settled by Canvas but not yet read.
 
 :class:`AdaptiveLimit` is pure arithmetic over observations; :class:`Gate` is the
 async semaphore whose size it sets.
@@ -20,7 +28,7 @@ import math
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 
@@ -35,39 +43,55 @@ class AdaptiveLimit:
     """How many requests may be in flight, from what responses said.
 
     ``ceiling`` bounds it always (the ``--concurrency`` flag); without throttle
-    headers (throttling off) the limit is the ceiling.
+    headers (throttling off) the limit is the ceiling. ``frozen`` pins the limit
+    at ``initial``, a static pool.
     """
 
     ceiling: int
-    limit: int = 2
+    initial: float = 2.0
     up_front_cost: float = DEFAULT_UP_FRONT_COST
-    reserve: float = 1.0
+    reserve: float = 2.0
+    max_reserve: float = 8.0
+    frozen: bool = False
     throttles: int = 0
+    level: float = field(init=False)
+    recent: deque[float] = field(init=False, default_factory=deque)
 
     def __post_init__(self) -> None:
-        self.limit = max(1, min(self.limit, self.ceiling))
+        self.level = max(1.0, min(float(self.initial), float(self.ceiling)))
 
-    def on_response(self, rate: RateLimit | None, in_flight: int) -> int:
-        """Update from a response seen with ``in_flight`` requests out, itself included."""
-        if rate is None:
-            self.limit = self.ceiling
+    @property
+    def limit(self) -> int:
+        """Requests allowed in flight now."""
+        return max(1, min(self.ceiling, math.floor(self.level)))
+
+    def on_response(self, rate: RateLimit | None) -> int:
+        """Update from a successful response's throttle headers."""
+        if self.frozen:
             return self.limit
-        others = max(0, in_flight - 1)
-        room = others + rate.remaining / self.up_front_cost - self.reserve
-        self.limit = max(1, min(self.ceiling, math.floor(room)))
+        if rate is None:
+            self.level = float(self.ceiling)
+            return self.limit
+        recent = self.recent
+        recent.append(rate.remaining)
+        while len(recent) > max(4, 2 * self.limit):
+            recent.popleft()
+        error = min(recent) / self.up_front_cost - self.reserve
+        if error > 0:
+            # Grow by at most the limit per round before the first throttle (slow start),
+            # by one per round after it: the bucket has shown where its edge is.
+            error = min(error, self.level if self.throttles == 0 else 1.0)
+        self.level += error / max(1.0, self.level)
+        self.level = max(1.0, min(float(self.ceiling), self.level))
         return self.limit
 
-    def on_throttle(self, rate: RateLimit | None, in_flight: int) -> int:
-        """Cut sharply after a refusal; the next responses set the level again."""
+    def on_throttle(self, rate: RateLimit | None) -> int:
+        """Halve after a refusal; the next responses steer it again."""
         self.throttles += 1
-        if rate is not None:
-            # A refusal with room left means the up-front charge is larger than assumed.
-            implied = (rate.remaining + self.up_front_cost * max(0, in_flight - 1)) / max(
-                1, in_flight
-            )
-            if implied > self.up_front_cost:
-                self.up_front_cost = min(implied, self.up_front_cost * 2)
-        self.limit = max(1, min(self.limit, in_flight) // 2)
+        if not self.frozen:
+            self.level = max(1.0, self.level / 2)
+            self.reserve = min(self.max_reserve, self.reserve + 1.0)
+            self.recent.clear()
         return self.limit
 
 
@@ -91,12 +115,12 @@ class Gate:
 
     def observe(self, rate: RateLimit | None) -> None:
         """Feed a successful response's throttle headers (call while holding a slot)."""
-        self.policy.on_response(rate, self.in_flight)
+        self.policy.on_response(rate)
         self._wake()
 
     def throttled(self, rate: RateLimit | None) -> None:
         """Feed a throttled response (call while holding a slot)."""
-        self.policy.on_throttle(rate, self.in_flight)
+        self.policy.on_throttle(rate)
 
     async def _acquire(self) -> None:
         if not self._waiters and self.in_flight < self.policy.limit:

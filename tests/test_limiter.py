@@ -2,66 +2,106 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from pageviews.limiter import AdaptiveLimit, Gate
 from pageviews.ratelimit import RateLimit
 
 
-def test_cold_start_is_cautious_then_opens_to_the_bucket_room() -> None:
+def bucket_remaining(hwm: float, base: float, in_flight: int, up_front: float = 50.0) -> RateLimit:
+    """What Canvas reports with ``in_flight`` other requests charged."""
+    return RateLimit(remaining=hwm - base - up_front * in_flight, cost=0.1)
+
+
+def settle(
+    limit: AdaptiveLimit, hwm: float, base: float, rounds: int = 40, up_front: float = 50.0
+) -> list[int]:
+    """Feed responses as a steady client would: each sees the others still charged."""
+    seen = []
+    for _ in range(rounds):
+        n = limit.limit
+        for _ in range(n):
+            limit.on_response(bucket_remaining(hwm, base, n - 1, up_front))
+        seen.append(limit.limit)
+    return seen
+
+
+def test_cold_start_converges_within_a_few_round_trips() -> None:
     limit = AdaptiveLimit(ceiling=32)
     assert limit.limit == 2
-    # Empty bucket, hwm 600: the first reply says 600 left with one other request out.
-    assert limit.on_response(RateLimit(remaining=550.0, cost=0.1), in_flight=2) == 11
-    # 11 in flight from an empty bucket is the most Canvas admits (12 x 50 = 600).
+    seen = settle(limit, hwm=600, base=0)
+    assert seen[4] >= 8
+    # Canvas admits 11 from an empty bucket (12 x 50 = 600); it settles just below.
+    assert 9 <= seen[-1] <= 11
+    assert all(n <= 11 for n in seen)
+
+
+def test_hosted_high_water_mark_is_used_without_configuration() -> None:
+    assert 11 <= settle(AdaptiveLimit(ceiling=32), hwm=700, base=0)[-1] <= 13
 
 
 def test_limit_falls_as_the_bucket_fills() -> None:
-    limit = AdaptiveLimit(ceiling=32, limit=11)
-    seen = [
-        limit.on_response(RateLimit(remaining=r, cost=2.0), in_flight=11) for r in (100, 60, 20)
-    ]
-    assert seen == [11, 10, 9]
-    assert limit.on_response(RateLimit(remaining=-150.0, cost=2.0), in_flight=3) == 1
+    limit = AdaptiveLimit(ceiling=32, initial=10)
+    full = settle(limit, hwm=600, base=0, rounds=10)[-1]
+    fuller = settle(limit, hwm=600, base=300, rounds=10)[-1]
+    assert fuller < full
+    assert fuller * 50 + 300 < 600
 
 
 def test_ceiling_always_bounds_it() -> None:
     limit = AdaptiveLimit(ceiling=4)
-    assert limit.on_response(RateLimit(remaining=700.0, cost=0.0), in_flight=1) == 4
+    assert settle(limit, hwm=600, base=0)[-1] == 4
 
 
 def test_without_headers_the_ceiling_rules() -> None:
-    limit = AdaptiveLimit(ceiling=24)
-    assert limit.on_response(None, in_flight=1) == 24
+    assert AdaptiveLimit(ceiling=24).on_response(None) == 24
 
 
-def test_throttle_halves_and_recovers_from_headers() -> None:
-    limit = AdaptiveLimit(ceiling=32, limit=12)
-    assert limit.on_throttle(RateLimit(remaining=-10.0, cost=None), in_flight=12) == 6
-    assert limit.throttles == 1
-    assert limit.on_throttle(None, in_flight=6) == 3
-    assert limit.on_response(RateLimit(remaining=400.0, cost=0.1), in_flight=1) == 7
+def test_throttle_halves_and_headers_bring_it_back() -> None:
+    limit = AdaptiveLimit(ceiling=32, initial=12)
+    assert limit.on_throttle(RateLimit(remaining=-10.0, cost=None)) == 6
+    assert limit.on_throttle(None) == 3
+    assert limit.throttles == 2
+    # Each throttle widened the reserve by one charge: the least room seen stays >= 4 charges,
+    # so at most 9 in flight (the ninth sees 8 others: 600 - 8 * 50 = 200 left).
+    assert settle(limit, hwm=600, base=0)[-1] == 9
 
 
-def test_refusal_with_room_left_raises_the_assumed_up_front_cost() -> None:
-    limit = AdaptiveLimit(ceiling=32, limit=12)
-    # 8 in flight and 200 left, yet refused: each request must cost more than 50 up front.
-    limit.on_throttle(RateLimit(remaining=200.0, cost=None), in_flight=8)
-    assert limit.up_front_cost > 50.0
-    assert limit.on_response(RateLimit(remaining=500.0, cost=0.1), in_flight=1) < 10
+def test_unknown_larger_charge_is_learned_from_a_few_throttles() -> None:
+    # This Canvas charges 150 up front: only 3 requests fit in a 600 bucket, not 11.
+    limit, hwm, up_front = AdaptiveLimit(ceiling=32), 600.0, 150.0
+    capacity = 3
+    throttled_rounds = []
+    for round_no in range(60):
+        n = limit.limit
+        admitted = min(n, capacity)
+        for k in reversed(range(admitted)):
+            limit.on_response(RateLimit(remaining=hwm - up_front * k, cost=0.1))
+        for _ in range(n - admitted):
+            limit.on_throttle(RateLimit(remaining=hwm - up_front * capacity, cost=None))
+        if n > admitted:
+            throttled_rounds.append(round_no)
+    assert len(throttled_rounds) <= 4
+    assert throttled_rounds[-1] < 30  # then it stays within the bucket for good
+    assert limit.limit >= 2
+
+
+def test_frozen_limit_is_a_static_pool() -> None:
+    limit = AdaptiveLimit(ceiling=8, initial=8, frozen=True)
+    assert limit.on_response(RateLimit(remaining=-100.0, cost=1.0)) == 8
+    assert limit.on_throttle(None) == 8
 
 
 def test_limit_never_drops_below_one() -> None:
-    limit = AdaptiveLimit(ceiling=8, limit=1)
-    assert limit.on_throttle(None, in_flight=1) == 1
-    assert limit.on_response(RateLimit(remaining=-200.0, cost=5.0), in_flight=1) == 1
+    limit = AdaptiveLimit(ceiling=8, initial=1)
+    assert limit.on_throttle(None) == 1
+    assert limit.on_response(RateLimit(remaining=-200.0, cost=5.0)) == 1
 
 
 @pytest.mark.anyio
 async def test_gate_admits_up_to_the_limit_in_arrival_order() -> None:
-    import anyio
-
-    gate = Gate(AdaptiveLimit(ceiling=4, limit=2))
+    gate = Gate(AdaptiveLimit(ceiling=4, initial=2))
     order: list[int] = []
     release = anyio.Event()
 
@@ -85,9 +125,7 @@ async def test_gate_admits_up_to_the_limit_in_arrival_order() -> None:
 
 @pytest.mark.anyio
 async def test_cancelled_waiter_gives_its_place_back() -> None:
-    import anyio
-
-    gate = Gate(AdaptiveLimit(ceiling=1, limit=1))
+    gate = Gate(AdaptiveLimit(ceiling=1, initial=1))
     hold = anyio.Event()
 
     async def holder() -> None:

@@ -1,0 +1,55 @@
+"""A fake Canvas LMS server and synthetic world for testing page-view harvesters.
+
+Serve a world with `serve(World.generate(WorldSpec.preset("small")))`, point a
+harvester at `fake.base_url` with `world.admin_token`, and compare its reports
+with `expected_reports(...)`.
+"""
+
+from .config import FakeConfig
+from .faults import ALL_FAULT_KINDS, FaultConfig, FaultKind, decide_fault
+from .observe import FakeStats, RequestRecord
+from .pagination import decode_bookmark, encode_bookmark
+from .records import (
+    ENROLLMENT_STATES,
+    ENROLLMENT_TYPES,
+    HOST,
+    MAIN_COURSE_ID,
+    SIBLING_COURSE_ID,
+    Course,
+    Enrollment,
+    User,
+)
+from .server import FakeCanvas, serve
+from .throttle import LeakyBucket, ThrottleConfig
+from .truth import ExpectedReports, PageViewRow, expected_reports, view_course
+from .world import World, WorldSpec
+
+__all__ = [
+    "ALL_FAULT_KINDS",
+    "ENROLLMENT_STATES",
+    "ENROLLMENT_TYPES",
+    "HOST",
+    "MAIN_COURSE_ID",
+    "SIBLING_COURSE_ID",
+    "Course",
+    "Enrollment",
+    "ExpectedReports",
+    "FakeCanvas",
+    "FakeConfig",
+    "FakeStats",
+    "FaultConfig",
+    "FaultKind",
+    "LeakyBucket",
+    "PageViewRow",
+    "RequestRecord",
+    "ThrottleConfig",
+    "User",
+    "World",
+    "WorldSpec",
+    "decide_fault",
+    "decode_bookmark",
+    "encode_bookmark",
+    "expected_reports",
+    "serve",
+    "view_course",
+]

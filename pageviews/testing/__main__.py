@@ -1,0 +1,116 @@
+"""Command: `python -m pageviews.testing` serves a fake Canvas until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import anyio
+import orjson
+
+from .config import FakeConfig
+from .faults import FaultConfig
+from .server import serve
+from .throttle import ThrottleConfig
+from .world import World, WorldSpec
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m pageviews.testing", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--preset", default="demo", choices=WorldSpec.PRESETS)
+    parser.add_argument("--seed", type=int, help="override the preset's seed")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument("--latency-jitter", type=float, default=0.0)
+    parser.add_argument("--throttle", choices=("off", "403", "429"), default="403")
+    defaults = ThrottleConfig()
+    parser.add_argument("--maximum", type=float, default=defaults.maximum)
+    parser.add_argument("--hwm", type=float, default=defaults.hwm)
+    parser.add_argument("--outflow", type=float, default=defaults.outflow)
+    parser.add_argument("--up-front-cost", type=float, default=defaults.up_front_cost)
+    parser.add_argument("--cost-base", type=float, default=defaults.cost_base)
+    parser.add_argument("--cost-per-item", type=float, default=defaults.cost_per_item)
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--pagination", choices=("bookmark", "numeric"), default="bookmark")
+    parser.add_argument("--retention-days", type=int)
+    parser.add_argument("--token-file", type=Path, help="write the admin token here (0600)")
+    parser.add_argument("--ready-file", type=Path, help='write {"base_url", "pid"} once listening')
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace) -> FakeConfig:
+    """Turn parsed arguments into a `FakeConfig`."""
+    throttle = None
+    if args.throttle != "off":
+        throttle = ThrottleConfig(
+            maximum=args.maximum,
+            hwm=args.hwm,
+            outflow=args.outflow,
+            up_front_cost=args.up_front_cost,
+            status=403 if args.throttle == "403" else 429,
+            cost_base=args.cost_base,
+            cost_per_item=args.cost_per_item,
+        )
+    return FakeConfig(
+        pagination=args.pagination,
+        throttle=throttle,
+        faults=FaultConfig(seed=args.fault_seed, rate=args.fault_rate),
+        latency=args.latency,
+        latency_jitter=args.latency_jitter,
+        retention_days=args.retention_days,
+    )
+
+
+def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it into place."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    spec = WorldSpec.preset(args.preset)
+    if args.seed is not None:
+        spec = replace(spec, seed=args.seed)
+    world = World.generate(spec)
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with serve(world, build_config(args), host=args.host, port=args.port) as fake:
+            if args.token_file:
+                write_atomically(args.token_file, world.admin_token.encode() + b"\n", 0o600)
+            if args.ready_file:
+                ready = {"base_url": fake.base_url, "pid": os.getpid()}
+                write_atomically(args.ready_file, orjson.dumps(ready))
+            print(f"fake Canvas listening at {fake.base_url}", file=sys.stderr, flush=True)
+            async for _ in signals:
+                break
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return the exit status."""
+    args = parse_args(argv)
+    try:
+        anyio.run(run, args)
+    except OSError as exc:
+        print(f"fake Canvas: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Run the fake Canvas on a local port: `serve(world, config)` yields a `FakeCanvas`."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from .app import build_app
+from .config import FakeConfig
+from .observe import FakeStats, RequestRecord
+from .throttle import LeakyBucket
+from .world import World
+
+# Stalled handlers are cancelled this long after shutdown begins.
+_SHUTDOWN_TIMEOUT = 0.5
+
+
+class FakeCanvas:
+    """Hold a running fake's world, live config, buckets and request log."""
+
+    def __init__(
+        self, world: World, config: FakeConfig, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.world = world
+        self.config = config
+        self.clock = clock
+        self.base_url = ""
+        self.requests: list[RequestRecord] = []
+        self.stats = FakeStats()
+        self.buckets: dict[str, LeakyBucket] = {}
+        self.fault_counts: dict[str, int] = {}
+        self.in_flight = 0
+        self.jitter = random.Random(world.spec.seed)
+
+    def reset_observations(self) -> None:
+        """Forget the request log, counters, buckets and per-URL fault counts."""
+        self.requests.clear()
+        self.stats = FakeStats()
+        self.buckets.clear()
+        self.fault_counts.clear()
+
+    def url(self, path: str) -> str:
+        """Return an absolute URL on the fake for `path`."""
+        return self.base_url + path
+
+
+@asynccontextmanager
+async def serve(
+    world: World,
+    config: FakeConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[FakeCanvas]:
+    """Serve `world` over HTTP until the block exits; port 0 picks a free port."""
+    fake = FakeCanvas(world, FakeConfig() if config is None else config, clock=clock)
+    runner = web.AppRunner(
+        build_app(fake),
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=_SHUTDOWN_TIMEOUT,
+        # A client that gives up (read timeout on a STALL) cancels its handler.
+        handler_cancellation=True,
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0]
+        fake.base_url = f"http://{host}:{bound[1]}"
+        yield fake
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,50 @@
+"""Lenient time parsing in the manner of Canvas's `CanvasTime.try_parse`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final
+
+# A few non-ISO forms `Time.zone.parse` also accepts; ISO-8601 goes through fromisoformat.
+_FORMATS: Final = (
+    "%Y-%m-%d %H:%M:%S %z",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%d %b %Y",
+    "%b %d %Y",
+    "%d %B %Y",
+    "%B %d %Y",
+)
+
+
+def parse_canvas_time(value: str | None) -> datetime | None:
+    """Parse `value` as Canvas does, or return None when it does not parse.
+
+    A value without an offset is read in the fake's time zone, UTC (contract §2).
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        for fmt in _FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+            break
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def to_iso_millis(seconds: float) -> str:
+    """Format epoch seconds to the millisecond, as pv4 bookmarks carry them."""
+    stamp = datetime.fromtimestamp(seconds, UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"

@@ -1,0 +1,120 @@
+"""Ground truth for harvester reports, computed straight from the world's data.
+
+Deliberately shares no code with the server's request path: the roster filter,
+time filter and course matching are written again here from the contract.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, NamedTuple
+
+from .world import World
+
+# Contract §7 fallback: the path names the course exactly; 169 must not match 1693.
+_COURSE_URL: Final = re.compile(r"^[a-z]+://[^/?#]+/(?:api/v1/)?courses/(\d+)(?:[/?#]|$)")
+_ALWAYS_HIDDEN: Final = frozenset({"rejected", "completed", "deleted"})
+_STAFF: Final = frozenset({"TeacherEnrollment", "TaEnrollment", "DesignerEnrollment"})
+
+
+class PageViewRow(NamedTuple):
+    """One page view of a report."""
+
+    user_id: int
+    url: str
+    created_at: str  # as served
+    id: str
+    interaction_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedReports:
+    """Hold the reports a correct harvest of one course and range must produce."""
+
+    roster: list[int]
+    user_names: dict[int, str]
+    records: list[PageViewRow]  # by user_id, created_at, id
+    totals: list[tuple[str, int]]  # by count desc, url asc
+    user_totals: list[tuple[int, str, int]]  # by user_id, count desc, url asc
+
+
+def view_course(view: dict[str, Any]) -> int | None:
+    """Return the course a served page view belongs to, or None."""
+    links = view.get("links")
+    context = links.get("context") if isinstance(links, dict) else None
+    if context is not None:
+        return int(context) if view.get("context_type") == "Course" else None
+    match = _COURSE_URL.match(view.get("url") or "")
+    return int(match.group(1)) if match else None
+
+
+def expected_reports(
+    world: World,
+    course_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    enrollment_types: Collection[str] | None = None,
+    enrollment_states: Collection[str] | None = None,
+    token: str | None = None,
+) -> ExpectedReports:
+    """Compute the expected reports; `token` None means the admin token.
+
+    The roster is the course's enrollments filtered by type (None: all) and state
+    (None: Canvas's default for the token), one entry per user, without the
+    token's own user. Views count when start <= created_at <= end and they belong
+    to the course; each id counts once.
+    """
+    me = world.token_user(world.admin_token if token is None else token)
+    records = world.enrollment_records(course_id)
+    if enrollment_states is None:
+        # active_or_pending; all_active_or_pending (inactive too) for read_as_admin
+        # callers: account admins and the course's active teachers, TAs, designers.
+        reads_as_admin = me == world.admin_user_id or any(
+            e.user_id == me and e.type in _STAFF and e.workflow_state == "active" for e in records
+        )
+        hidden = _ALWAYS_HIDDEN if reads_as_admin else _ALWAYS_HIDDEN | {"inactive"}
+        states = {e.workflow_state for e in records} - hidden
+    else:
+        states = set(enrollment_states)
+    roster = sorted(
+        {
+            e.user_id
+            for e in records
+            if e.workflow_state in states
+            and (enrollment_types is None or e.type in enrollment_types)
+            and e.user_id != me
+        }
+    )
+    lo, hi = _aware(start), _aware(end)
+    seen: set[str] = set()
+    rows: list[PageViewRow] = []
+    for user_id in roster:
+        for view in world.page_views(user_id):
+            when = datetime.strptime(view["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            if not lo <= when <= hi or view_course(view) != course_id or view["id"] in seen:
+                continue
+            seen.add(view["id"])
+            seconds = view["interaction_seconds"]
+            rows.append(PageViewRow(user_id, view["url"], view["created_at"], view["id"], seconds))
+    rows.sort(key=lambda r: (r.user_id, r.created_at, r.id))
+    totals = Counter(r.url for r in rows)
+    per_user = Counter((r.user_id, r.url) for r in rows)
+    return ExpectedReports(
+        roster=roster,
+        user_names={uid: world.users[uid].name for uid in roster},
+        records=rows,
+        totals=sorted(totals.items(), key=lambda t: (-t[1], t[0])),
+        user_totals=sorted(
+            ((uid, url, n) for (uid, url), n in per_user.items()),
+            key=lambda t: (t[0], -t[2], t[1]),
+        ),
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

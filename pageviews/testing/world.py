@@ -1,0 +1,195 @@
+"""The synthetic Canvas world: its specification, presets and read-only accessors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, ClassVar
+
+from .generate import generate
+from .records import (
+    DESIGNER,
+    TA,
+    TEACHER,
+    Course,
+    Enrollment,
+    Target,
+    User,
+    enrollment_sort_key,
+)
+from .viewstore import UserViews, ViewTables
+
+
+@dataclass(frozen=True, slots=True)
+class WorldSpec:
+    """Describe a world to generate; the same spec always gives the same world."""
+
+    seed: int = 1693
+    name: str = "custom"
+    main_students: int = 40  # students of course 1693 (each a distinct user)
+    other_students: int = 30  # users enrolled only in other courses
+    views_total: int = 3_000  # page views of all users together, all contexts
+    course_share: float = 0.75  # share of a member's views inside their courses
+    sibling_share: float = 0.25  # share of 1693 students also enrolled in 169
+    contextless_share: float = 0.03  # course views served without their context
+    zero_view_share: float = 0.06  # users with no page views at all
+    tail_alpha: float = 1.3  # Pareto shape of the per-user view counts
+    max_user_share: float = 0.05  # cap of one user's share of all views
+    span_start: date = date(2015, 1, 5)
+    span_end: date = date(2015, 4, 1)  # exclusive
+    term_start: date = date(2015, 1, 12)  # most views fall in the term
+    term_end: date = date(2015, 3, 21)
+
+    PRESETS: ClassVar[tuple[str, ...]] = ("small", "test", "demo", "bench-throttle", "bench-cpu")
+
+    @classmethod
+    def preset(cls, name: str) -> WorldSpec:
+        """Return the named preset: small, test, demo, bench-throttle or bench-cpu."""
+        base = cls(name=name)
+        if name == "small":
+            return base
+        if name in ("test", "demo"):
+            return replace(
+                base,
+                seed=1693 if name == "test" else 2015,
+                main_students=380,
+                other_students=150,
+                views_total=200_000,
+            )
+        if name == "bench-throttle":
+            return replace(
+                base,
+                seed=7,
+                main_students=420,
+                other_students=80,
+                views_total=420_000,
+                course_share=0.85,
+            )
+        if name == "bench-cpu":
+            return replace(
+                base,
+                seed=11,
+                main_students=300,
+                other_students=10,
+                views_total=1_150_000,
+                course_share=0.93,
+                sibling_share=0.05,
+                max_user_share=0.02,
+            )
+        raise ValueError(f"unknown world preset {name!r}; choose from {', '.join(cls.PRESETS)}")
+
+
+class World:
+    """Hold a generated world; read it through the methods, never mutate it."""
+
+    def __init__(
+        self,
+        spec: WorldSpec,
+        *,
+        courses: dict[int, Course],
+        users: dict[int, User],
+        enrollments: list[Enrollment],
+        groups: dict[int, int],
+        tables: ViewTables,
+        views: dict[int, UserViews],
+        admin_user_id: int,
+        teacher_user_id: int,
+        admin_token: str,
+        teacher_token: str,
+    ) -> None:
+        self.spec = spec
+        self.courses = courses
+        self.users = users
+        self.groups = groups
+        self.tables = tables
+        self.admin_user_id = admin_user_id
+        self.teacher_user_id = teacher_user_id
+        self.admin_token = admin_token
+        self.teacher_token = teacher_token
+        self.tokens = {admin_token: admin_user_id, teacher_token: teacher_user_id}
+        self.course_ids = sorted(courses)
+        self.user_ids = sorted(users)
+        self._views = views
+        self._enrollments: dict[int, list[Enrollment]] = {c: [] for c in courses}
+        for e in enrollments:
+            self._enrollments[e.course_id].append(e)
+        for rows in self._enrollments.values():
+            rows.sort(key=lambda e: enrollment_sort_key(e, users[e.user_id]))
+        self._sis_users = {u.sis_user_id: u.id for u in users.values() if u.sis_user_id}
+        self._sis_courses = {c.sis_course_id: c.id for c in courses.values() if c.sis_course_id}
+        self.total_page_views = sum(len(v) for v in views.values())
+
+    @classmethod
+    def generate(cls, spec: WorldSpec) -> World:
+        """Generate the world described by `spec`."""
+        parts = generate(spec)
+        return cls(
+            spec,
+            courses=parts.courses,
+            users=parts.users,
+            enrollments=parts.enrollments,
+            groups=parts.groups,
+            tables=parts.tables,
+            views=parts.views,
+            admin_user_id=parts.admin_user_id,
+            teacher_user_id=parts.teacher_user_id,
+            admin_token=parts.admin_token,
+            teacher_token=parts.teacher_token,
+        )
+
+    @property
+    def targets(self) -> list[Target]:
+        """Return every page a view can point at."""
+        return self.tables.targets
+
+    def resolve_user(self, ref: str) -> int | None:
+        """Return the user id for a path segment: numeric or `sis_user_id:X`."""
+        if ref.startswith("sis_user_id:"):
+            return self._sis_users.get(ref.removeprefix("sis_user_id:"))
+        return int(ref) if ref.isdigit() and int(ref) in self.users else None
+
+    def resolve_course(self, ref: str) -> int | None:
+        """Return the course id for a path segment: numeric or `sis_course_id:X`."""
+        if ref.startswith("sis_course_id:"):
+            return self._sis_courses.get(ref.removeprefix("sis_course_id:"))
+        return int(ref) if ref.isdigit() and int(ref) in self.courses else None
+
+    def token_user(self, token: str) -> int | None:
+        """Return the user a token belongs to, or None for an unknown token."""
+        return self.tokens.get(token)
+
+    def enrollment_records(self, course_id: int) -> list[Enrollment]:
+        """Return the course's enrollments in roster order (type, sortable_name, id)."""
+        return list(self._enrollments.get(course_id, ()))
+
+    def enrollments(self, course_id: int) -> list[dict[str, Any]]:
+        """Return the course's enrollments as served to the admin token, in roster order."""
+        return [e.to_json(self.users[e.user_id]) for e in self._enrollments.get(course_id, ())]
+
+    def is_account_admin(self, user_id: int) -> bool:
+        """Tell whether the user is the account admin (holds view_statistics)."""
+        return user_id == self.admin_user_id
+
+    def is_course_staff(self, user_id: int, course_id: int) -> bool:
+        """Tell whether the user teaches the course (an active teacher, TA or designer)."""
+        return any(
+            e.user_id == user_id
+            and e.type in (TEACHER, TA, DESIGNER)
+            and e.workflow_state == "active"
+            for e in self._enrollments.get(course_id, ())
+        )
+
+    def views(self, user_id: int) -> UserViews:
+        """Return the column store of one user's views (empty for unknown users)."""
+        return self._views.get(user_id) or UserViews()
+
+    def page_view_count(self, user_id: int) -> int:
+        """Return how many page views the user has in total."""
+        return len(self.views(user_id))
+
+    def page_views(self, user_id: int) -> Iterator[dict[str, Any]]:
+        """Yield the user's page views as served, newest first."""
+        store = self.views(user_id)
+        for index in range(len(store) - 1, -1, -1):
+            yield store.to_json(index, user_id, self.tables)

@@ -1,0 +1,55 @@
+"""The `python -m pageviews.testing` command, run as a separate process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from pageviews.testing import World, WorldSpec
+
+
+def test_command_serves_until_sigterm(tmp_path: Path) -> None:
+    token_file, ready_file = tmp_path / "token", tmp_path / "ready.json"
+    command = [
+        sys.executable,
+        "-m",
+        "pageviews.testing",
+        "--port",
+        "0",
+        "--preset",
+        "small",
+        "--token-file",
+        str(token_file),
+        "--ready-file",
+        str(ready_file),
+    ]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stderr is not None
+            line = process.stderr.readline()  # blocks until the server is listening
+            assert line.startswith("fake Canvas listening at http://127.0.0.1:")
+            ready = json.loads(ready_file.read_text())
+            assert ready["pid"] == process.pid
+            assert line.strip().endswith(ready["base_url"])
+            token = token_file.read_text().strip()
+            assert token == World.generate(WorldSpec.preset("small")).admin_token
+            assert token not in line
+            assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+            with urllib.request.urlopen(ready["base_url"] + "/__fake__/stats") as response:
+                assert json.load(response)["requests"] == 0
+            request = urllib.request.Request(
+                ready["base_url"] + "/api/v1/users/self",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            with urllib.request.urlopen(request) as response:
+                assert json.load(response)["name"] == "Ada Admin"
+        finally:
+            process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert process.stderr.read() == ""
