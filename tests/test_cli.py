@@ -13,9 +13,9 @@ import pytest
 
 from pageviews.cli import main
 from pageviews.testing import FakeCanvas, FakeConfig, World, serve
+from pageviews.testing.report_files import assert_reports_exact
 
 from .harvesting import END, START, truth_for
-from .report_check import assert_reports_exact
 
 SEED_ARGS = [
     "1693",

@@ -8,9 +8,9 @@ import pytest
 
 from pageviews import AuthenticationError, NotFoundError, PermissionDeniedError
 from pageviews.testing import FakeConfig, World, serve
+from pageviews.testing.report_files import assert_reports_exact, files_in
 
 from .harvesting import END, START, harvest, truth_for
-from .report_check import assert_reports_exact, files_in
 
 pytestmark = pytest.mark.anyio
 START_Z = "start_time=2015-01-26T00%3A00%3A00Z"

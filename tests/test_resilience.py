@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from pageviews.testing import FakeConfig, FaultConfig, FaultKind, ThrottleConfig, World, serve
+from pageviews.testing.report_files import assert_reports_exact, without_users
 
 from .harvesting import END, START, harvest, truth_for
-from .report_check import assert_reports_exact, without_users
 
 pytestmark = pytest.mark.anyio
 

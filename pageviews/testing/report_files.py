@@ -1,4 +1,8 @@
-"""Compare the six report files with expected reports computed from the fake's world."""
+"""The six report files a correct harvest writes, built from :class:`ExpectedReports`.
+
+Written from the report format in the README, not from the harvester's writer,
+so the two can disagree; tests and benchmarks compare against this.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,13 @@ from typing import Any
 
 import orjson
 
-from pageviews.testing import ExpectedReports
+from .truth import ExpectedReports
 
 REPORT_KINDS = ("total-pageviews", "total-user-pageviews", "user-pageviews")
 
 
 def report_paths(out_dir: Path, course_id: int, label: str) -> dict[str, Path]:
+    """Where the six files of a course and date label live."""
     return {
         f"{kind}.{ext}": out_dir / f"{kind}_{course_id}_{label}.{ext}"
         for kind in REPORT_KINDS
@@ -113,7 +118,7 @@ def assert_reports_exact(
     start: datetime,
     end: datetime,
 ) -> None:
-    """Every report, CSV and JSON, equals the expected content exactly."""
+    """Assert that every report, CSV and JSON, equals the expected content exactly."""
     label = f"{start.date().isoformat()}-{end.date().isoformat()}"
     got = read_files(report_paths(out_dir, course_id, label))
     want = expected_files(truth, course_id, start, end)
