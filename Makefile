@@ -25,5 +25,8 @@ pytest: $(STAMP)
 
 test: lint pytest
 
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
 clean:
 	rm -rf $(VENV) demo-out bench-out

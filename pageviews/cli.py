@@ -7,8 +7,9 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
@@ -17,7 +18,13 @@ import aiohttp
 import anyio
 
 from .client import CanvasClient, normalize_base_url
-from .errors import PageviewsError, TokenFileError, UsageError
+from .errors import (
+    CanvasUnreachableError,
+    IncompleteHarvestError,
+    PageviewsError,
+    TokenFileError,
+    UsageError,
+)
 from .harvest import (
     DEFAULT_CONCURRENCY,
     HarvestOptions,
@@ -27,6 +34,7 @@ from .harvest import (
     range_warnings,
 )
 from .progress import show_progress, summary_lines
+from .rebuild import rebuild_reports
 from .retry import RetryPolicy
 from .timerange import TimeRange, parse_bound, parse_timezone
 
@@ -58,12 +66,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see pageviews --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; underscore spellings match the original script."""
+def build_parser(*, report: bool = False) -> argparse.ArgumentParser:
+    """The argument parser; underscore spellings match the original script.
+
+    ``report=True`` is ``pageviews report``: the same selection of course, range and
+    enrollments, rendered from the state store without any request to Canvas.
+    """
     p = _Parser(
-        prog="pageviews",
-        description="Harvest a Canvas course's page views into three reports (CSV and JSON).",
-        epilog="Exit codes and examples: see README.md. Fake Canvas: pageviews fake-canvas --help",
+        prog="pageviews report" if report else "pageviews",
+        description="Rebuild the three reports from the state store, offline."
+        if report
+        else "Harvest a Canvas course's page views into three reports (CSV and JSON).",
+        epilog="Exit codes and examples: see README.md. Subcommands: pageviews report, "
+        "pageviews fake-canvas",
     )
     p.add_argument("course", help="course id, or sis_course_id:<id>")
     p.add_argument(
@@ -95,16 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="e.g. active completed (default: Canvas's default states)",
     )
     p.add_argument("--timezone", default="UTC", help="zone for bare dates (default UTC)")
+    p.add_argument("--out-dir", "--out_dir", type=Path, default=Path(), help="report directory")
+    p.add_argument(
+        "--state", type=Path, help="state store (default OUT_DIR/pageviews-state.sqlite)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    if report:
+        return p
     p.add_argument("--base-url", "--base_url", help="Canvas address (default $CANVAS_BASE_URL)")
     p.add_argument(
         "--token-file",
         "--token_file",
         type=Path,
         help=f"file holding the access token (default $CANVAS_TOKEN, else {DEFAULT_TOKEN_FILE})",
-    )
-    p.add_argument("--out-dir", "--out_dir", type=Path, default=Path(), help="report directory")
-    p.add_argument(
-        "--state", type=Path, help="state store (default OUT_DIR/pageviews-state.sqlite)"
     )
     p.add_argument("--fresh", action="store_true", help="discard the state store and start over")
     p.add_argument(
@@ -122,11 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=60.0,
         help="longest wait between tries, seconds (default 60)",
     )
+    p.add_argument(
+        "--retry-time",
+        type=float,
+        default=900.0,
+        help="give up on a request after this many seconds of retrying (default 900)",
+    )
     p.add_argument("--retry-base-wait", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--no-split", action="store_true", help="never split heavy users in time")
     p.add_argument("--allow-http", action="store_true", help="allow plain http to a remote host")
     p.add_argument("-v", "--verbose", action="store_true", help="log each step")
-    p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     return p
 
 
@@ -191,8 +214,8 @@ def _names(
     return tuple(dict.fromkeys(chosen))
 
 
-def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]) -> Invocation:
-    """Validate the parsed arguments and gather the run's inputs."""
+def selection(args: argparse.Namespace) -> HarvestOptions:
+    """The course, range, enrollments and paths the arguments select."""
     course = str(args.course).strip()
     if not (course.isdigit() or (course.startswith("sis_course_id:") and len(course) > 14)):
         raise UsageError(f"course {course!r} must be a numeric id or sis_course_id:<id>")
@@ -203,15 +226,7 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]
         raise UsageError("--end_time is before --start_time")
     if start > datetime.now(UTC):
         raise UsageError("--start_time is in the future")
-    if args.concurrency < 1 or args.retries < 1 or args.timeout <= 0:
-        raise UsageError("--concurrency, --retries and --timeout must be positive")
-    base = args.base_url or environ.get("CANVAS_BASE_URL")
-    if not base:
-        raise UsageError(
-            "no Canvas address: pass --base-url https://canvas.example.edu or set CANVAS_BASE_URL"
-        )
-    base_url = normalize_base_url(base, allow_http=args.allow_http)
-    options = HarvestOptions(
+    return HarvestOptions(
         course=course,
         time_range=TimeRange(start, end),
         enrollment_types=_names(
@@ -220,12 +235,28 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]
         enrollment_states=_names(args.enrollment_states, ENROLLMENT_STATES, "enrollment state"),
         out_dir=args.out_dir,
         state_path=args.state,
-        fresh=args.fresh,
-        workers=args.concurrency,
-        split_heavy_users=not args.no_split,
+    )
+
+
+def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]) -> Invocation:
+    """Validate the parsed arguments and gather the run's inputs."""
+    options = selection(args)
+    if min(args.concurrency, args.retries) < 1 or min(args.timeout, args.retry_time) <= 0:
+        raise UsageError("--concurrency, --retries, --retry-time and --timeout must be positive")
+    base = args.base_url or environ.get("CANVAS_BASE_URL")
+    if not base:
+        raise UsageError(
+            "no Canvas address: pass --base-url https://canvas.example.edu or set CANVAS_BASE_URL"
+        )
+    base_url = normalize_base_url(base, allow_http=args.allow_http)
+    options = replace(
+        options, fresh=args.fresh, workers=args.concurrency, split_heavy_users=not args.no_split
     )
     retry = RetryPolicy(
-        attempts=args.retries, initial=args.retry_base_wait, cap=args.retry_max_wait
+        attempts=args.retries,
+        max_elapsed=args.retry_time,
+        initial=args.retry_base_wait,
+        cap=args.retry_max_wait,
     )
     return Invocation(
         base_url=base_url,
@@ -272,53 +303,86 @@ async def run(inv: Invocation) -> HarvestResult:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["fake-canvas"]:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["fake-canvas"]:
         from .testing.__main__ import main as fake_main
 
-        return fake_main(args_list[1:])
-    inv: Invocation | None = None
-    try:
-        inv = resolve(build_parser().parse_args(args_list), os.environ)
-        if inv.verbose:
-            logging.basicConfig(level=logging.INFO, format="pageviews: %(message)s")
-        if not inv.quiet:
-            for warning in range_warnings(inv.options.time_range, datetime.now(UTC)):
-                print(f"pageviews: warning: {warning}", file=sys.stderr)
-        result = anyio.run(run, inv)
-    except KeyboardInterrupt:
-        where = f" (state in {inv.options.store_path})" if inv else ""
-        print(
-            f"pageviews: interrupted; run the same command again to resume{where}", file=sys.stderr
-        )
-        return EXIT_INTERRUPTED
-    except PageviewsError as exc:
-        print(f"pageviews: error: {_redact(str(exc), inv)}", file=sys.stderr)
-        return exc.exit_code
-    except Exception as exc:
-        print(
-            f"pageviews: internal error: {type(exc).__name__}: {_redact(str(exc), inv)}",
-            file=sys.stderr,
-        )
-        if inv is not None and inv.verbose:
-            import traceback
+        return fake_main(args[1:])
+    if args[:1] == ["report"]:
+        return _guarded(lambda: _report(args[1:]), None)
+    holder: list[Invocation] = []
+    return _guarded(lambda: _harvest(args, holder), holder)
 
-            print(_redact(traceback.format_exc(), inv), file=sys.stderr)
-        return EXIT_INTERNAL
+
+def _harvest(args: list[str], holder: list[Invocation]) -> int:
+    inv = resolve(build_parser().parse_args(args), os.environ)
+    holder.append(inv)
+    if inv.verbose:
+        logging.basicConfig(level=logging.INFO, format="pageviews: %(message)s")
+    if not inv.quiet:
+        for warning in range_warnings(inv.options.time_range, datetime.now(UTC)):
+            _say(f"warning: {warning}")
+    try:
+        result = anyio.run(run, inv)
+    except CanvasUnreachableError as exc:
+        raise CanvasUnreachableError(
+            f"{exc}; what was harvested is kept in {inv.options.store_path}: "
+            "run the same command again to resume"
+        ) from None
     if not inv.quiet:
         for line in summary_lines(result):
-            print(f"pageviews: {line}", file=sys.stderr)
+            _say(line)
     if not result.complete:
-        print(
-            f"pageviews: error: {len(result.failed_users)} users incomplete; "
-            "run the same command again to retry them",
-            file=sys.stderr,
+        raise IncompleteHarvestError(
+            f"{len(result.failed_users)} users incomplete (named above); "
+            "run the same command again to retry them"
         )
-        return 9
     return 0
 
 
-def _redact(text: str, inv: Invocation | None) -> str:
-    if inv is not None and inv.token:
-        text = text.replace(inv.token, "[token]")
-    return text
+def _report(args: list[str]) -> int:
+    parsed = build_parser(report=True).parse_args(args)
+    options = selection(parsed)
+    if not str(options.course).isdigit():
+        raise UsageError("pageviews report needs the numeric course id")
+    result = rebuild_reports(options, int(options.course))
+    if not parsed.quiet:
+        _say(
+            f"{result.records:,} page views of course {result.course_id} from {options.store_path}"
+        )
+        _say("reports: " + ", ".join(sorted(str(p) for p in result.reports.values())))
+    if not result.finished:
+        raise IncompleteHarvestError(
+            "that harvest did not finish "
+            f"({result.unfinished_units} units pending, {len(result.problem_users)} users failed): "
+            "the reports hold only what was harvested; run the harvest again to complete it"
+        )
+    return 0
+
+
+def _say(line: str) -> None:
+    print(f"pageviews: {line}", file=sys.stderr)
+
+
+def _guarded(body: Callable[[], int], holder: list[Invocation] | None) -> int:
+    """Run ``body``; turn every failure into one line on stderr and an exit code."""
+
+    def redact(text: str) -> str:
+        token = holder[0].token if holder else ""
+        return text.replace(token, "[token]") if token else text
+
+    try:
+        return body()
+    except KeyboardInterrupt:
+        where = f" (state in {holder[0].options.store_path})" if holder else ""
+        _say(f"interrupted; run the same command again to resume{where}")
+        return EXIT_INTERRUPTED
+    except PageviewsError as exc:
+        _say(f"error: {redact(str(exc))}")
+        return exc.exit_code
+    except Exception as exc:
+        # The last line of defence: no traceback for users, and never the token.
+        _say(f"internal error: {type(exc).__name__}: {redact(str(exc))}")
+        if holder and holder[0].verbose:
+            _say(redact(traceback.format_exc()))
+        return EXIT_INTERNAL

@@ -33,7 +33,7 @@ from .errors import (
 )
 from .pagination import walk
 from .records import course_rows, local_id
-from .reports import ReportMeta, ReportWriter
+from .reports import ReportMeta, ReportTotals, ReportWriter
 from .splitting import plan_windows
 from .store import FAILED, MISSING, Fetch, Run, RunKey, Store
 from .timerange import TimeRange, canvas_timestamp, normalize_timestamp
@@ -288,13 +288,7 @@ async def harvest_course(
     course = await client.course(options.course)
     course_id = local_id(int(course["id"]))
     pinned = requested.clamp_end(moment)
-    key = RunKey(
-        course_id,
-        requested.start_utc,
-        requested.end_utc,
-        _sorted(options.enrollment_types),
-        _sorted(options.enrollment_states),
-    )
+    key = run_key(course_id, options)
     store = Store(options.store_path, client.base_url)
     try:
         run = store.open_run(key, pinned.end_utc, canvas_timestamp(moment))
@@ -310,14 +304,7 @@ async def harvest_course(
             raise
         problems = store.problems(run.run_id)
         roster = store.roster(run.run_id)
-        meta = ReportMeta(
-            course_id=course_id,
-            start_time=requested.start.isoformat(),
-            end_time=requested.end.isoformat(),
-            label=requested.label,
-        )
-        with ReportWriter(options.out_dir, meta) as writer:
-            writer.write(store.report_rows(run.run_id, course_id, key.start, run.end))
+        totals = render_reports(store, run, options)
         missing = [(u, d) for u, state, d in problems if state == MISSING]
         failed = [(u, d) for u, state, d in problems if state != MISSING]
         if not failed:
@@ -328,8 +315,8 @@ async def harvest_course(
         course_id=course_id,
         course_name=str(course.get("name") or ""),
         users=len(roster),
-        records=writer.summary.records,
-        reports=writer.summary.paths,
+        records=totals.records,
+        reports=totals.paths,
         state_path=options.store_path,
         resumed=run.resumed,
         missing_users=missing,
@@ -341,8 +328,33 @@ async def harvest_course(
     )
 
 
-def _sorted(values: Sequence[str] | None) -> tuple[str, ...] | None:
-    return tuple(sorted(set(values))) if values else None
+def run_key(course_id: int, options: HarvestOptions) -> RunKey:
+    """The key under which the store keeps this harvest's progress."""
+
+    def canonical(values: Sequence[str] | None) -> tuple[str, ...] | None:
+        return tuple(sorted(set(values))) if values else None
+
+    return RunKey(
+        course_id,
+        options.time_range.start_utc,
+        options.time_range.end_utc,
+        canonical(options.enrollment_types),
+        canonical(options.enrollment_states),
+    )
+
+
+def render_reports(store: Store, run: Run, options: HarvestOptions) -> ReportTotals:
+    """Write the six reports from the store, in one streaming pass."""
+    requested = options.time_range
+    meta = ReportMeta(
+        course_id=run.key.course_id,
+        start_time=requested.start.isoformat(),
+        end_time=requested.end.isoformat(),
+        label=requested.label,
+    )
+    with ReportWriter(options.out_dir, meta) as writer:
+        writer.write(store.report_rows(run.run_id, run.key.course_id, run.key.start, run.end))
+    return writer.summary
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

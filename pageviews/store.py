@@ -119,8 +119,11 @@ ReportRow = tuple[int, str, str, str, float | None, str]
 class Store:
     """A SQLite file holding page views and run progress for one Canvas origin."""
 
-    def __init__(self, path: Path, origin: str) -> None:
+    def __init__(self, path: Path, origin: str | None) -> None:
+        """Open or create the store; ``origin=None`` opens an existing one for reading."""
         self.path = path
+        if origin is None and not path.is_file():
+            raise StateError(f"no state store at {path}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -132,9 +135,10 @@ class Store:
             raise StateError(f"cannot open the state store {path}: {exc}") from None
         self._check_meta(origin)
 
-    def _check_meta(self, origin: str) -> None:
+    def _check_meta(self, origin: str | None) -> None:
         meta = dict(self._db.execute("SELECT name, value FROM meta").fetchall())
-        if not meta:
+        self.origin = meta.get("origin", origin)
+        if not meta and origin is not None:
             with self._tx():
                 self._db.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
@@ -143,7 +147,7 @@ class Store:
             return
         if meta.get("schema_version") != str(SCHEMA_VERSION):
             raise StateError(f"{self.path} was written by another version; use --fresh")
-        if meta.get("origin") != origin:
+        if origin is not None and meta.get("origin") != origin:
             raise StateError(
                 f"{self.path} holds data from {meta.get('origin')}, not {origin}; "
                 "use another --state file"
@@ -177,6 +181,18 @@ class Store:
         run_id = cursor.lastrowid
         assert run_id is not None
         return Run(run_id, key, pinned_end, resumed=False, roster_complete=False)
+
+    def latest_run(self, key: RunKey) -> tuple[Run, bool] | None:
+        """The newest run with this key, finished or not, and whether it finished."""
+        found = self._db.execute(
+            "SELECT run_id, end, roster_complete, finished_at IS NOT NULL FROM runs"
+            " WHERE key = ? ORDER BY run_id DESC LIMIT 1",
+            (key.encode(),),
+        ).fetchone()
+        if found is None:
+            return None
+        run = Run(found[0], key, found[1], resumed=True, roster_complete=bool(found[2]))
+        return run, bool(found[3])
 
     def finish_run(self, run_id: int, now: str) -> None:
         """Close a run, so the same command later starts a new harvest."""

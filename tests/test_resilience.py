@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from pageviews.testing import FakeConfig, FaultConfig, FaultKind, ThrottleConfig, World, serve
+from pageviews.testing import (
+    ALL_FAULT_KINDS,
+    FakeConfig,
+    FaultConfig,
+    FaultKind,
+    ThrottleConfig,
+    World,
+    serve,
+)
 from pageviews.testing.report_files import assert_reports_exact, without_users
 
 from .harvesting import END, START, harvest, truth_for
@@ -85,3 +93,36 @@ async def test_missing_user_is_skipped_and_named(small_world: World, tmp_path: P
     assert [user for user, _ in result.missing_users] == [gone]
     assert result.complete  # a deleted user is not a failure of the harvest
     assert_reports_exact(tmp_path, without_users(truth, {gone}), 1693, START, END)
+
+
+@pytest.mark.parametrize("kind", ALL_FAULT_KINDS, ids=[k.value for k in ALL_FAULT_KINDS])
+async def test_each_fault_kind_alone_ends_exact(
+    small_world: World, tmp_path: Path, kind: FaultKind
+) -> None:
+    faults = FaultConfig(seed=3, rate=0.35, kinds=(kind,), stall_seconds=2.0, targets="all")
+    async with serve(small_world, FakeConfig(faults=faults)) as canvas:
+        result = await harvest(canvas, tmp_path, read_timeout=0.3)
+        truth = truth_for(canvas)
+    assert canvas.stats.by_fault[kind.value] > 0
+    assert result.complete
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+async def test_five_percent_of_every_fault_kind_on_a_large_course(
+    test_world: World, tmp_path: Path
+) -> None:
+    faults = FaultConfig(seed=11, rate=0.05, stall_seconds=2.0, targets="all")
+    async with serve(test_world, FakeConfig(faults=faults)) as canvas:
+        result = await harvest(canvas, tmp_path, read_timeout=0.3)
+        truth = truth_for(canvas)
+    assert set(canvas.stats.by_fault) == {k.value for k in ALL_FAULT_KINDS}
+    assert result.complete
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+async def test_numbered_pages_of_the_database_backend(small_world: World, tmp_path: Path) -> None:
+    async with serve(small_world, FakeConfig(pagination="numeric")) as canvas:
+        await harvest(canvas, tmp_path)
+        truth = truth_for(canvas)
+    assert any("page=2" in r.query for r in canvas.requests)
+    assert_reports_exact(tmp_path, truth, 1693, START, END)

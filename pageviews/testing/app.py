@@ -67,8 +67,7 @@ def build_app(fake: FakeCanvas) -> web.Application:
                 fake.clock(),
                 in_flight,
             )
-            fake.requests.append(record)
-            fake.stats.add(record)
+            fake.record(record)
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", dispatch)

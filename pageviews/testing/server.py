@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import anyio
 from aiohttp import web
 
 from .app import build_app
@@ -35,6 +36,19 @@ class FakeCanvas:
         self.fault_counts: dict[str, int] = {}
         self.in_flight = 0
         self.jitter = random.Random(world.spec.seed)
+        self._recorded = anyio.Event()
+
+    def record(self, record: RequestRecord) -> None:
+        """Log a finished request and wake whoever waits on the log."""
+        self.requests.append(record)
+        self.stats.add(record)
+        self._recorded.set()
+        self._recorded = anyio.Event()
+
+    async def wait_until(self, condition: Callable[[FakeCanvas], bool]) -> None:
+        """Return once ``condition(self)`` holds, checking after every request."""
+        while not condition(self):
+            await self._recorded.wait()
 
     def reset_observations(self) -> None:
         """Forget the request log, counters, buckets and per-URL fault counts."""

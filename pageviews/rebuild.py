@@ -1,0 +1,42 @@
+"""Rebuild a harvest's reports from the state store alone, without asking Canvas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import StateError
+from .harvest import HarvestOptions, check_writable, render_reports, run_key
+from .store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildResult:
+    """What the rebuilt reports hold, and whether the harvest behind them was complete."""
+
+    course_id: int
+    records: int
+    reports: dict[str, Path]
+    finished: bool
+    unfinished_units: int
+    problem_users: list[int]
+
+
+def rebuild_reports(options: HarvestOptions, course_id: int) -> RebuildResult:
+    """Render the reports of the newest stored harvest matching ``options``."""
+    check_writable(options.out_dir)
+    store = Store(options.store_path, None)
+    try:
+        found = store.latest_run(run_key(course_id, options))
+        if found is None:
+            raise StateError(
+                f"{options.store_path} holds no harvest of course {course_id} for "
+                f"{options.time_range.label} with these enrollment filters"
+            )
+        run, finished = found
+        totals = render_reports(store, run, options)
+        unfinished = len(store.pending(run.run_id))
+        problems = [user for user, _, _ in store.problems(run.run_id)]
+    finally:
+        store.close()
+    return RebuildResult(course_id, totals.records, totals.paths, finished, unfinished, problems)

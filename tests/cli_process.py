@@ -1,0 +1,49 @@
+"""Start the real command line as a subprocess against a fake Canvas served by the test."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+from anyio.abc import Process
+
+from pageviews.testing import FakeCanvas
+
+SEED_ARGS = ["1693", "--start_time", "2015-01-26", "--end_time", "2015-03-12",
+             "--enrollment_types", "StudentEnrollment"]  # fmt: skip
+FAST_RETRIES = ["--retry-base-wait", "0.01", "--retry-max-wait", "0.05"]
+
+
+def cli_env(canvas: FakeCanvas) -> dict[str, str]:
+    """The environment of a user who set CANVAS_BASE_URL and nothing else."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
+    env["CANVAS_BASE_URL"] = canvas.base_url
+    return env
+
+
+def write_token(directory: Path, token: str) -> Path:
+    """Put the token in ``directory/oauthtoken.txt``, readable by its owner only."""
+    path = directory / "oauthtoken.txt"
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return path
+
+
+async def start_cli(canvas: FakeCanvas, cwd: Path, args: Sequence[str]) -> Process:
+    """Start ``python -m pageviews ARGS`` in ``cwd`` (where oauthtoken.txt is)."""
+    return await anyio.open_process(
+        [sys.executable, "-m", "pageviews", *args], cwd=cwd, env=cli_env(canvas)
+    )
+
+
+async def run_cli(
+    canvas: FakeCanvas, cwd: Path, args: Sequence[str]
+) -> tuple[int, str, str]:
+    """Run the command line to its end; return exit code, stdout and stderr."""
+    done = await anyio.run_process(
+        [sys.executable, "-m", "pageviews", *args], cwd=cwd, env=cli_env(canvas), check=False
+    )
+    return done.returncode, done.stdout.decode(), done.stderr.decode()

@@ -1,0 +1,117 @@
+"""Crash-safe resume: SIGKILL and Ctrl-C mid-harvest, then the same command again."""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pageviews.testing import FakeCanvas, FakeConfig, World, serve
+from pageviews.testing.report_files import assert_reports_exact, files_in
+
+from .cli_process import FAST_RETRIES, SEED_ARGS, run_cli, start_cli, write_token
+from .harvesting import END, START, truth_for
+
+pytestmark = pytest.mark.anyio
+CONCURRENCY = 8
+ARGS = [*SEED_ARGS, *FAST_RETRIES, "--concurrency", str(CONCURRENCY)]
+
+
+def page_view_pages(canvas: FakeCanvas) -> int:
+    return sum(1 for r in canvas.requests if r.status == 200 and "/page_views" in r.path)
+
+
+def pages_requested_twice(canvas: FakeCanvas) -> int:
+    served = Counter(
+        (r.path, r.query) for r in canvas.requests if r.status == 200 and "/page_views" in r.path
+    )
+    return sum(n - 1 for n in served.values() if n > 1)
+
+
+async def kill_after(canvas: FakeCanvas, cwd: Path, pages: int, how: int) -> tuple[int, str]:
+    """Start the CLI, send ``how`` once the fake has served ``pages`` more pages."""
+    target = page_view_pages(canvas) + pages
+    process = await start_cli(canvas, cwd, ARGS)
+    async with process:
+        await canvas.wait_until(lambda c: page_view_pages(c) >= target)
+        process.send_signal(how)
+        assert process.stderr is not None
+        err = b"".join([chunk async for chunk in process.stderr]).decode()
+        code = await process.wait()
+    return code, err
+
+
+async def test_three_sigkills_then_resume_is_exact(test_world: World, tmp_path: Path) -> None:
+    write_token(tmp_path, test_world.admin_token)
+    async with serve(test_world, FakeConfig(latency=0.002)) as canvas:
+        for pages in (40, 250, 400):
+            code, _ = await kill_after(canvas, tmp_path, pages, signal.SIGKILL)
+            assert code == -signal.SIGKILL
+            assert not [f for f in files_in(tmp_path) if f.endswith((".csv", ".json"))]
+        code, out, err = await run_cli(canvas, tmp_path, ARGS)
+        truth = truth_for(canvas)
+    assert code == 0, err
+    assert "resumed" in err
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+    # Only pages in flight at a kill may be asked for again: at most CONCURRENCY per kill.
+    assert pages_requested_twice(canvas) <= 3 * CONCURRENCY
+
+
+async def test_ctrl_c_stops_cleanly_and_says_how_to_resume(
+    test_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, test_world.admin_token)
+    async with serve(test_world, FakeConfig(latency=0.002)) as canvas:
+        code, err = await kill_after(canvas, tmp_path, 100, signal.SIGINT)
+        assert code == 130
+        assert "Traceback" not in err
+        assert err.endswith(
+            "pageviews: interrupted; run the same command again to resume "
+            "(state in pageviews-state.sqlite)\n"
+        )
+        code, _, err = await run_cli(canvas, tmp_path, ARGS)
+        truth = truth_for(canvas)
+    assert code == 0, err
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+    assert pages_requested_twice(canvas) <= CONCURRENCY
+
+
+async def test_reports_rebuild_from_the_store_alone(small_world: World, tmp_path: Path) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    async with serve(small_world) as canvas:
+        code, _, err = await run_cli(canvas, tmp_path, SEED_ARGS)
+        assert code == 0, err
+        written = {name: (tmp_path / name).read_bytes() for name in files_in(tmp_path)}
+        reports = [name for name in written if name.endswith((".csv", ".json"))]
+        assert len(reports) == 6
+        for name in reports:
+            (tmp_path / name).unlink()
+        served = len(canvas.requests)
+        code, _, err = await run_cli(canvas, tmp_path, ["report", *SEED_ARGS])
+        assert code == 0, err
+        assert len(canvas.requests) == served  # not one request to Canvas
+    for name in reports:
+        assert (tmp_path / name).read_bytes() == written[name]
+
+
+async def test_report_of_an_unfinished_harvest_says_so(test_world: World, tmp_path: Path) -> None:
+    write_token(tmp_path, test_world.admin_token)
+    async with serve(test_world, FakeConfig(latency=0.002)) as canvas:
+        await kill_after(canvas, tmp_path, 50, signal.SIGKILL)
+        code, _, err = await run_cli(canvas, tmp_path, ["report", *SEED_ARGS])
+    assert code == 9
+    assert "that harvest did not finish" in err
+
+
+async def test_fresh_discards_the_store(small_world: World, tmp_path: Path) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    async with serve(small_world, FakeConfig(throttle=None)) as canvas:
+        await run_cli(canvas, tmp_path, SEED_ARGS)
+        first = len(canvas.requests)
+        code, _, err = await run_cli(canvas, tmp_path, [*SEED_ARGS, "--fresh", "-q"])
+        truth = truth_for(canvas)
+    assert (code, err) == (0, "")
+    assert len(canvas.requests) == 2 * first
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
