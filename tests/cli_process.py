@@ -39,9 +39,7 @@ async def start_cli(canvas: FakeCanvas, cwd: Path, args: Sequence[str]) -> Proce
     )
 
 
-async def run_cli(
-    canvas: FakeCanvas, cwd: Path, args: Sequence[str]
-) -> tuple[int, str, str]:
+async def run_cli(canvas: FakeCanvas, cwd: Path, args: Sequence[str]) -> tuple[int, str, str]:
     """Run the command line to its end; return exit code, stdout and stderr."""
     done = await anyio.run_process(
         [sys.executable, "-m", "pageviews", *args], cwd=cwd, env=cli_env(canvas), check=False

@@ -51,6 +51,7 @@ async def test_three_sigkills_then_resume_is_exact(test_world: World, tmp_path: 
             assert code == -signal.SIGKILL
             assert not [f for f in files_in(tmp_path) if f.endswith((".csv", ".json"))]
         code, out, err = await run_cli(canvas, tmp_path, ARGS)
+        assert out == ""
         truth = truth_for(canvas)
     assert code == 0, err
     assert "resumed" in err

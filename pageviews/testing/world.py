@@ -41,11 +41,19 @@ class WorldSpec:
     term_start: date = date(2015, 1, 12)  # most views fall in the term
     term_end: date = date(2015, 3, 21)
 
-    PRESETS: ClassVar[tuple[str, ...]] = ("small", "test", "demo", "bench-throttle", "bench-cpu")
+    PRESETS: ClassVar[tuple[str, ...]] = (
+        "small",
+        "test",
+        "demo",
+        "bench-latency",
+        "bench-throttle",
+        "bench-cpu",
+        "bench-cpu-250k",
+    )
 
     @classmethod
     def preset(cls, name: str) -> WorldSpec:
-        """Return the named preset: small, test, demo, bench-throttle or bench-cpu."""
+        """Return the named preset (one of `PRESETS`)."""
         base = cls(name=name)
         if name == "small":
             return base
@@ -57,6 +65,12 @@ class WorldSpec:
                 other_students=150,
                 views_total=200_000,
             )
+        if name == "bench-latency":
+            # About 400 users in the default roster and 1,400 minimal requests, so a
+            # one-at-a-time client at 50 ms latency takes about a minute.
+            return replace(
+                base, seed=400, main_students=418, other_students=60, views_total=100_000
+            )
         if name == "bench-throttle":
             return replace(
                 base,
@@ -66,13 +80,14 @@ class WorldSpec:
                 views_total=420_000,
                 course_share=0.85,
             )
-        if name == "bench-cpu":
+        if name in ("bench-cpu", "bench-cpu-250k"):
+            # The same world at a quarter of the views shows memory not growing with records.
             return replace(
                 base,
                 seed=11,
                 main_students=300,
                 other_students=10,
-                views_total=1_150_000,
+                views_total=1_150_000 if name == "bench-cpu" else 287_500,
                 course_share=0.93,
                 sibling_share=0.05,
                 max_user_share=0.02,

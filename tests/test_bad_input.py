@@ -1,0 +1,164 @@
+"""Every row of the README's bad-input table, run through the real command line.
+
+Each case gets one line on stderr (a warning or an error), the documented exit
+code, no traceback, and nothing already harvested lost. A final test checks the
+README table and this list match one to one.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import pytest
+
+from pageviews.cli import main
+from pageviews.store import Store
+from pageviews.testing import FakeConfig, FaultConfig, World, expected_reports, serve
+
+from .cli_process import FAST_RETRIES, SEED_ARGS
+from .harvesting import END, START, STUDENTS
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: what to run, the exit code and the words the user sees."""
+
+    name: str
+    code: int
+    says: str
+    args: tuple[str, ...] = ()
+    token_text: str | None = "{admin}\n"  # None: no token file at all
+    token_mode: int = 0o600
+    fake: Callable[[World], FakeConfig] = field(default=lambda world: FakeConfig())
+    before_any_request: bool = False
+
+
+def broken_user(world: World) -> FakeConfig:
+    truth = expected_reports(world, 1693, START, END, enrollment_types=STUDENTS)
+    victim = truth.records[0].user_id
+    return FakeConfig(faults=FaultConfig(broken_users=frozenset({victim})))
+
+
+CASES = [
+    Case("missing token file", 11, "error: token file {tmp}/oauthtoken.txt not found",
+         token_text=None, before_any_request=True),
+    Case("empty token file", 11, "is empty", token_text="  \n", before_any_request=True),
+    Case("unreadable token file", 11, "cannot read token file", token_text="<dir>",
+         before_any_request=True),
+    Case("token with a trailing newline or spaces", 0, "page views of",
+         token_text="  {admin}  \n\n"),
+    Case("token file readable by others", 0, "warning: token file", token_mode=0o644),
+    Case("bad token", 3, "error: Canvas rejected the token: Invalid access token.",
+         token_text="wrong-token\n"),
+    Case("token without admin rights", 4, "needs an account-admin token with the "
+         "view_statistics permission", token_text="{teacher}\n"),
+    Case("unknown course", 5, "error: course 424242 not found", args=("424242",)),
+    Case("course with no matching enrollments", 0, "note: no enrollments matched",
+         args=("--enrollment_types", "DesignerEnrollment", "--enrollment_states", "completed")),
+    Case("bad date", 2, "error: --start_time: '2015-02-30' is not a date",
+         args=("--start_time", "2015-02-30"), before_any_request=True),
+    Case("end before start", 2, "error: --end_time is before --start_time",
+         args=("--end_time", "2015-01-01"), before_any_request=True),
+    Case("start in the future", 2, "error: --start_time is in the future",
+         args=("--start_time", "2999-01-01", "--end_time", "2999-02-01"),
+         before_any_request=True),
+    Case("range past the 30-day list window", 0, "warning: the range starts before"),
+    Case("unknown time zone", 2, "error: unknown time zone 'Mars/Base'",
+         args=("--timezone", "Mars/Base"), before_any_request=True),
+    Case("unknown enrollment type or state", 2, "error: unknown enrollment state 'actve'",
+         args=("--enrollment_states", "actve"), before_any_request=True),
+    Case("non-numeric course id", 2, "must be a numeric id or sis_course_id:<id>",
+         args=("16 93",), before_any_request=True),
+    Case("unknown flag", 2, "error: unrecognized arguments: --frobnicate",
+         args=("--frobnicate",), before_any_request=True),
+    Case("missing base URL", 2, "error: no Canvas address", args=("--base-url", ""),
+         before_any_request=True),
+    Case("base URL without scheme", 2, "needs a scheme and host",
+         args=("--base-url", "canvas.example.edu"), before_any_request=True),
+    Case("base URL with a path", 2, "must be only scheme and host",
+         args=("--base-url", "https://canvas.example.edu/api/v1"), before_any_request=True),
+    Case("http:// to a remote host", 2, "refusing to send the token over plain http",
+         args=("--base-url", "http://canvas.example.edu"), before_any_request=True),
+    Case("unreachable host", 6, "error: cannot connect to http://127.0.0.1:",
+         args=("--base-url", "http://127.0.0.1:{port}"), before_any_request=True),
+    Case("HTML instead of JSON (a login page)", 7, "answered with text/html, not JSON",
+         fake=lambda world: FakeConfig(html_everywhere=True)),
+    Case("output directory not writable", 12, "error: output directory",
+         args=("--out-dir", "{tmp}/blocker/out"), before_any_request=True),
+    Case("state store of another Canvas", 10, "holds data from https://other.example.edu",
+         args=("--state", "{tmp}/other.sqlite")),
+    Case("pagination link to another host", 8, "refusing to send the token there",
+         fake=lambda world: FakeConfig(
+             faults=FaultConfig(foreign_link_users=frozenset(world.user_ids)))),
+    Case("a user whose page views always fail", 9, "users incomplete", fake=broken_user,
+         args=("--retries", "2")),
+]  # fmt: skip
+
+
+def prepare(case: Case, world: World, tmp: Path) -> Path:
+    """Lay out the token file and the other props a case needs; return the token path."""
+    (tmp / "blocker").write_text("a file where a directory should be")
+    Store(tmp / "other.sqlite", "https://other.example.edu").close()
+    token_path = tmp / "oauthtoken.txt"
+    if case.token_text == "<dir>":
+        token_path.mkdir()
+    elif case.token_text is not None:
+        text = case.token_text.format(admin=world.admin_token, teacher=world.teacher_token)
+        token_path.write_text(text)
+        token_path.chmod(case.token_mode)
+    return token_path
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+async def test_bad_input(
+    case: Case,
+    small_world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CANVAS_TOKEN", raising=False)
+    monkeypatch.delenv("CANVAS_BASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    token_path = prepare(case, small_world, tmp_path)
+    port = free_port()
+    async with serve(small_world, case.fake(small_world)) as canvas:
+        base = [*SEED_ARGS, "--base-url", canvas.base_url, "--token-file", str(token_path),
+                *FAST_RETRIES]  # fmt: skip
+        extra = [a.format(tmp=tmp_path, port=port) for a in case.args]
+        if extra[:1] and not extra[0].startswith("-"):
+            base[0], extra = extra[0], extra[1:]  # a course id replaces 1693
+        code = await anyio.to_thread.run_sync(main, [*base, *extra])
+        requests = len(canvas.requests)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert code == case.code, err
+    assert case.says.format(tmp=tmp_path) in err
+    lines = err.splitlines()
+    if case.code:
+        assert lines[-1].startswith("pageviews: error: "), err
+        assert sum(line.startswith("pageviews: error: ") for line in lines) == 1
+    if case.before_any_request:
+        assert requests == 0
+
+
+def test_readme_table_matches_the_cases() -> None:
+    text = README.read_text(encoding="utf-8")
+    table = text.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| ([^|]+?) \| `?(\d+)`? \|", table, flags=re.MULTILINE)
+    assert [(name, int(code)) for name, code in rows] == [(c.name, c.code) for c in CASES]

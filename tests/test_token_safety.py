@@ -1,0 +1,123 @@
+"""The token goes only to the configured Canvas and never into anything we print or write."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from aiohttp import web
+
+from pageviews import UnsafeLinkError
+from pageviews.cli import main
+from pageviews.testing import FakeConfig, FaultConfig, World, expected_reports, serve
+
+from .cli_process import FAST_RETRIES, SEED_ARGS, start_cli, write_token
+from .harvesting import END, START, STUDENTS, harvest
+
+pytestmark = pytest.mark.anyio
+
+
+@asynccontextmanager
+async def trap() -> AsyncIterator[tuple[str, list[str]]]:
+    """A server on another origin that records every Authorization header it is sent."""
+    seen: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return web.json_response([])
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", seen
+    finally:
+        await runner.cleanup()
+
+
+async def test_link_to_another_origin_is_refused(small_world: World, tmp_path: Path) -> None:
+    async with trap() as (foreign, seen):
+        faults = FaultConfig(
+            foreign_link_users=frozenset(small_world.user_ids), foreign_origin=foreign
+        )
+        async with serve(small_world, FakeConfig(faults=faults)) as canvas:
+            with pytest.raises(UnsafeLinkError, match="another origin"):
+                await harvest(canvas, tmp_path)
+    assert seen == []
+
+
+def scan(directory: Path, token: str) -> list[str]:
+    """Files under ``directory`` (but the user's own token file) that contain the token."""
+    hits = []
+    for path in directory.rglob("*"):
+        if path.is_file() and path.name != "oauthtoken.txt" and token.encode() in path.read_bytes():
+            hits.append(str(path))
+    return hits
+
+
+async def test_token_appears_in_no_output_and_no_file(
+    small_world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = small_world.admin_token
+    token_file = write_token(tmp_path, token)
+    printed: list[str] = []
+
+    async def run(config: FakeConfig, *extra: str) -> int:
+        # Each fake listens on a new port, a new origin, so each run gets its own directory.
+        out = tmp_path / f"out{len(printed)}"
+        async with serve(small_world, config) as canvas:
+            argv = [*SEED_ARGS, "--base-url", canvas.base_url, "--token-file", str(token_file),
+                    "--out-dir", str(out), "-v", *FAST_RETRIES, *extra]  # fmt: skip
+            code = await anyio.to_thread.run_sync(main, argv)
+        captured = capsys.readouterr()
+        printed.extend([captured.out, captured.err])
+        return code
+
+    victim = (
+        expected_reports(small_world, 1693, START, END, enrollment_types=STUDENTS)
+        .records[0]
+        .user_id
+    )
+    async with trap() as (foreign, _):
+        codes = [
+            await run(FakeConfig()),
+            await run(FakeConfig(), "--concurrency", "1"),
+            await run(FakeConfig(html_everywhere=True)),
+            await run(FakeConfig(faults=FaultConfig(rate=0.3, stall_seconds=1.0)), "--timeout", "0.3"),
+            await run(FakeConfig(faults=FaultConfig(broken_users=frozenset({victim})))),
+            await run(FakeConfig(faults=FaultConfig(
+                foreign_link_users=frozenset(small_world.user_ids), foreign_origin=foreign))),
+        ]  # fmt: skip
+    assert codes == [0, 0, 7, 0, 9, 8]
+    async with serve(small_world) as canvas:
+        process = await start_cli(canvas, tmp_path, [*SEED_ARGS, "-v"])
+        async with process:
+            await canvas.wait_until(lambda c: len(c.requests) >= 20)
+            process.send_signal(signal.SIGKILL)
+            assert process.stderr is not None
+            printed.append(b"".join([chunk async for chunk in process.stderr]).decode())
+            await process.wait()
+    assert not [text for text in printed if token in text]
+    assert scan(tmp_path, token) == []
+    assert any("Canvas" in text for text in printed)  # the scan did see real output
+
+
+async def test_group_readable_token_file_is_warned_about(
+    small_world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token_file = write_token(tmp_path, small_world.admin_token)
+    token_file.chmod(0o640)
+    async with serve(small_world) as canvas:
+        argv = [*SEED_ARGS, "--base-url", canvas.base_url, "--token-file", str(token_file),
+                "--out-dir", str(tmp_path)]  # fmt: skip
+        code = await anyio.to_thread.run_sync(main, argv)
+    err = capsys.readouterr().err
+    assert code == 0
+    assert f"warning: token file {token_file} is readable by other users" in err
