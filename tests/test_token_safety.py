@@ -85,16 +85,19 @@ async def test_token_appears_in_no_output_and_no_file(
         .records[0]
         .user_id
     )
+    everyone = frozenset(small_world.user_ids)
+    faulty = FaultConfig(rate=0.3, stall_seconds=1.0)
     async with trap() as (foreign, _):
         codes = [
             await run(FakeConfig()),
             await run(FakeConfig(), "--concurrency", "1"),
             await run(FakeConfig(html_everywhere=True)),
-            await run(FakeConfig(faults=FaultConfig(rate=0.3, stall_seconds=1.0)), "--timeout", "0.3"),
+            await run(FakeConfig(faults=faulty), "--timeout", "0.3"),
             await run(FakeConfig(faults=FaultConfig(broken_users=frozenset({victim})))),
-            await run(FakeConfig(faults=FaultConfig(
-                foreign_link_users=frozenset(small_world.user_ids), foreign_origin=foreign))),
-        ]  # fmt: skip
+            await run(
+                FakeConfig(faults=FaultConfig(foreign_link_users=everyone, foreign_origin=foreign))
+            ),
+        ]
     assert codes == [0, 0, 7, 0, 9, 8]
     async with serve(small_world) as canvas:
         process = await start_cli(canvas, tmp_path, [*SEED_ARGS, "-v"])
