@@ -1,0 +1,42 @@
+"""The curated public API and the runnable example."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pageviews
+import pageviews.testing
+from pageviews.testing import World, expected_reports
+
+from .harvesting import END, START, STUDENTS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_all_is_sorted_and_every_name_is_documented() -> None:
+    for module in (pageviews, pageviews.testing):
+        names = module.__all__
+        assert len(set(names)) == len(names)
+        for name in names:
+            assert getattr(module, name).__doc__, f"{module.__name__}.{name} has no docstring"
+    assert pageviews.__all__ == sorted(pageviews.__all__)
+
+
+def test_package_ships_its_type_marker() -> None:
+    assert (Path(pageviews.__file__).parent / "py.typed").is_file()
+
+
+def test_library_example_runs(small_world: World) -> None:
+    truth = expected_reports(small_world, 1693, START, END, enrollment_types=STUDENTS)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "library_usage.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    expected = f"course 1693: {len(truth.records)} page views of {len(truth.roster)} users"
+    assert expected in done.stdout
