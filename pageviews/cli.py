@@ -325,6 +325,8 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
     try:
         result = anyio.run(run, inv)
     except CanvasUnreachableError as exc:
+        if not inv.options.store_path.exists():
+            raise
         raise CanvasUnreachableError(
             f"{exc}; what was harvested is kept in {inv.options.store_path}: "
             "run the same command again to resume"

@@ -10,6 +10,7 @@ store in one streaming pass.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -37,6 +38,8 @@ from .reports import ReportMeta, ReportTotals, ReportWriter
 from .splitting import plan_windows
 from .store import FAILED, MISSING, Fetch, Run, RunKey, Store
 from .timerange import TimeRange, canvas_timestamp, normalize_timestamp
+
+log = logging.getLogger(__name__)
 
 #: Hosted Canvas's list endpoint serves about this many days (contract §8).
 LIST_WINDOW_DAYS = 30
@@ -198,6 +201,7 @@ class _Harvest:
                     self.progress.users_done += 1
                 await self._dispatch(send, fetches)
         self.store.set_roster_complete(run.run_id)
+        log.info("roster complete: %d users", len(self.dispatched))
 
     async def _dispatch(self, send: MemoryObjectSendStream[Fetch], fetches: list[Fetch]) -> None:
         for fetch in fetches:
@@ -223,6 +227,9 @@ class _Harvest:
                 windows = self._windows(fetch, page.data, page.next_url) if may_split else []
                 may_split = False
                 if windows:
+                    log.info(
+                        "user %s: long history, fetching %d windows", fetch.user_id, len(windows)
+                    )
                     added, children = store.split(fetch, rows, self.run.run_id, windows)
                     self.progress.records += added
                     self.open_units[fetch.user_id] += len(children)
@@ -231,6 +238,7 @@ class _Harvest:
                     break
                 self.progress.records += store.save_page(fetch.fetch_id, rows, page.next_url)
         except NotFoundError as exc:
+            log.info("user %s: not found, skipped", fetch.user_id)
             store.give_up(fetch.fetch_id, MISSING, str(exc))
         except PermissionDeniedError as exc:
             if not self.any_success:
@@ -242,6 +250,7 @@ class _Harvest:
         except CanvasUnreachableError:
             raise
         except TransientError as exc:
+            log.info("user %s: gave up after retries: %s", fetch.user_id, exc)
             store.give_up(fetch.fetch_id, FAILED, f"gave up after retries: {exc}")
         self._unit_done(fetch.user_id)
 
@@ -293,7 +302,9 @@ async def harvest_course(
     try:
         run = store.open_run(key, pinned.end_utc, canvas_timestamp(moment))
         if run.resumed:
+            log.info("resuming the unfinished harvest in %s", options.store_path)
             store.retry_failed(run.run_id)
+        log.info("course %s: %s to %s", course_id, key.start, run.end)
         harvest = _Harvest(client, store, run, course_id, int(me["id"]), options, progress)
         try:
             await harvest.run_all()
