@@ -33,7 +33,7 @@ from .errors import (
     UsageError,
 )
 from .pagination import walk
-from .records import course_rows, local_id
+from .records import course_rows, local_id, merge_user_rows
 from .reports import ReportMeta, ReportTotals, ReportWriter
 from .splitting import plan_windows
 from .store import FAILED, MISSING, Fetch, Run, RunKey, Store
@@ -220,9 +220,10 @@ class _Harvest:
         start, end = self.run.key.start, self.run.end
         url = fetch.next_url or client.page_views_url(fetch.user_id, fetch.start, fetch.end)
         may_split = self.options.split_heavy_users and fetch.pages == 0 and fetch.next_url is None
+        seq = fetch.pages
         try:
             async for page in walk(client, url):
-                rows = course_rows(page.data, fetch.user_id, self.courses, start, end)
+                rows = course_rows(page.data, self.courses, start, end)
                 self.any_success = True
                 windows = self._windows(fetch, page.data, page.next_url) if may_split else []
                 may_split = False
@@ -230,13 +231,15 @@ class _Harvest:
                     log.info(
                         "user %s: long history, fetching %d windows", fetch.user_id, len(windows)
                     )
-                    added, children = store.split(fetch, rows, self.run.run_id, windows)
-                    self.progress.records += added
+                    children = store.split(fetch, rows, self.run.run_id, windows)
+                    self.progress.records += len(rows)
                     self.open_units[fetch.user_id] += len(children)
                     for child in children:
                         tg.start_soon(self.fetch, child, tg)
                     break
-                self.progress.records += store.save_page(fetch.fetch_id, rows, page.next_url)
+                store.save_page(fetch, seq, rows, page.next_url)
+                seq += 1
+                self.progress.records += len(rows)
         except NotFoundError as exc:
             log.info("user %s: not found, skipped", fetch.user_id)
             store.give_up(fetch.fetch_id, MISSING, str(exc))
@@ -363,8 +366,10 @@ def render_reports(store: Store, run: Run, options: HarvestOptions) -> ReportTot
         end_time=requested.end.isoformat(),
         label=requested.label,
     )
+    course_id, start, end = run.key.course_id, run.key.start, run.end
     with ReportWriter(options.out_dir, meta) as writer:
-        writer.write(store.report_rows(run.run_id, run.key.course_id, run.key.start, run.end))
+        for user_id, name, blobs in store.user_pages(run.run_id):
+            writer.write_user(user_id, name, merge_user_rows(blobs, course_id, start, end))
     return writer.summary
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from operator import itemgetter
 from typing import Any, Protocol
 
 from .errors import PaginationLoopError
@@ -26,16 +27,23 @@ class PageSource(Protocol):
     def retry_attempts(self) -> int: ...
 
 
-def _ids(data: Any) -> set[str]:
+_ID = itemgetter("id")
+
+
+def _ids(data: Any) -> list[Any]:
+    """The records' ids; C-level for the usual list of objects that all have one."""
     if not isinstance(data, list):
-        return set()
-    return {str(item["id"]) for item in data if isinstance(item, dict) and "id" in item}
+        return []
+    try:
+        return list(map(_ID, data))
+    except (KeyError, TypeError):
+        return [item["id"] for item in data if isinstance(item, dict) and "id" in item]
 
 
 async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
     """Yield each page from ``url`` on; every yielded ``next_url`` is one not yet followed."""
     followed: set[str] = set()
-    seen_ids: set[str] = set()
+    seen_ids: set[Any] = set()
     came_from: str | None = None
     strikes = 0
 
@@ -56,12 +64,12 @@ async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
     while current is not None:
         page = await source.get(current)
         ids = _ids(page.data)
-        if came_from is not None and ids and ids <= seen_ids:
+        if came_from is not None and ids and seen_ids.issuperset(ids):
             # Canvas served records already read: the link that led here restarted the list.
             followed.add(current)
             current = await relink(came_from)
             continue
-        seen_ids |= ids
+        seen_ids.update(ids)
         followed.add(current)
         next_url = page.next_url
         if next_url is not None and next_url in followed:

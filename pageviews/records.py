@@ -7,8 +7,11 @@ look-ups and tuples, no per-record objects beyond the row itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from .timerange import normalize_timestamp
 
@@ -19,8 +22,11 @@ _COURSE_PATH = re.compile(
     r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?/(?:api/v1/)?courses/(\d+)(?:[/?#]|$)"
 )
 
-#: A stored page view: (course_id, user_id, created_at, id, url, interaction_seconds).
-Row = tuple[int, int, str, str, str, float | None]
+#: A stored page view: (course_id, created_at, id, url, interaction_seconds); the user is
+#: known from the fetch unit. Rows come back from the store as lists of the same shape.
+Row = tuple[int, str, str, str, float | None]
+
+_BY_TIME_THEN_ID = itemgetter(1, 2)
 
 
 def local_id(value: int) -> int:
@@ -53,30 +59,58 @@ def course_of(view: dict[str, Any]) -> int | None:
 
 def course_rows(
     views: list[dict[str, Any]],
-    user_id: int,
     courses: Collection[int],
     start: str,
     end: str,
 ) -> list[Row]:
-    """Keep the views of ``courses`` whose time lies in ``[start, end]`` (UTC strings)."""
+    """Keep the views of ``courses`` whose time lies in ``[start, end]`` (UTC strings).
+
+    The common case (an integer course context, a ``...Z`` timestamp, a float or
+    missing ``interaction_seconds``) is decided inline; anything else goes through
+    :func:`course_of` and :func:`normalize_timestamp`.
+    """
     rows: list[Row] = []
     append = rows.append
     for view in views:
-        course = course_of(view)
-        if course is None or course not in courses:
-            continue
-        created = normalize_timestamp(view["created_at"])
+        links = view.get("links")
+        context = links.get("context") if type(links) is dict else None
+        if type(context) is int and context < _SHARD_FACTOR:
+            if context not in courses or view.get("context_type") != "Course":
+                continue
+            course = context
+        else:
+            found = course_of(view)
+            if found is None or found not in courses:
+                continue
+            course = found
+        created = view["created_at"]
+        if len(created) != 20 or created[19] != "Z":
+            created = normalize_timestamp(created)
         if created < start or created > end:
             continue
         seconds = view.get("interaction_seconds")
-        append(
-            (
-                course,
-                user_id,
-                created,
-                str(view["id"]),
-                view.get("url") or "",
-                float(seconds) if seconds is not None else None,
-            )
-        )
+        if seconds is not None and type(seconds) is not float:
+            seconds = float(seconds)
+        view_id = view["id"]
+        append((course, created, view_id if type(view_id) is str else str(view_id),
+                view.get("url") or "", seconds))  # fmt: skip
     return rows
+
+
+def encode_rows(rows: list[Row]) -> bytes:
+    """Pack a page's rows for the store."""
+    return orjson.dumps(rows)
+
+
+def merge_user_rows(blobs: Iterable[bytes], course_id: int, start: str, end: str) -> list[Any]:
+    """One user's stored pages as rows of one course: each id once, by (time, id).
+
+    Windows share their edge second and a resumed page may be stored twice, so
+    the same view can sit in two pages; the id decides (contract §8).
+    """
+    unique: dict[str, Any] = {}
+    for blob in blobs:
+        for row in orjson.loads(blob):
+            if row[0] == course_id and start <= row[1] <= end:
+                unique[row[2]] = row
+    return sorted(unique.values(), key=_BY_TIME_THEN_ID)

@@ -5,46 +5,32 @@ Row order (documented in the README):
 - ``total-user-pageviews``: user id, then page views descending, then URL;
 - ``user-pageviews``: user id, then request date, then page view id.
 
-Every file is written under a temporary name and renamed only when all six are
-complete, so an interrupted run never leaves a half-written report.
+Users arrive one at a time, in id order, each with their rows already sorted;
+user totals are written as each user ends and URL totals at the end, so memory
+holds one user's rows and the distinct URLs, never the whole course. Every file
+is written under a temporary name and renamed only when all six are complete,
+so an interrupted run never leaves a half-written report.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Self
 
-import orjson
+from .textcodec import csv_field, json_string
 
-from .store import ReportRow
-
-_REPORT_COLUMNS = ["Report Start Time", "Report End Time", "Report Course ID"]
-TOTALS_CSV = ["Course URL", "Page Views", *_REPORT_COLUMNS]
-USER_TOTALS_CSV = ["User ID", "Course URL", "Page Views", *_REPORT_COLUMNS, "User Name"]
-RECORDS_CSV = [
-    "User ID",
-    "Course URL",
-    "Request Date",
-    *_REPORT_COLUMNS,
-    "User Name",
-    "Page View ID",
-    "Interaction Seconds",
-]
-TOTALS_JSON = ("course_url", "page_views")
-USER_TOTALS_JSON = ("user_id", "course_url", "page_views", "user_name")
-RECORDS_JSON = (
-    "user_id",
-    "course_url",
-    "request_date",
-    "user_name",
-    "page_view_id",
-    "interaction_seconds",
+_REPORT_COLUMNS = "Report Start Time,Report End Time,Report Course ID"
+TOTALS_HEAD = f"Course URL,Page Views,{_REPORT_COLUMNS}"
+USER_TOTALS_HEAD = f"User ID,Course URL,Page Views,{_REPORT_COLUMNS},User Name"
+RECORDS_HEAD = (
+    f"User ID,Course URL,Request Date,{_REPORT_COLUMNS},User Name,Page View ID,Interaction Seconds"
 )
+KINDS = ("total-pageviews", "total-user-pageviews", "user-pageviews")
+_HEADS = (TOTALS_HEAD, USER_TOTALS_HEAD, RECORDS_HEAD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +47,7 @@ class ReportMeta:
         stem = f"{self.course_id}_{self.label}"
         return {
             f"{kind}.{ext}": out_dir / f"{kind}_{stem}.{ext}"
-            for kind in ("total-pageviews", "total-user-pageviews", "user-pageviews")
+            for kind in KINDS
             for ext in ("csv", "json")
         }
 
@@ -81,72 +67,80 @@ def ranked(counts: Counter[str]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-class _Report:
-    """One report as a CSV and a JSON file, written to temporary names."""
-
-    def __init__(
-        self, csv_path: Path, json_path: Path, meta: ReportMeta, csv_head: list[str]
-    ) -> None:
-        self.targets = [(csv_path, _part(csv_path)), (json_path, _part(json_path))]
-        self._csv_file: IO[str] = open(_part(csv_path), "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._json_file: IO[bytes] = open(_part(json_path), "wb")  # noqa: SIM115
-        self._csv = csv.writer(self._csv_file)
-        self._csv.writerow(csv_head)
-        head = orjson.dumps(
-            {"start_time": meta.start_time, "end_time": meta.end_time, "course_id": meta.course_id}
-        )
-        self._json_file.write(head[:-1] + b',"data":[')
-        self._first = True
-
-    def write(self, csv_row: list[Any], json_row: dict[str, Any]) -> None:
-        self._csv.writerow(csv_row)
-        self._json_file.write((b"\n" if self._first else b",\n") + orjson.dumps(json_row))
-        self._first = False
-
-    def write_many(self, csv_rows: list[list[Any]], json_rows: list[bytes]) -> None:
-        self._csv.writerows(csv_rows)
-        if json_rows:
-            self._json_file.write((b"\n" if self._first else b",\n") + b",\n".join(json_rows))
-            self._first = False
-
-    def close(self) -> None:
-        self._json_file.write(b"\n]}\n")
-        self._csv_file.close()
-        self._json_file.close()
-
-    def discard(self) -> None:
-        self._csv_file.close()
-        self._json_file.close()
-        for _, part in self.targets:
-            part.unlink(missing_ok=True)
+def _needs_no_quoting(text: str) -> bool:
+    """True when ``text`` can stand bare in CSV and inside JSON quotes."""
+    return (
+        text.isascii()
+        and text.isprintable()
+        and '"' not in text
+        and "\\" not in text
+        and "," not in text
+    )
 
 
 def _part(path: Path) -> Path:
     return path.with_name(f".{path.name}.part")
 
 
+class _Pair:
+    """One report's CSV and JSON files, open under temporary names."""
+
+    def __init__(self, csv_path: Path, json_path: Path, head: str, json_head: str) -> None:
+        self.targets = [(csv_path, _part(csv_path)), (json_path, _part(json_path))]
+        self.csv: IO[str] = open(_part(csv_path), "w", newline="", encoding="utf-8")  # noqa: SIM115
+        try:
+            self.json: IO[str] = open(_part(json_path), "w", newline="", encoding="utf-8")  # noqa: SIM115
+        except BaseException:
+            self.csv.close()
+            raise
+        self.csv.write(head + "\r\n")
+        self.json.write(json_head + ',"data":[')
+        self._separator = "\n"
+
+    def write(self, csv_lines: list[str], json_lines: list[str]) -> None:
+        if not json_lines:
+            return
+        self.csv.write("".join(csv_lines))
+        self.json.write(self._separator + ",\n".join(json_lines))
+        self._separator = ",\n"
+
+    def close(self) -> None:
+        self.json.write("\n]}\n")
+        self.csv.close()
+        self.json.close()
+
+    def discard(self) -> None:
+        self.csv.close()
+        self.json.close()
+        for _, part in self.targets:
+            part.unlink(missing_ok=True)
+
+
 class ReportWriter:
-    """Fold report rows, already in report order, into the six files."""
+    """Write users' sorted rows into the six files; use as a context manager."""
 
     def __init__(self, out_dir: Path, meta: ReportMeta) -> None:
         self.meta = meta
         paths = meta.paths(out_dir)
-        self._reports: list[_Report] = []
+        start, end = json_string(meta.start_time), json_string(meta.end_time)
+        json_head = f'{{"start_time":{start},"end_time":{end},"course_id":{meta.course_id}'
+        self._pairs: list[_Pair] = []
         try:
-            for kind, head in (
-                ("total-pageviews", TOTALS_CSV),
-                ("total-user-pageviews", USER_TOTALS_CSV),
-                ("user-pageviews", RECORDS_CSV),
+            for kind, head in zip(
+                KINDS, (TOTALS_HEAD, USER_TOTALS_HEAD, RECORDS_HEAD), strict=True
             ):
-                self._reports.append(
-                    _Report(paths[f"{kind}.csv"], paths[f"{kind}.json"], meta, head)
+                self._pairs.append(
+                    _Pair(paths[f"{kind}.csv"], paths[f"{kind}.json"], head, json_head)
                 )
         except BaseException:
             self.discard()
             raise
-        self._totals, self._user_totals, self._records = self._reports
-        self._tail = [meta.start_time, meta.end_time, meta.course_id]
+        self._tail = ",".join(
+            (csv_field(meta.start_time), csv_field(meta.end_time), str(meta.course_id))
+        )
         self._url_counts: Counter[str] = Counter()
+        # URLs repeat across a course: encode each once.
+        self._urls: dict[str, tuple[str, str]] = {}
         self.summary = ReportTotals(paths=dict(paths))
 
     def __enter__(self) -> Self:
@@ -158,66 +152,74 @@ class ReportWriter:
         else:
             self.discard()
 
-    def write(self, rows: Iterable[ReportRow], batch: int = 2000) -> None:
-        """Write rows in (user, time, id) order; user totals flush as each user ends."""
-        tail = self._tail
-        user_counts: Counter[str] = Counter()
-        current: tuple[int, str] | None = None
-        csv_rows: list[list[Any]] = []
-        json_rows: list[bytes] = []
-        dumps = orjson.dumps
-        for user_id, url, created, view_id, seconds, name in rows:
-            if current is None or current[0] != user_id:
-                if current is not None:
-                    self._flush_user(current, user_counts)
-                current = (user_id, name)
-                user_counts = Counter()
-            user_counts[url] += 1
-            csv_rows.append(
-                [user_id, url, created, *tail, name, view_id, "" if seconds is None else seconds]
-            )
-            json_rows.append(
-                dumps(
-                    {
-                        "user_id": user_id,
-                        "course_url": url,
-                        "request_date": created,
-                        "user_name": name,
-                        "page_view_id": view_id,
-                        "interaction_seconds": seconds,
-                    }
-                )
-            )
-            if len(csv_rows) >= batch:
-                self._records.write_many(csv_rows, json_rows)
-                csv_rows, json_rows = [], []
-        self._records.write_many(csv_rows, json_rows)
-        if current is not None:
-            self._flush_user(current, user_counts)
+    def _url(self, url: str) -> tuple[str, str]:
+        encoded = self._urls.get(url)
+        if encoded is None:
+            encoded = self._urls[url] = (csv_field(url), json_string(url))
+        return encoded
 
-    def _flush_user(self, user: tuple[int, str], counts: Counter[str]) -> None:
-        user_id, name = user
-        self._url_counts.update(counts)
-        self.summary.users_with_views += 1
-        for url, count in ranked(counts):
-            self.summary.records += count
-            self._user_totals.write(
-                [user_id, url, count, *self._tail, name],
-                {"user_id": user_id, "course_url": url, "page_views": count, "user_name": name},
+    def write_user(self, user_id: int, name: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Write one user's rows, sorted by (created_at, id); users come in id order."""
+        if not rows:
+            return
+        tail = self._tail
+        csv_name, json_name = csv_field(name), json_string(name)
+        lead_csv = f"{user_id},"
+        lead_json = f'{{"user_id":{user_id},"course_url":'
+        counts: Counter[str] = Counter()
+        csv_lines: list[str] = []
+        json_lines: list[str] = []
+        urls, url_of = self._urls, self._url
+        # Canvas ids are UUIDs and our timestamps are fixed-form: when a user's ids need
+        # no quoting at all (one check over all of them), skip the per-field encoders.
+        plain = _needs_no_quoting("".join([row[2] for row in rows]))
+        for _course, created, view_id, url, seconds in rows:
+            counts[url] += 1
+            csv_url, json_url = urls.get(url) or url_of(url)
+            if seconds is None:
+                csv_seconds, json_seconds = "", "null"
+            else:
+                csv_seconds = json_seconds = repr(seconds)
+            if plain:
+                csv_id, json_id = view_id, f'"{view_id}"'
+            else:
+                csv_id, json_id = csv_field(view_id), json_string(view_id)
+            csv_lines.append(
+                f"{lead_csv}{csv_url},{created},{tail},{csv_name},{csv_id},{csv_seconds}\r\n"
             )
+            json_lines.append(
+                f'{lead_json}{json_url},"request_date":"{created}","user_name":{json_name},'
+                f'"page_view_id":{json_id},"interaction_seconds":{json_seconds}}}'
+            )
+        self._pairs[2].write(csv_lines, json_lines)
+        csv_lines, json_lines = [], []
+        for url, count in ranked(counts):
+            csv_url, json_url = url_of(url)
+            csv_lines.append(f"{lead_csv}{csv_url},{count},{tail},{csv_name}\r\n")
+            json_lines.append(
+                f'{lead_json}{json_url},"page_views":{count},"user_name":{json_name}}}'
+            )
+        self._pairs[1].write(csv_lines, json_lines)
+        self._url_counts.update(counts)
+        self.summary.records += len(rows)
+        self.summary.users_with_views += 1
 
     def commit(self) -> None:
         """Write the URL totals, close every file and rename all six into place."""
+        csv_lines, json_lines = [], []
         for url, count in ranked(self._url_counts):
-            self._totals.write([url, count, *self._tail], {"course_url": url, "page_views": count})
+            csv_url, json_url = self._url(url)
+            csv_lines.append(f"{csv_url},{count},{self._tail}\r\n")
+            json_lines.append(f'{{"course_url":{json_url},"page_views":{count}}}')
+        self._pairs[0].write(csv_lines, json_lines)
         self.summary.urls = len(self._url_counts)
-        for report in self._reports:
-            report.close()
-        for report in self._reports:
-            for final, part in report.targets:
+        for pair in self._pairs:
+            pair.close()
+        for pair in self._pairs:
+            for final, part in pair.targets:
                 os.replace(part, final)
 
     def discard(self) -> None:
         """Remove the temporary files; nothing reaches the final names."""
-        for report in self._reports:
-            report.discard()
+        for pair in self._pairs:
+            pair.discard()

@@ -4,11 +4,11 @@ Invariants:
 - A page's rows and the fetch unit's next link are written in one transaction,
   so after any crash the store says exactly which pages are held: resuming
   re-requests at most the pages that were in flight.
-- ``page_views`` holds each view once (its key ends with the view's id) and is
-  shared by all runs and courses of one Canvas origin; a run only records which
-  users it covers and how far each fetch unit got.
-- The primary key order (course, user, created_at, id) is the reports' row
-  order, so rendering reports is an index scan, not a sort.
+- ``pages`` keeps each stored page's course rows as one packed blob, so storing
+  costs one insert a page, not one a record. Rows carry their course, so one
+  user's history can serve every course it touches. The same view may sit in two
+  pages (window edges, a page re-read after a crash): readers de-duplicate by id.
+- A run owns its roster and fetch units; its reports read only its own pages.
 """
 
 from __future__ import annotations
@@ -16,15 +16,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Final
 
 import orjson
 
 from .errors import StateError
-from .records import Row
+from .records import Row, encode_rows
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,15 +59,13 @@ CREATE TABLE IF NOT EXISTS fetches (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS fetches_by_run ON fetches (run_id, state, user_id);
-CREATE TABLE IF NOT EXISTS page_views (
-    course_id INTEGER NOT NULL,
-    user_id INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    id TEXT NOT NULL,
-    url TEXT NOT NULL,
-    interaction_seconds REAL,
-    PRIMARY KEY (course_id, user_id, created_at, id)
-) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fetches_by_user ON fetches (run_id, user_id);
+CREATE TABLE IF NOT EXISTS pages (
+    fetch_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    rows BLOB NOT NULL,
+    PRIMARY KEY (fetch_id, seq)
+);
 """
 
 #: States of a fetch unit. ``split`` units handed their remaining range to children.
@@ -110,10 +110,6 @@ class Fetch:
     end: str
     next_url: str | None
     pages: int
-
-
-#: One report row: (user_id, url, created_at, id, interaction_seconds, user_name).
-ReportRow = tuple[int, str, str, str, float | None, str]
 
 
 class Store:
@@ -248,24 +244,23 @@ class Store:
         )
         return [Fetch(*row) for row in rows.fetchall()]
 
-    def save_page(self, fetch_id: int, rows: list[Row], next_url: str | None) -> int:
-        """Store one page's rows and advance its fetch unit; return rows newly stored."""
+    def save_page(self, fetch: Fetch, seq: int, rows: list[Row], next_url: str | None) -> None:
+        """Store page ``seq`` of a unit with its next link (``None``: the unit is done)."""
         with self._tx():
-            added = self._insert(rows)
+            self._insert(fetch.fetch_id, seq, rows)
             self._db.execute(
-                "UPDATE fetches SET next_url = ?, pages = pages + 1, state = ? WHERE fetch_id = ?",
-                (next_url, TODO if next_url else DONE, fetch_id),
+                "UPDATE fetches SET next_url = ?, pages = ?, state = ? WHERE fetch_id = ?",
+                (next_url, seq + 1, TODO if next_url else DONE, fetch.fetch_id),
             )
-        return added
 
     def split(
         self, fetch: Fetch, rows: list[Row], run_id: int, windows: list[tuple[str, str]]
-    ) -> tuple[int, list[Fetch]]:
-        """Store a page and replace the rest of its unit by fresh units over ``windows``."""
+    ) -> list[Fetch]:
+        """Store a unit's first page and hand the rest of its range to units over ``windows``."""
         with self._tx():
-            added = self._insert(rows)
+            self._insert(fetch.fetch_id, 0, rows)
             self._db.execute(
-                "UPDATE fetches SET state = ?, pages = pages + 1, detail = ? WHERE fetch_id = ?",
+                "UPDATE fetches SET state = ?, pages = 1, detail = ? WHERE fetch_id = ?",
                 (SPLIT, orjson.dumps(windows).decode(), fetch.fetch_id),
             )
             children = []
@@ -276,7 +271,7 @@ class Store:
                 )
                 assert cursor.lastrowid is not None
                 children.append(Fetch(cursor.lastrowid, fetch.user_id, start, end, None, 0))
-        return added, children
+        return children
 
     def give_up(self, fetch_id: int, state: str, detail: str) -> None:
         """Mark a unit ``missing`` (Canvas says 404) or ``failed`` (retries ran out)."""
@@ -304,24 +299,24 @@ class Store:
         )
         return rows.fetchall()
 
-    def _insert(self, rows: list[Row]) -> int:
-        if not rows:
-            return 0
-        before = self._db.total_changes
-        self._db.executemany("INSERT OR IGNORE INTO page_views VALUES (?, ?, ?, ?, ?, ?)", rows)
-        return self._db.total_changes - before
+    def _insert(self, fetch_id: int, seq: int, rows: list[Row]) -> None:
+        if rows:
+            self._db.execute(
+                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
+                (fetch_id, seq, encode_rows(rows)),
+            )
 
     # Reports ----------------------------------------------------------------
 
-    def report_rows(self, run_id: int, course_id: int, start: str, end: str) -> Iterator[ReportRow]:
-        """Stream the run's page views of ``course_id`` in report order (user, time, id)."""
+    def user_pages(self, run_id: int) -> Iterator[tuple[int, str, list[bytes]]]:
+        """Each roster user of the run, in id order, with the blobs of all their pages."""
         cursor = self._db.execute(
-            "SELECT p.user_id, p.url, p.created_at, p.id, p.interaction_seconds, u.name"
-            " FROM run_users AS u JOIN page_views AS p"
-            " ON p.course_id = ? AND p.user_id = u.user_id AND p.created_at BETWEEN ? AND ?"
-            " WHERE u.run_id = ? ORDER BY u.user_id, p.created_at, p.id",
-            (course_id, start, end, run_id),
+            "SELECT u.user_id, u.name, p.rows FROM run_users AS u"
+            " LEFT JOIN fetches AS f ON f.run_id = u.run_id AND f.user_id = u.user_id"
+            " LEFT JOIN pages AS p ON p.fetch_id = f.fetch_id"
+            " WHERE u.run_id = ? ORDER BY u.user_id",
+            (run_id,),
         )
-        cursor.arraysize = 2000
-        while batch := cursor.fetchmany():
-            yield from batch
+        cursor.arraysize = 256
+        for (user_id, name), group in groupby(cursor, key=itemgetter(0, 1)):
+            yield user_id, name, [blob for _, _, blob in group if blob is not None]

@@ -4,7 +4,9 @@ from typing import Any
 
 import pytest
 
-from pageviews.records import course_of, course_rows
+import orjson
+
+from pageviews.records import course_of, course_rows, encode_rows, merge_user_rows
 
 
 def view(**fields: Any) -> dict[str, Any]:
@@ -55,7 +57,7 @@ def test_url_fallback_matches_exact_ids_only(url: str, expected: int | None) -> 
 
 def test_169_never_matches_1693_urls() -> None:
     v = view(url="https://c.example.edu/courses/1693/grades", links=None, context_type=None)
-    assert course_rows([v], 5, {169}, "2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z") == []
+    assert course_rows([v], {169}, "2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z") == []
 
 
 def test_rows_keep_course_views_inside_inclusive_bounds() -> None:
@@ -67,36 +69,28 @@ def test_rows_keep_course_views_inside_inclusive_bounds() -> None:
         view(id="other", links={"context": 42}),
         view(id="none", interaction_seconds=None, created_at="2015-02-01T05:00:00-07:00"),
     ]
-    rows = course_rows(views, 5, {1693}, "2015-01-26T00:00:00Z", "2015-03-12T23:59:59Z")
+    rows = course_rows(views, {1693}, "2015-01-26T00:00:00Z", "2015-03-12T23:59:59Z")
+    modules = "https://c.example.edu/courses/1693/modules"
     assert rows == [
-        (
-            1693,
-            5,
-            "2015-01-26T00:00:00Z",
-            "edge-start",
-            "https://c.example.edu/courses/1693/modules",
-            7.21,
-        ),
-        (
-            1693,
-            5,
-            "2015-03-12T23:59:59Z",
-            "edge-end",
-            "https://c.example.edu/courses/1693/modules",
-            7.21,
-        ),
-        (
-            1693,
-            5,
-            "2015-02-01T12:00:00Z",
-            "none",
-            "https://c.example.edu/courses/1693/modules",
-            None,
-        ),
+        (1693, "2015-01-26T00:00:00Z", "edge-start", modules, 7.21),
+        (1693, "2015-03-12T23:59:59Z", "edge-end", modules, 7.21),
+        (1693, "2015-02-01T12:00:00Z", "none", modules, None),
     ]
 
 
 def test_rows_route_to_each_wanted_course() -> None:
     views = [view(id="a"), view(id="b", links={"context": 169}), view(id="c", links={"context": 7})]
-    rows = course_rows(views, 5, {169, 1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
-    assert [(r[0], r[3]) for r in rows] == [(1693, "a"), (169, "b")]
+    rows = course_rows(views, {169, 1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
+    assert [(r[0], r[2]) for r in rows] == [(1693, "a"), (169, "b")]
+
+
+def test_merge_keeps_each_id_once_in_time_order_for_one_course() -> None:
+    a = (1693, "2015-02-02T00:00:00Z", "a", "u1", 1.0)
+    b = (1693, "2015-02-01T00:00:00Z", "b", "u2", None)
+    c = (1693, "2015-02-01T00:00:00Z", "a0", "u3", 2.5)
+    other = (169, "2015-02-01T00:00:00Z", "x", "u4", 1.0)
+    late = (1693, "2015-04-01T00:00:00Z", "late", "u5", 1.0)
+    blobs = [encode_rows([a, b]), encode_rows([b, c, other, late])]
+    merged = merge_user_rows(blobs, 1693, "2015-01-01T00:00:00Z", "2015-03-31T23:59:59Z")
+    assert merged == [list(c), list(b), list(a)]
+    assert orjson.loads(encode_rows([b])) == [list(b)]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -16,12 +15,18 @@ META = ReportMeta(
     label="2015-01-26-2015-03-12",
 )
 TAIL = ["2015-01-26T00:00:00+00:00", "2015-03-12T23:59:59+00:00", "1693"]
-ROWS = [
-    (5, "https://c/courses/1693/a", "2015-02-01T00:00:00Z", "v1", 1.5, "Ada L"),
-    (5, "https://c/courses/1693/b", "2015-02-02T00:00:00Z", "v2", None, "Ada L"),
-    (5, "https://c/courses/1693/b", "2015-02-03T00:00:00Z", "v3", 600.0, "Ada L"),
-    (9, "https://c/courses/1693/a", "2015-02-01T00:00:00Z", "v4", 2.0, 'Bo, "B"'),
+ADA = [
+    (1693, "2015-02-01T00:00:00Z", "v1", "https://c/courses/1693/a", 1.5),
+    (1693, "2015-02-02T00:00:00Z", "v2", "https://c/courses/1693/b", None),
+    (1693, "2015-02-03T00:00:00Z", "v3", "https://c/courses/1693/b", 600.0),
 ]
+BO = [(1693, "2015-02-01T00:00:00Z", "v4", "https://c/courses/1693/a", 2.0)]
+
+
+def write_all(writer: ReportWriter) -> None:
+    writer.write_user(5, "Ada L", ADA)
+    writer.write_user(7, "Empty", [])
+    writer.write_user(9, 'Bo, "B"', BO)
 
 
 def read_csv(path: Path) -> list[list[str]]:
@@ -43,7 +48,7 @@ def test_names_follow_the_original_script(tmp_path: Path) -> None:
 
 def test_three_reports_in_one_pass(tmp_path: Path) -> None:
     with ReportWriter(tmp_path, META) as writer:
-        writer.write(iter(ROWS), batch=2)
+        write_all(writer)
     paths = META.paths(tmp_path)
     assert read_csv(paths["total-pageviews.csv"]) == [
         ["Course URL", "Page Views", "Report Start Time", "Report End Time", "Report Course ID"],
@@ -85,7 +90,7 @@ def test_three_reports_in_one_pass(tmp_path: Path) -> None:
 
 def test_no_rows_gives_valid_empty_reports(tmp_path: Path) -> None:
     with ReportWriter(tmp_path, META) as writer:
-        writer.write(iter(()))
+        writer.write_user(5, "Ada", [])
     for path in META.paths(tmp_path).values():
         if path.suffix == ".json":
             assert orjson.loads(path.read_bytes())["data"] == []
@@ -94,19 +99,35 @@ def test_no_rows_gives_valid_empty_reports(tmp_path: Path) -> None:
 
 
 def test_interrupted_writing_leaves_no_report_at_all(tmp_path: Path) -> None:
-    def rows_then_crash() -> Iterator[tuple[int, str, str, str, float | None, str]]:
-        yield ROWS[0]
-        raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt), ReportWriter(tmp_path, META) as writer:
-        writer.write(rows_then_crash())
+        writer.write_user(5, "Ada L", ADA)
+        raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
 
 
 def test_earlier_reports_survive_an_interrupted_rewrite(tmp_path: Path) -> None:
     with ReportWriter(tmp_path, META) as writer:
-        writer.write(iter(ROWS))
+        write_all(writer)
     before = {p: p.read_bytes() for p in tmp_path.iterdir()}
     with pytest.raises(RuntimeError), ReportWriter(tmp_path, META) as writer:
         raise RuntimeError("crash")
     assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_fast_encoding_matches_the_csv_and_json_modules(tmp_path: Path) -> None:
+    tricky = [
+        (1693, "2015-02-01T00:00:00Z", 'id,"q"', 'https://c/courses/1693/x?a=1,2&b="3"', 1e-05),
+        (1693, "2015-02-02T00:00:00Z", "id2", "https://c/courses/1693/ünï\\code\n", 3.0),
+    ]
+    with ReportWriter(tmp_path, META) as writer:
+        writer.write_user(5, 'Zoë "Z", Ng\t', tricky)
+    paths = META.paths(tmp_path)
+    rows = read_csv(paths["user-pageviews.csv"])[1:]
+    assert [r[1] for r in rows] == [t[3] for t in tricky]
+    assert [r[7] for r in rows] == [t[2] for t in tricky]
+    assert [r[6] for r in rows] == ['Zoë "Z", Ng\t'] * 2
+    assert [r[8] for r in rows] == ["1e-05", "3.0"]
+    data = orjson.loads(paths["user-pageviews.json"].read_bytes())["data"]
+    assert [(d["course_url"], d["page_view_id"], d["interaction_seconds"]) for d in data] == [
+        (t[3], t[2], t[4]) for t in tricky
+    ]
