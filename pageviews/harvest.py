@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -35,7 +36,7 @@ from .errors import (
 from .pagination import walk
 from .records import course_rows, local_id, merge_user_rows
 from .reports import ReportMeta, ReportTotals, ReportWriter
-from .splitting import plan_windows
+from .splitting import MAX_WINDOWS, plan_windows
 from .store import FAILED, MISSING, Fetch, Run, RunKey, Store
 from .timerange import TimeRange, canvas_timestamp, normalize_timestamp
 
@@ -219,19 +220,19 @@ class _Harvest:
         client, store = self.client, self.store
         start, end = self.run.key.start, self.run.end
         url = fetch.next_url or client.page_views_url(fetch.user_id, fetch.start, fetch.end)
-        may_split = self.options.split_heavy_users and fetch.pages == 0 and fetch.next_url is None
         seq = fetch.pages
+        fetched = 0
         try:
             async for page in walk(client, url):
                 rows = course_rows(page.data, self.courses, start, end)
                 self.any_success = True
-                windows = self._windows(fetch, page.data, page.next_url) if may_split else []
-                may_split = False
+                fetched += len(page.data)
+                windows = self._windows(fetch, page.data, page.next_url, fetched)
                 if windows:
                     log.info(
                         "user %s: long history, fetching %d windows", fetch.user_id, len(windows)
                     )
-                    children = store.split(fetch, rows, self.run.run_id, windows)
+                    children = store.split(fetch, seq, rows, self.run.run_id, windows)
                     self.progress.records += len(rows)
                     self.open_units[fetch.user_id] += len(children)
                     for child in children:
@@ -257,8 +258,20 @@ class _Harvest:
             store.give_up(fetch.fetch_id, FAILED, f"gave up after retries: {exc}")
         self._unit_done(fetch.user_id)
 
-    def _windows(self, fetch: Fetch, data: object, next_url: str | None) -> list[tuple[str, str]]:
-        if not isinstance(data, list) or not data or not isinstance(data[-1], dict):
+    def _windows(
+        self, fetch: Fetch, data: list[Any], next_url: str | None, fetched: int
+    ) -> list[tuple[str, str]]:
+        """Windows for the rest of a long unit, when requests would otherwise idle.
+
+        Splitting costs requests (every window ends with its own short page), so a
+        chain is split only while the gate has room nobody is waiting for: never
+        when Canvas's bucket binds, always for the long chains left at the end.
+        """
+        # This chain's own next request takes one free place; only the rest is spare.
+        spare = self.client.gate.spare - 1
+        if not self.options.split_heavy_users or next_url is None or spare <= 0:
+            return []
+        if len(data) < PER_PAGE or not isinstance(data[-1], dict):
             return []
         oldest = data[-1].get("created_at")
         if not isinstance(oldest, str):
@@ -267,9 +280,9 @@ class _Harvest:
             start=fetch.start,
             end=fetch.end,
             oldest_seen=normalize_timestamp(oldest),
-            page_len=len(data),
+            fetched=fetched,
             per_page=PER_PAGE,
-            has_next=next_url is not None,
+            max_windows=min(MAX_WINDOWS, spare + 1),
         )
 
     def _unit_done(self, user_id: int) -> None:

@@ -113,6 +113,11 @@ class Gate:
         finally:
             self._release()
 
+    @property
+    def spare(self) -> int:
+        """Places free right now that no waiting request will take."""
+        return self.policy.limit - self.in_flight - len(self._waiters)
+
     def observe(self, rate: RateLimit | None) -> None:
         """Feed a successful response's throttle headers (call while holding a slot)."""
         self.policy.on_response(rate)

@@ -1,8 +1,8 @@
 """When one user's history is long, cut the rest of it into windows fetched side by side.
 
 A user's pages form a serial chain of requests; a student with thirty pages
-makes the whole course wait thirty round trips. The first page tells how dense
-the history is, which is enough to plan windows of a few pages each.
+makes the whole course wait thirty round trips. The pages read so far tell how
+dense the history is, which is enough to plan windows of a few pages each.
 """
 
 from __future__ import annotations
@@ -27,26 +27,23 @@ def plan_windows(
     start: str,
     end: str,
     oldest_seen: str,
-    page_len: int,
+    fetched: int,
     per_page: int,
-    has_next: bool,
     max_windows: int = MAX_WINDOWS,
 ) -> list[tuple[str, str]]:
     """Windows covering ``[start, oldest_seen]``, or ``[]`` when not worth splitting.
 
-    The first page covered ``[oldest_seen, end]`` with ``page_len`` records; the
-    same density over the rest predicts how many records remain. Windows
+    The pages read so far covered ``[oldest_seen, end]`` with ``fetched`` records;
+    the same density over the rest predicts how many records remain. Windows
     overlap by their edge second (see :meth:`TimeRange.split`), and the first
     one includes ``oldest_seen`` itself, since more records may share it.
     """
-    if not has_next or page_len < per_page:
-        return []
     first, rest_start, rest_end = _parse(end), _parse(start), _parse(oldest_seen)
     covered = max((first - rest_end).total_seconds(), 1.0)
     remaining = (rest_end - rest_start).total_seconds()
-    if remaining <= 0:
+    if remaining <= 0 or fetched <= 0:
         return []
-    expected_pages = page_len * remaining / covered / per_page
+    expected_pages = fetched * remaining / covered / per_page
     parts = min(max_windows, math.ceil(expected_pages / PAGES_PER_WINDOW))
     if parts < 2:
         return []

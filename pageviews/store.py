@@ -254,14 +254,19 @@ class Store:
             )
 
     def split(
-        self, fetch: Fetch, rows: list[Row], run_id: int, windows: list[tuple[str, str]]
+        self,
+        fetch: Fetch,
+        seq: int,
+        rows: list[Row],
+        run_id: int,
+        windows: list[tuple[str, str]],
     ) -> list[Fetch]:
-        """Store a unit's first page and hand the rest of its range to units over ``windows``."""
+        """Store page ``seq`` of a unit and hand the rest of its range to units over ``windows``."""
         with self._tx():
-            self._insert(fetch.fetch_id, 0, rows)
+            self._insert(fetch.fetch_id, seq, rows)
             self._db.execute(
-                "UPDATE fetches SET state = ?, pages = 1, detail = ? WHERE fetch_id = ?",
-                (SPLIT, orjson.dumps(windows).decode(), fetch.fetch_id),
+                "UPDATE fetches SET state = ?, pages = ?, detail = ? WHERE fetch_id = ?",
+                (SPLIT, seq + 1, orjson.dumps(windows).decode(), fetch.fetch_id),
             )
             children = []
             for start, end in windows:

@@ -7,21 +7,27 @@ from pageviews.splitting import MAX_WINDOWS, plan_windows
 START, END = "2015-01-01T00:00:00Z", "2015-03-01T00:00:00Z"
 
 
-def plan(oldest_seen: str, page_len: int = 100, has_next: bool = True) -> list[tuple[str, str]]:
-    """Plan for a first page of ``page_len`` views over the range, reaching ``oldest_seen``."""
+def plan(
+    oldest_seen: str, fetched: int = 100, max_windows: int = MAX_WINDOWS
+) -> list[tuple[str, str]]:
+    """Plan after ``fetched`` views read back from the end of the range to ``oldest_seen``."""
     return plan_windows(
         start=START,
         end=END,
         oldest_seen=oldest_seen,
-        page_len=page_len,
+        fetched=fetched,
         per_page=100,
-        has_next=has_next,
+        max_windows=max_windows,
     )
 
 
-def test_short_or_last_pages_are_not_split() -> None:
-    assert plan("2015-02-28T00:00:00Z", page_len=40) == []
-    assert plan("2015-02-28T00:00:00Z", has_next=False) == []
+def test_nothing_left_is_not_split() -> None:
+    assert plan(START) == []
+    assert plan("2015-02-28T00:00:00Z", fetched=0) == []
+
+
+def test_spare_capacity_caps_the_windows() -> None:
+    assert len(plan("2015-02-28T00:00:00Z", max_windows=3)) == 3
 
 
 def test_dense_history_is_split_into_windows_covering_the_rest() -> None:
@@ -41,6 +47,8 @@ def test_sparse_remainder_is_not_worth_splitting() -> None:
 
 def test_window_count_follows_expected_pages() -> None:
     # 100 views over 29.5 days with 29.5 days left: about one page left, so no split;
-    # 100 views over 5 days with 54 days left: about 11 pages, so 4 windows of about 3.
+    # 100 views over 5 days with 54 days left: about 11 pages, so 4 windows of about 3;
+    # 1,000 views read over 15 days with 44 days left: about 29 pages, so 10 windows.
     assert plan("2015-01-30T12:00:00Z") == []
     assert len(plan("2015-02-24T00:00:00Z")) == 4
+    assert len(plan("2015-02-14T00:00:00Z", fetched=1000)) == 10

@@ -68,7 +68,7 @@ def test_split_replaces_a_unit_by_windows(store: Store) -> None:
         ("2015-02-01T00:00:00Z", "2015-03-01T00:00:00Z"),
         (KEY.start, "2015-02-01T00:00:00Z"),
     ]
-    children = store.split(unit, [row("2015-03-02T00:00:00Z", "a")], run.run_id, windows)
+    children = store.split(unit, 0, [row("2015-03-02T00:00:00Z", "a")], run.run_id, windows)
     assert [(c.start, c.end) for c in children] == windows
     assert [(u.start, u.end) for u in store.pending(run.run_id)] == windows
     store.save_page(children[1], 0, [row("2015-01-30T00:00:00Z", "z")], None)
