@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 import orjson
+import pytest
 
 from pageviews.records import course_of, course_rows, encode_rows, merge_user_rows
 

@@ -30,7 +30,9 @@ def pages_requested_twice(canvas: FakeCanvas) -> int:
     return sum(n - 1 for n in served.values() if n > 1)
 
 
-async def kill_after(canvas: FakeCanvas, cwd: Path, pages: int, how: int) -> tuple[int, str]:
+async def kill_after(
+    canvas: FakeCanvas, cwd: Path, pages: int, how: signal.Signals
+) -> tuple[int, str]:
     """Start the CLI, send ``how`` once the fake has served ``pages`` more pages."""
     target = page_view_pages(canvas) + pages
     process = await start_cli(canvas, cwd, ARGS)

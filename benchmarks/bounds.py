@@ -1,0 +1,153 @@
+"""The least work any correct harvester must do, and the fastest it could possibly do it.
+
+Pure functions over the fake's world and throttle model: the benchmark compares
+each measured run with :func:`lower_bound`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from pageviews.testing import ThrottleConfig, World
+from pageviews.testing.records import HIDDEN_STATES_FOR_ADMINS
+
+#: Canvas's page size for these endpoints (``per_page`` is clamped to 100).
+PER_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """The minimal set of requests a correct harvest of one course and range makes."""
+
+    requests: int  # users/self + course + enrollment pages + page-view pages
+    items: int  # records those requests serve (enrollments and page views)
+    enrollment_pages: int
+    page_view_pages: int
+    views_in_range: int  # every context: the API returns them all
+    unsplittable_chain: int  # requests in series even with unlimited splitting
+    user_chain: int  # requests in series when no user is split in time
+
+    def cost(self, throttle: ThrottleConfig) -> float:
+        """Total throttle cost of the minimal requests under the fake's cost model."""
+        return self.requests * throttle.cost_base + self.items * throttle.cost_per_item
+
+
+def user_pages(views: int) -> int:
+    """Page-view requests one user (or time window) needs for ``views`` records.
+
+    pv4 sends ``rel="next"`` after every non-empty page, so the walk ends only on
+    an empty page: ``ceil(views / 100)`` pages of data plus that final empty one.
+    """
+    return math.ceil(views / PER_PAGE) + 1
+
+
+def minimal_workload(
+    world: World,
+    course_id: int,
+    roster: Collection[int],
+    start: datetime,
+    end: datetime,
+    enrollment_states: Collection[str] | None,
+) -> Workload:
+    """Count the minimal requests for ``roster`` (the truth's roster) in ``[start, end]``.
+
+    Enrollment rows are counted as the admin token sees them (contract §2:
+    without ``state[]`` everything but rejected, completed and deleted).
+    """
+    rows = [
+        e
+        for e in world.enrollment_records(course_id)
+        if (
+            e.workflow_state in enrollment_states
+            if enrollment_states is not None
+            else e.workflow_state not in HIDDEN_STATES_FOR_ADMINS
+        )
+    ]
+    enrollment_pages = max(1, math.ceil(len(rows) / PER_PAGE))
+    listed_on: dict[int, int] = {}
+    for index, enrollment in enumerate(rows):
+        listed_on.setdefault(enrollment.user_id, index // PER_PAGE + 1)
+    views: dict[int, int] = {}
+    for user_id in roster:
+        lo, hi = world.views(user_id).window(start.timestamp(), end.timestamp())
+        views[user_id] = hi - lo
+    pages = {user_id: user_pages(n) for user_id, n in views.items()}
+    # Fully split, a user with views still needs a data page, then the empty page.
+    shortest = {user_id: min(pages[user_id], 2) for user_id in roster}
+    return Workload(
+        requests=2 + enrollment_pages + sum(pages.values()),
+        items=len(rows) + sum(views.values()),
+        enrollment_pages=enrollment_pages,
+        page_view_pages=sum(pages.values()),
+        views_in_range=sum(views.values()),
+        unsplittable_chain=max(listed_on[u] + shortest[u] for u in roster),
+        user_chain=max(listed_on[u] + pages[u] for u in roster),
+    )
+
+
+def bucket_in_flight_cap(throttle: ThrottleConfig) -> int:
+    """Most requests the bucket admits at once, even when it is empty.
+
+    Each request in flight holds ``up_front_cost``, and a request is refused when
+    the level after its charge reaches ``hwm``: ``n * up_front < hwm``.
+    """
+    return max(1, math.ceil(throttle.hwm / throttle.up_front_cost) - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A lower bound on wall time and the terms it is the maximum of (seconds)."""
+
+    bucket: float
+    in_flight: float
+    chain: float
+
+    @property
+    def seconds(self) -> float:
+        """The bound itself."""
+        return max(self.bucket, self.in_flight, self.chain)
+
+    @property
+    def binding(self) -> str:
+        """Which term sets the bound."""
+        terms = {"bucket": self.bucket, "in-flight": self.in_flight, "chain": self.chain}
+        return max(terms, key=terms.__getitem__)
+
+
+def lower_bound(
+    *,
+    requests: int,
+    latency: float,
+    in_flight_cap: int,
+    chain: int,
+    total_cost: float = 0.0,
+    headroom: float = 0.0,
+    outflow: float = math.inf,
+) -> Bound:
+    """No harvest of this workload can finish sooner than the largest of three terms.
+
+    - bucket: ``(total_cost - headroom) / outflow``. Every unit of cost goes into
+      the leaky bucket, which leaks ``outflow`` per second; it may fill from empty
+      to the high-water mark (``headroom = hwm``) before refusing requests, so the
+      rest must leak out while the harvest runs. (A request refunds its up-front
+      charge when it settles, and each costs less than that charge, so the level
+      never passes hwm for good.) Zero when throttling is off (``outflow`` inf).
+    - in-flight: ``requests * latency / in_flight_cap``. Each request holds a place
+      in flight for at least the latency (Little's law); the cap is the client's
+      own concurrency, and with throttling also the bucket's up-front limit.
+    - chain: ``chain * latency``. Some requests can only run one after another: the
+      roster is bookmark-paged, so page k needs page k-1's next link, a user's
+      first page-view request needs the roster page that lists them, and a user's
+      pages (or one time window's) follow each other, ending on pv4's empty page.
+      Splitting a user into windows shortens their chain, but one page cannot be
+      split, so a user with views still costs two requests in series.
+    """
+    bucket = max(0.0, total_cost - headroom) / outflow if math.isfinite(outflow) else 0.0
+    return Bound(
+        bucket=bucket,
+        in_flight=requests * latency / max(1, in_flight_cap),
+        chain=chain * latency,
+    )

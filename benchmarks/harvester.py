@@ -1,0 +1,173 @@
+"""One measured harvest in its own process: ``python -m benchmarks.harvester --mode ...``.
+
+Prints one JSON line: wall time, counters, and this process's CPU and peak RSS.
+Running each client alone in a process keeps its CPU and memory apart from the
+fake's and from the benchmark's ground truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import anyio
+import orjson
+
+from pageviews import CanvasClient, HarvestOptions, TimeRange, harvest_course, parse_bound
+from pageviews.timerange import canvas_timestamp
+
+from .sequential import harvest_sequentially
+
+MODES = ("pageviews", "static", "sequential")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks.harvester", description=__doc__)
+    p.add_argument("--mode", choices=MODES, required=True)
+    p.add_argument("--base-url", required=True)
+    p.add_argument("--token-file", type=Path, required=True)
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--course", type=int, default=1693)
+    p.add_argument("--start", default="2015-01-05")
+    p.add_argument("--end", default="2015-03-31")
+    p.add_argument("--state", action="append", help="enrollment state (repeat); default Canvas's")
+    p.add_argument("--concurrency", type=int, help="static pool size; pageviews' ceiling")
+    p.add_argument("--profile", type=Path, help="write a cProfile of the harvest here")
+    return p.parse_args(argv)
+
+
+def cpu_seconds() -> float:
+    """This process's CPU seconds, user plus system."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """Peak RSS in MB: ``VmHWM`` of this process's memory, and ``ru_maxrss``.
+
+    On Linux ``ru_maxrss`` survives ``execve``: a child spawned by a parent holding
+    gigabytes of ground truth starts with the parent's peak. ``VmHWM`` belongs to
+    the address space the exec created, so it is this harvester's own peak.
+    """
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024, maxrss
+    return maxrss, maxrss
+
+
+async def run_pageviews(args: argparse.Namespace, time_range: TimeRange) -> dict[str, Any]:
+    """Harvest with the library: its defaults, or a static pool without splitting."""
+    token = args.token_file.read_text().strip()
+    static = args.mode == "static"
+    client_kw: dict[str, Any] = {}
+    options_kw: dict[str, Any] = {}
+    if static:
+        client_kw = {"concurrency": args.concurrency, "adaptive": False}
+        options_kw = {"workers": args.concurrency, "split_heavy_users": False}
+    elif args.concurrency:
+        client_kw = {"concurrency": args.concurrency}
+        options_kw = {"workers": args.concurrency}
+    # limit=0: the client's gate, not the connection pool, decides how many are in flight.
+    connector = aiohttp.TCPConnector(limit=0)
+    with tempfile.TemporaryDirectory(prefix="pageviews-bench-") as state_dir:
+        async with aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar()
+        ) as session:
+            client = CanvasClient(session, args.base_url, token, **client_kw)
+            options = HarvestOptions(
+                course=args.course,
+                time_range=time_range,
+                enrollment_states=tuple(args.state) if args.state else None,
+                out_dir=args.out_dir,
+                state_path=Path(state_dir) / "state.sqlite",
+                fresh=True,
+                **options_kw,
+            )
+            result = await harvest_course(client, options)
+    if not result.complete:
+        raise RuntimeError(f"incomplete harvest: {result.failed_users[:3]}")
+    return {
+        "records": result.records,
+        "users": result.users,
+        "requests": result.stats.requests,
+        "throttled": result.stats.throttled,
+        "retries": result.stats.retries,
+        "peak_in_flight": result.peak_in_flight,
+    }
+
+
+async def run_sequential(args: argparse.Namespace, time_range: TimeRange) -> dict[str, Any]:
+    """Harvest one request at a time; leave the in-memory reports for the benchmark."""
+    token = args.token_file.read_text().strip()
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=1), cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
+        result = await harvest_sequentially(
+            session,
+            args.base_url,
+            token,
+            args.course,
+            canvas_timestamp(time_range.start),
+            canvas_timestamp(time_range.end),
+            tuple(args.state) if args.state else None,
+        )
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "sequential.json").write_bytes(result.to_json())
+    return {
+        "records": len(result.records),
+        "users": len(result.roster),
+        "requests": result.requests,
+        "throttled": 0,
+        "retries": 0,
+        "peak_in_flight": 1,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one harvest and print its measurements as one JSON line."""
+    args = parse_args(argv)
+    time_range = TimeRange(
+        parse_bound(args.start, UTC, end=False, flag="--start"),
+        parse_bound(args.end, UTC, end=True, flag="--end"),
+    )
+    runner = run_sequential if args.mode == "sequential" else run_pageviews
+    profiler = cProfile.Profile() if args.profile else None
+    cpu_before = cpu_seconds()
+    started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    counts = anyio.run(runner, args, time_range)
+    wall = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    cpu_after = cpu_seconds()
+    max_rss_mb, ru_maxrss_mb = peak_rss_mb()
+    line = {
+        "mode": args.mode,
+        "concurrency": args.concurrency,
+        "wall_seconds": wall,
+        **counts,
+        # The harvest's own CPU, without interpreter start-up and imports.
+        "cpu_seconds": cpu_after - cpu_before,
+        "cpu_seconds_process": cpu_after,
+        "max_rss_mb": max_rss_mb,
+        "ru_maxrss_mb": ru_maxrss_mb,
+    }
+    sys.stdout.write(orjson.dumps(line).decode() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
