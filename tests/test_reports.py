@@ -99,9 +99,13 @@ def test_no_rows_gives_valid_empty_reports(tmp_path: Path) -> None:
 
 
 def test_interrupted_writing_leaves_no_report_at_all(tmp_path: Path) -> None:
-    with pytest.raises(KeyboardInterrupt), ReportWriter(tmp_path, META) as writer:
-        writer.write_user(5, "Ada L", ADA)
-        raise KeyboardInterrupt
+    def interrupted() -> None:
+        with ReportWriter(tmp_path, META) as writer:
+            writer.write_user(5, "Ada L", ADA)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
     assert list(tmp_path.iterdir()) == []
 
 
