@@ -17,7 +17,7 @@ from typing import NoReturn
 import aiohttp
 import anyio
 
-from .client import CanvasClient, normalize_base_url
+from .client import DEFAULT_CONCURRENCY, CanvasClient, normalize_base_url
 from .errors import (
     CanvasUnreachableError,
     IncompleteHarvestError,
@@ -26,7 +26,6 @@ from .errors import (
     UsageError,
 )
 from .harvest import (
-    DEFAULT_CONCURRENCY,
     HarvestOptions,
     HarvestResult,
     Progress,

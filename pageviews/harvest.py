@@ -23,7 +23,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .client import PER_PAGE, CanvasClient, ClientStats
+from .client import DEFAULT_CONCURRENCY, PER_PAGE, CanvasClient, ClientStats
 from .errors import (
     CanvasUnreachableError,
     NotFoundError,
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 #: Hosted Canvas's list endpoint serves about this many days (contract §8).
 LIST_WINDOW_DAYS = 30
-DEFAULT_CONCURRENCY = 16
 STATE_FILE = "pageviews-state.sqlite"
 
 

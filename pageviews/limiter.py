@@ -5,18 +5,26 @@ when the bucket level reaches the high-water mark (contract §5). A response's
 ``X-Rate-Limit-Remaining`` is ``hwm - level``, and the level includes the
 up-front charges of the requests still in flight, so ``remaining`` measures how
 many more requests the bucket would take right now, in units of the up-front
-cost. :class:`AdaptiveLimit` steers the number in flight so that the *least*
-room seen over the last two rounds of responses stays about ``reserve`` charges:
+cost.
+
+:class:`AdaptiveLimit` decides once per *round* (as many responses as the limit):
 replies of a round see fewer and fewer others still charged, so only the
-smallest ``remaining`` shows the bucket at its fullest. Each response moves the
-limit by its share of the error (a round brings about ``limit`` responses, so
-together they apply it once); growth is capped at doubling per round until the
-first throttle and at one per round after it. When requests cost more than the bucket leaks,
-the level rises, ``remaining`` falls and so does the limit, and throughput
-settles where cost in equals outflow, without a throttle. A throttle halves the
-limit and widens the reserve, which also covers a Canvas whose up-front charge
-is larger than the default. The client's own count of requests in flight is not
-used: it includes replies already settled by Canvas but not yet read.
+smallest ``remaining`` of the round shows the bucket at its fullest. With that
+room (in charges):
+
+- below ``reserve``: shed at once as many requests as the room is short;
+- above ``reserve + 1``: a further request fits (the reply that reported the room
+  is replaced too, hence the extra charge); grow, by up to the limit per round
+  until the first throttle (slow start), then by one;
+- otherwise hold, so the bucket can sit just under its high-water mark.
+
+When requests cost more than the bucket leaks, the level rises, the room falls
+and so does the limit; throughput settles where cost in equals outflow, without
+a throttle. A throttle halves the limit and widens the reserve by one charge,
+which covers a Canvas whose up-front charge is larger than the default; the
+widening decays while rounds pass without one. The client's own count of
+requests in flight is not used: it includes replies Canvas has already settled
+but the client has not yet read.
 
 :class:`AdaptiveLimit` is pure arithmetic over observations; :class:`Gate` is the
 async semaphore whose size it sets.
@@ -48,50 +56,49 @@ class AdaptiveLimit:
     """
 
     ceiling: int
-    initial: float = 2.0
+    initial: int = 2
     up_front_cost: float = DEFAULT_UP_FRONT_COST
-    reserve: float = 2.0
+    base_reserve: float = 1.1
     max_reserve: float = 8.0
+    reserve_decay: float = 0.02
     frozen: bool = False
     throttles: int = 0
-    level: float = field(init=False)
-    recent: deque[float] = field(init=False, default_factory=deque)
+    limit: int = field(init=False)
+    reserve: float = field(init=False)
+    _round: list[float] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self.level = max(1.0, min(float(self.initial), float(self.ceiling)))
-
-    @property
-    def limit(self) -> int:
-        """Requests allowed in flight now."""
-        return max(1, min(self.ceiling, math.floor(self.level)))
+        self.limit = max(1, min(self.initial, self.ceiling))
+        self.reserve = self.base_reserve
 
     def on_response(self, rate: RateLimit | None) -> int:
         """Update from a successful response's throttle headers."""
         if self.frozen:
             return self.limit
         if rate is None:
-            self.level = float(self.ceiling)
+            self.limit = self.ceiling
             return self.limit
-        recent = self.recent
-        recent.append(rate.remaining)
-        while len(recent) > max(4, 2 * self.limit):
-            recent.popleft()
-        error = min(recent) / self.up_front_cost - self.reserve
-        if error > 0:
-            # Grow by at most the limit per round before the first throttle (slow start),
-            # by one per round after it: the bucket has shown where its edge is.
-            error = min(error, self.level if self.throttles == 0 else 1.0)
-        self.level += error / max(1.0, self.level)
-        self.level = max(1.0, min(float(self.ceiling), self.level))
+        self._round.append(rate.remaining)
+        if len(self._round) < self.limit:
+            return self.limit
+        room = min(self._round) / self.up_front_cost
+        self._round.clear()
+        self.reserve = max(self.base_reserve, self.reserve - self.reserve_decay)
+        if room < self.reserve:
+            self.limit -= math.ceil(self.reserve - room)
+        elif room > self.reserve + 1.0:
+            fits = math.floor(room - self.reserve)
+            self.limit += min(fits, self.limit if self.throttles == 0 else 1)
+        self.limit = max(1, min(self.ceiling, self.limit))
         return self.limit
 
     def on_throttle(self, rate: RateLimit | None) -> int:
-        """Halve after a refusal; the next responses steer it again."""
+        """Halve after a refusal and widen the reserve; the next rounds steer it again."""
         self.throttles += 1
         if not self.frozen:
-            self.level = max(1.0, self.level / 2)
+            self.limit = max(1, self.limit // 2)
             self.reserve = min(self.max_reserve, self.reserve + 1.0)
-            self.recent.clear()
+            self._round.clear()
         return self.limit
 
 

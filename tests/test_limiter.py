@@ -63,9 +63,11 @@ def test_throttle_halves_and_headers_bring_it_back() -> None:
     assert limit.on_throttle(RateLimit(remaining=-10.0, cost=None)) == 6
     assert limit.on_throttle(None) == 3
     assert limit.throttles == 2
-    # Each throttle widened the reserve by one charge: the least room seen stays >= 4 charges,
-    # so at most 9 in flight (the ninth sees 8 others: 600 - 8 * 50 = 200 left).
-    assert settle(limit, hwm=600, base=0)[-1] == 9
+    # Each throttle widened the reserve by a charge (9 in flight at most just after them);
+    # the widening decays as clean rounds pass, back to the 11 an empty bucket admits.
+    seen = settle(limit, hwm=600, base=0, rounds=200)
+    assert max(seen[:5]) <= 9
+    assert seen[-1] == 11 and max(seen) <= 11
 
 
 def test_unknown_larger_charge_is_learned_from_a_few_throttles() -> None:
@@ -82,8 +84,8 @@ def test_unknown_larger_charge_is_learned_from_a_few_throttles() -> None:
             limit.on_throttle(RateLimit(remaining=hwm - up_front * capacity, cost=None))
         if n > admitted:
             throttled_rounds.append(round_no)
-    assert len(throttled_rounds) <= 4
-    assert throttled_rounds[-1] < 30  # then it stays within the bucket for good
+    assert len(throttled_rounds) <= 6
+    assert throttled_rounds[-1] < 20  # then it stays within the bucket for a long while
     assert limit.limit >= 2
 
 
