@@ -28,7 +28,7 @@ THROTTLE = ThrottleConfig(cost_base=0.05, cost_per_item=0.0035)
 class Client:
     """One harvester configuration to measure."""
 
-    mode: str  # "pageviews", "static" or "sequential"
+    mode: str  # "pageviews", "static", "sequential" or "floor" (fetch and parse only)
     concurrency: int | None = None  # None: pageviews' default
 
     @property
@@ -36,6 +36,8 @@ class Client:
         """A short name for tables."""
         if self.mode == "static":
             return f"static-{self.concurrency}"
+        if self.mode == "floor":
+            return "fetch+parse"
         if self.mode == "pageviews" and self.concurrency is not None:
             return f"pageviews-{self.concurrency}"
         return self.mode
@@ -91,7 +93,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         group="cpu",
         summary="~1.03M records, zero latency, throttle off: client CPU and memory",
         fake=FakeSetup("bench-cpu"),
-        clients=(PAGEVIEWS,),
+        # The floor: the same pages fetched with aiohttp and parsed with orjson, nothing
+        # more; pageviews' CPU above it is the harvester's own.
+        clients=(PAGEVIEWS, Client("floor", 16)),
         enrollment_states=ENROLLMENT_STATES,
     ),
     Scenario(

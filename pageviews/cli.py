@@ -25,6 +25,7 @@ from .errors import (
     TokenFileError,
     UsageError,
 )
+from .gctune import fewer_collections
 from .harvest import (
     HarvestOptions,
     HarvestResult,
@@ -322,7 +323,8 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
         for warning in range_warnings(inv.options.time_range, datetime.now(UTC)):
             _say(f"warning: {warning}")
     try:
-        result = anyio.run(run, inv)
+        with fewer_collections():
+            result = anyio.run(run, inv)
     except CanvasUnreachableError as exc:
         if not inv.options.store_path.exists():
             raise

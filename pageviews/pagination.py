@@ -3,7 +3,7 @@
 Canvas restarts a collection at its first page when a bookmark is malformed,
 and a faulty proxy can hand back a link already followed (contract §4). Either
 would silently repeat or skip records, so both are detected: a link already
-followed, or a page whose records were all seen before, makes the walker ask
+followed, or a page that starts like one already read, makes the walker ask
 again for the page that gave the bad link, within the retry budget.
 """
 
@@ -43,7 +43,10 @@ def _ids(data: Any) -> list[Any]:
 async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
     """Yield each page from ``url`` on; every yielded ``next_url`` is one not yet followed."""
     followed: set[str] = set()
-    seen_ids: set[Any] = set()
+    # Memory stays O(pages), not O(records): the first page's ids (a restart serves it
+    # again) and the first id of every page (a link back to any page read before).
+    first_page: set[Any] | None = None
+    page_heads: set[Any] = set()
     came_from: str | None = None
     strikes = 0
 
@@ -64,12 +67,19 @@ async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
     while current is not None:
         page = await source.get(current)
         ids = _ids(page.data)
-        if came_from is not None and ids and seen_ids.issuperset(ids):
+        if (
+            came_from is not None
+            and ids
+            and (ids[0] in page_heads or (first_page is not None and first_page.issuperset(ids)))
+        ):
             # Canvas served records already read: the link that led here restarted the list.
             followed.add(current)
             current = await relink(came_from)
             continue
-        seen_ids.update(ids)
+        if first_page is None:
+            first_page = set(ids)
+        if ids:
+            page_heads.add(ids[0])
         followed.add(current)
         next_url = page.next_url
         if next_url is not None and next_url in followed:

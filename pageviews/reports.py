@@ -18,6 +18,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Self
 
@@ -30,6 +31,9 @@ RECORDS_HEAD = (
     f"User ID,Course URL,Request Date,{_REPORT_COLUMNS},User Name,Page View ID,Interaction Seconds"
 )
 KINDS = ("total-pageviews", "total-user-pageviews", "user-pageviews")
+_URL = itemgetter(3)
+#: Rows rendered per write: bounds memory for a user with a very long history.
+_CHUNK = 4096
 _HEADS = (TOTALS_HEAD, USER_TOTALS_HEAD, RECORDS_HEAD)
 
 
@@ -152,54 +156,62 @@ class ReportWriter:
         else:
             self.discard()
 
-    def _url(self, url: str) -> tuple[str, str]:
-        encoded = self._urls.get(url)
-        if encoded is None:
-            encoded = self._urls[url] = (csv_field(url), json_string(url))
-        return encoded
-
     def write_user(self, user_id: int, name: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Write one user's rows, sorted by (created_at, id); users come in id order."""
+        """Write one user's rows, sorted by (created_at, id); users come in id order.
+
+        Each row is (course_id, created_at, id, url, interaction_seconds); the
+        timestamps are the store's fixed ``YYYY-MM-DDTHH:MM:SSZ`` form.
+        """
         if not rows:
             return
-        tail = self._tail
+        counts = Counter(map(_URL, rows))
+        urls = self._urls
+        for url in counts:
+            if url not in urls:
+                urls[url] = (csv_field(url), json_string(url))
+        csv_url = {url: encoded[0] for url, encoded in urls.items() if url in counts}
+        json_url = {url: encoded[1] for url, encoded in urls.items() if url in counts}
         csv_name, json_name = csv_field(name), json_string(name)
-        lead_csv = f"{user_id},"
-        lead_json = f'{{"user_id":{user_id},"course_url":'
-        counts: Counter[str] = Counter()
-        csv_lines: list[str] = []
-        json_lines: list[str] = []
-        urls, url_of = self._urls, self._url
-        # Canvas ids are UUIDs and our timestamps are fixed-form: when a user's ids need
-        # no quoting at all (one check over all of them), skip the per-field encoders.
-        plain = _needs_no_quoting("".join([row[2] for row in rows]))
-        for _course, created, view_id, url, seconds in rows:
-            counts[url] += 1
-            csv_url, json_url = urls.get(url) or url_of(url)
-            if seconds is None:
-                csv_seconds, json_seconds = "", "null"
-            else:
-                csv_seconds = json_seconds = repr(seconds)
-            if plain:
-                csv_id, json_id = view_id, f'"{view_id}"'
-            else:
-                csv_id, json_id = csv_field(view_id), json_string(view_id)
-            csv_lines.append(
-                f"{lead_csv}{csv_url},{created},{tail},{csv_name},{csv_id},{csv_seconds}\r\n"
-            )
-            json_lines.append(
-                f'{lead_json}{json_url},"request_date":"{created}","user_name":{json_name},'
-                f'"page_view_id":{json_id},"interaction_seconds":{json_seconds}}}'
-            )
-        self._pairs[2].write(csv_lines, json_lines)
-        csv_lines, json_lines = [], []
-        for url, count in ranked(counts):
-            csv_url, json_url = url_of(url)
-            csv_lines.append(f"{lead_csv}{csv_url},{count},{tail},{csv_name}\r\n")
-            json_lines.append(
-                f'{lead_json}{json_url},"page_views":{count},"user_name":{json_name}}}'
-            )
-        self._pairs[1].write(csv_lines, json_lines)
+        csv_mid = f",{self._tail},{csv_name},"
+        json_lead = f'{{"user_id":{user_id},"course_url":'
+        json_mid = f',"user_name":{json_name},"page_view_id":'
+        # Canvas ids are UUIDs: when none of this user's needs quoting (one check over
+        # all of them), they go in bare; otherwise every row takes the encoders.
+        if _needs_no_quoting("".join([row[2] for row in rows])):
+            csv_ids = json_ids = None
+        else:
+            csv_ids = {row[2]: csv_field(row[2]) for row in rows}
+            json_ids = {row[2]: json_string(row[2]) for row in rows}
+        for start in range(0, len(rows), _CHUNK):
+            csv_lines: list[str] = []
+            json_lines: list[str] = []
+            add_csv, add_json = csv_lines.append, json_lines.append
+            for _, created, vid, url, sec in rows[start : start + _CHUNK]:
+                if csv_ids is None or json_ids is None:
+                    csv_id, json_id = vid, f'"{vid}"'
+                else:
+                    csv_id, json_id = csv_ids[vid], json_ids[vid]
+                if sec is None:
+                    csv_sec, json_sec = "", "null"
+                else:
+                    csv_sec = json_sec = repr(sec)
+                add_csv(f"{user_id},{csv_url[url]},{created}{csv_mid}{csv_id},{csv_sec}\r\n")
+                add_json(
+                    f'{json_lead}{json_url[url]},"request_date":"{created}"{json_mid}{json_id},'
+                    f'"interaction_seconds":{json_sec}}}'
+                )
+            self._pairs[2].write(csv_lines, json_lines)
+        ranked_urls = ranked(counts)
+        self._pairs[1].write(
+            [
+                f"{user_id},{csv_url[url]},{count},{self._tail},{csv_name}\r\n"
+                for url, count in ranked_urls
+            ],
+            [
+                f'{json_lead}{json_url[url]},"page_views":{count},"user_name":{json_name}}}'
+                for url, count in ranked_urls
+            ],
+        )
         self._url_counts.update(counts)
         self.summary.records += len(rows)
         self.summary.users_with_views += 1
@@ -208,7 +220,7 @@ class ReportWriter:
         """Write the URL totals, close every file and rename all six into place."""
         csv_lines, json_lines = [], []
         for url, count in ranked(self._url_counts):
-            csv_url, json_url = self._url(url)
+            csv_url, json_url = self._urls[url]
             csv_lines.append(f"{csv_url},{count},{self._tail}\r\n")
             json_lines.append(f'{{"course_url":{json_url},"page_views":{count}}}')
         self._pairs[0].write(csv_lines, json_lines)

@@ -40,3 +40,14 @@ def test_library_example_runs(small_world: World) -> None:
     assert done.returncode == 0, done.stderr
     expected = f"course 1693: {len(truth.records)} page views of {len(truth.roster)} users"
     assert expected in done.stdout
+
+
+def test_fewer_collections_restores_the_threshold() -> None:
+    import gc
+
+    from pageviews.gctune import fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections(12_345):
+        assert gc.get_threshold()[0] == 12_345
+    assert gc.get_threshold() == before
