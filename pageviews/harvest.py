@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,8 +33,9 @@ from .errors import (
     TransientError,
     UsageError,
 )
+from .ordering import ordered_rows
 from .pagination import walk
-from .records import course_rows, local_id, merge_user_rows
+from .records import course_rows, local_id, merge_user_rows, page_order
 from .reports import ReportMeta, ReportTotals, ReportWriter
 from .splitting import MAX_WINDOWS, plan_windows
 from .store import FAILED, MISSING, Fetch, Run, RunKey, Store
@@ -221,9 +222,11 @@ class _Harvest:
         url = fetch.next_url or client.page_views_url(fetch.user_id, fetch.start, fetch.end)
         seq = fetch.pages
         fetched = 0
+        oldest, ordered = fetch.oldest, fetch.ordered
         try:
             async for page in walk(client, url):
                 rows = course_rows(page.data, self.courses, start, end)
+                oldest, ordered = page_order(rows, oldest, ordered)
                 self.any_success = True
                 fetched += len(page.data)
                 windows = self._windows(fetch, page.data, page.next_url, fetched)
@@ -231,13 +234,15 @@ class _Harvest:
                     log.info(
                         "user %s: long history, fetching %d windows", fetch.user_id, len(windows)
                     )
-                    children = store.split(fetch, seq, rows, self.run.run_id, windows)
+                    children = store.split(
+                        fetch, seq, rows, (oldest, ordered), self.run.run_id, windows
+                    )
                     self.progress.records += len(rows)
                     self.open_units[fetch.user_id] += len(children)
                     for child in children:
                         tg.start_soon(self.fetch, child, tg)
                     break
-                store.save_page(fetch, seq, rows, page.next_url)
+                store.save_page(fetch, seq, rows, page.next_url, (oldest, ordered))
                 seq += 1
                 self.progress.records += len(rows)
         except NotFoundError as exc:
@@ -380,8 +385,15 @@ def render_reports(store: Store, run: Run, options: HarvestOptions) -> ReportTot
     )
     course_id, start, end = run.key.course_id, run.key.start, run.end
     with ReportWriter(options.out_dir, meta) as writer:
-        for user_id, name, blobs in store.user_pages(run.run_id):
-            writer.write_user(user_id, name, merge_user_rows(blobs, course_id, start, end))
+        for user_id, name, units in store.user_pages(run.run_id):
+            if all(unit.ordered for unit in units):
+                rows: Iterable[Sequence[Any]] = ordered_rows(
+                    [unit.pages for unit in units], course_id, start, end
+                )
+            else:
+                blobs = [blob for unit in units for blob in unit.pages]
+                rows = merge_user_rows(blobs, course_id, start, end)
+            writer.write_user(user_id, name, rows)
     return writer.summary
 
 

@@ -27,6 +27,7 @@ _COURSE_PATH = re.compile(
 Row = tuple[int, str, str, str, float | None]
 
 _BY_TIME_THEN_ID = itemgetter(1, 2)
+_CREATED = itemgetter(1)
 
 
 def local_id(value: int) -> int:
@@ -95,6 +96,22 @@ def course_rows(
         append((course, created, view_id if type(view_id) is str else str(view_id),
                 view.get("url") or "", seconds))  # fmt: skip
     return rows
+
+
+def page_order(rows: list[Row], oldest: str | None, ordered: bool) -> tuple[str | None, bool]:
+    """Fold one page into a unit's (oldest time so far, still newest first?).
+
+    Canvas serves newest first (contract §2), so every page must be no newer than
+    the oldest row before it; a shared second is allowed. Reports stream units
+    that kept this order and merge the others in memory.
+    """
+    if not rows:
+        return oldest, ordered
+    times = list(map(_CREATED, rows))
+    if oldest is not None and max(times) > oldest:
+        ordered = False
+    page_oldest = min(times)
+    return (page_oldest if oldest is None else min(oldest, page_oldest)), ordered
 
 
 def encode_rows(rows: list[Row]) -> bytes:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Self
@@ -156,41 +157,34 @@ class ReportWriter:
         else:
             self.discard()
 
-    def write_user(self, user_id: int, name: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Write one user's rows, sorted by (created_at, id); users come in id order.
+    def write_user(self, user_id: int, name: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Write one user's rows, in (created_at, id) order; users come in id order.
 
-        Each row is (course_id, created_at, id, url, interaction_seconds); the
-        timestamps are the store's fixed ``YYYY-MM-DDTHH:MM:SSZ`` form.
+        Each row is (course_id, created_at, id, url, interaction_seconds), with the
+        store's fixed ``YYYY-MM-DDTHH:MM:SSZ`` timestamps. Rows are taken a chunk at
+        a time, so a user with a very long history costs no more memory than a chunk.
         """
-        if not rows:
-            return
-        counts = Counter(map(_URL, rows))
-        urls = self._urls
-        for url in counts:
-            if url not in urls:
-                urls[url] = (csv_field(url), json_string(url))
-        csv_url = {url: encoded[0] for url, encoded in urls.items() if url in counts}
-        json_url = {url: encoded[1] for url, encoded in urls.items() if url in counts}
+        counts: Counter[str] = Counter()
         csv_name, json_name = csv_field(name), json_string(name)
         csv_mid = f",{self._tail},{csv_name},"
         json_lead = f'{{"user_id":{user_id},"course_url":'
         json_mid = f',"user_name":{json_name},"page_view_id":'
-        # Canvas ids are UUIDs: when none of this user's needs quoting (one check over
-        # all of them), they go in bare; otherwise every row takes the encoders.
-        if _needs_no_quoting("".join([row[2] for row in rows])):
-            csv_ids = json_ids = None
-        else:
-            csv_ids = {row[2]: csv_field(row[2]) for row in rows}
-            json_ids = {row[2]: json_string(row[2]) for row in rows}
-        for start in range(0, len(rows), _CHUNK):
+        iterator = iter(rows)
+        while chunk := list(islice(iterator, _CHUNK)):
+            chunk_counts = Counter(map(_URL, chunk))
+            counts.update(chunk_counts)
+            csv_url, json_url = self._encoded_urls(chunk_counts)
+            # Canvas ids are UUIDs: when none in the chunk needs quoting (one check over
+            # all of them) they go in bare; otherwise through the encoders.
+            plain = _needs_no_quoting("".join([row[2] for row in chunk]))
             csv_lines: list[str] = []
             json_lines: list[str] = []
             add_csv, add_json = csv_lines.append, json_lines.append
-            for _, created, vid, url, sec in rows[start : start + _CHUNK]:
-                if csv_ids is None or json_ids is None:
+            for _, created, vid, url, sec in chunk:
+                if plain:
                     csv_id, json_id = vid, f'"{vid}"'
                 else:
-                    csv_id, json_id = csv_ids[vid], json_ids[vid]
+                    csv_id, json_id = csv_field(vid), json_string(vid)
                 if sec is None:
                     csv_sec, json_sec = "", "null"
                 else:
@@ -201,20 +195,29 @@ class ReportWriter:
                     f'"interaction_seconds":{json_sec}}}'
                 )
             self._pairs[2].write(csv_lines, json_lines)
+        if not counts:
+            return
+        csv_url, json_url = self._encoded_urls(counts)
         ranked_urls = ranked(counts)
+        tail = self._tail
         self._pairs[1].write(
+            [f"{user_id},{csv_url[u]},{n},{tail},{csv_name}\r\n" for u, n in ranked_urls],
             [
-                f"{user_id},{csv_url[url]},{count},{self._tail},{csv_name}\r\n"
-                for url, count in ranked_urls
-            ],
-            [
-                f'{json_lead}{json_url[url]},"page_views":{count},"user_name":{json_name}}}'
-                for url, count in ranked_urls
+                f'{json_lead}{json_url[u]},"page_views":{n},"user_name":{json_name}}}'
+                for u, n in ranked_urls
             ],
         )
         self._url_counts.update(counts)
-        self.summary.records += len(rows)
+        self.summary.records += counts.total()
         self.summary.users_with_views += 1
+
+    def _encoded_urls(self, urls: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+        # URLs repeat across a course: each is encoded once for the whole run.
+        cache = self._urls
+        for url in urls:
+            if url not in cache:
+                cache[url] = (csv_field(url), json_string(url))
+        return {u: cache[u][0] for u in urls}, {u: cache[u][1] for u in urls}
 
     def commit(self) -> None:
         """Write the URL totals, close every file and rename all six into place."""

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import orjson
 
 from .errors import StateError
 from .records import Row, encode_rows
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS fetches (
     next_url TEXT,
     state TEXT NOT NULL DEFAULT 'todo',
     pages INTEGER NOT NULL DEFAULT 0,
+    oldest TEXT,
+    ordered INTEGER NOT NULL DEFAULT 1,
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS fetches_by_run ON fetches (run_id, state, user_id);
@@ -110,6 +112,25 @@ class Fetch:
     end: str
     next_url: str | None
     pages: int
+    oldest: str | None = None  # the oldest stored row's time: later pages must be older
+    ordered: bool = True  # False once a page came back newer than the ones before it
+
+
+#: How far a unit's pages reached back and whether they kept newest-first order.
+Order = tuple[str | None, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUnit:
+    """One fetch unit's stored page blobs (newest page first), as reports read them."""
+
+    ordered: bool
+    pages: list[bytes]
+
+
+def _fetch(row: tuple[Any, ...]) -> Fetch:
+    fetch_id, user_id, start, end, next_url, pages, oldest, ordered = row
+    return Fetch(fetch_id, user_id, start, end, next_url, pages, oldest, bool(ordered))
 
 
 class Store:
@@ -229,28 +250,31 @@ class Store:
     def pending(self, run_id: int) -> list[Fetch]:
         """Fetch units still to do, in user order."""
         rows = self._db.execute(
-            "SELECT fetch_id, user_id, start, end, next_url, pages FROM fetches"
+            "SELECT fetch_id, user_id, start, end, next_url, pages, oldest, ordered FROM fetches"
             " WHERE run_id = ? AND state = ? ORDER BY user_id, fetch_id",
             (run_id, TODO),
         )
-        return [Fetch(*row) for row in rows.fetchall()]
+        return [_fetch(row) for row in rows.fetchall()]
 
     def pending_for_user(self, run_id: int, user_id: int) -> list[Fetch]:
         """Fetch units of one user still to do."""
         rows = self._db.execute(
-            "SELECT fetch_id, user_id, start, end, next_url, pages FROM fetches"
+            "SELECT fetch_id, user_id, start, end, next_url, pages, oldest, ordered FROM fetches"
             " WHERE run_id = ? AND user_id = ? AND state = ? ORDER BY fetch_id",
             (run_id, user_id, TODO),
         )
-        return [Fetch(*row) for row in rows.fetchall()]
+        return [_fetch(row) for row in rows.fetchall()]
 
-    def save_page(self, fetch: Fetch, seq: int, rows: list[Row], next_url: str | None) -> None:
+    def save_page(
+        self, fetch: Fetch, seq: int, rows: list[Row], next_url: str | None, order: Order
+    ) -> None:
         """Store page ``seq`` of a unit with its next link (``None``: the unit is done)."""
         with self._tx():
             self._insert(fetch.fetch_id, seq, rows)
             self._db.execute(
-                "UPDATE fetches SET next_url = ?, pages = ?, state = ? WHERE fetch_id = ?",
-                (next_url, seq + 1, TODO if next_url else DONE, fetch.fetch_id),
+                "UPDATE fetches SET next_url = ?, pages = ?, state = ?, oldest = ?, ordered = ?"
+                " WHERE fetch_id = ?",
+                (next_url, seq + 1, TODO if next_url else DONE, *order, fetch.fetch_id),
             )
 
     def split(
@@ -258,6 +282,7 @@ class Store:
         fetch: Fetch,
         seq: int,
         rows: list[Row],
+        order: Order,
         run_id: int,
         windows: list[tuple[str, str]],
     ) -> list[Fetch]:
@@ -265,8 +290,9 @@ class Store:
         with self._tx():
             self._insert(fetch.fetch_id, seq, rows)
             self._db.execute(
-                "UPDATE fetches SET state = ?, pages = ?, detail = ? WHERE fetch_id = ?",
-                (SPLIT, seq + 1, orjson.dumps(windows).decode(), fetch.fetch_id),
+                "UPDATE fetches SET state = ?, pages = ?, oldest = ?, ordered = ?, detail = ?"
+                " WHERE fetch_id = ?",
+                (SPLIT, seq + 1, *order, orjson.dumps(windows).decode(), fetch.fetch_id),
             )
             children = []
             for start, end in windows:
@@ -313,15 +339,22 @@ class Store:
 
     # Reports ----------------------------------------------------------------
 
-    def user_pages(self, run_id: int) -> Iterator[tuple[int, str, list[bytes]]]:
-        """Each roster user of the run, in id order, with the blobs of all their pages."""
+    def user_pages(self, run_id: int) -> Iterator[tuple[int, str, list[StoredUnit]]]:
+        """Each roster user of the run, in id order, with each unit's page blobs in order."""
         cursor = self._db.execute(
-            "SELECT u.user_id, u.name, p.rows FROM run_users AS u"
+            "SELECT u.user_id, u.name, f.fetch_id, f.ordered, p.rows FROM run_users AS u"
             " LEFT JOIN fetches AS f ON f.run_id = u.run_id AND f.user_id = u.user_id"
             " LEFT JOIN pages AS p ON p.fetch_id = f.fetch_id"
-            " WHERE u.run_id = ? ORDER BY u.user_id",
+            " WHERE u.run_id = ? ORDER BY u.user_id, f.fetch_id, p.seq",
             (run_id,),
         )
         cursor.arraysize = 256
-        for (user_id, name), group in groupby(cursor, key=itemgetter(0, 1)):
-            yield user_id, name, [blob for _, _, blob in group if blob is not None]
+        for (user_id, name), rows in groupby(cursor, key=itemgetter(0, 1)):
+            units = [
+                StoredUnit(
+                    ordered=bool(group[0][3]), pages=[r[4] for r in group if r[4] is not None]
+                )
+                for _, unit_rows in groupby(rows, key=itemgetter(2))
+                for group in [list(unit_rows)]
+            ]
+            yield user_id, name, units

@@ -25,9 +25,17 @@ def store(tmp_path: Path) -> Store:
 def stored(store: Store, run_id: int) -> dict[int, list[str]]:
     """Each roster user's stored view ids for course 1693, as reports will read them."""
     return {
-        user: [r[2] for r in merge_user_rows(blobs, 1693, KEY.start, KEY.end)]
-        for user, _, blobs in store.user_pages(run_id)
+        user: [
+            r[2]
+            for r in merge_user_rows(
+                [blob for unit in units for blob in unit.pages], 1693, KEY.start, KEY.end
+            )
+        ]
+        for user, _, units in store.user_pages(run_id)
     }
+
+
+IN_ORDER = (None, True)
 
 
 def test_a_run_resumes_until_finished(store: Store) -> None:
@@ -48,13 +56,12 @@ def test_roster_users_get_one_unit_each_and_pages_advance_it(store: Store) -> No
     units = store.pending(run.run_id)
     assert [(u.user_id, u.next_url, u.pages) for u in units] == [(5, None, 0), (9, None, 0)]
     five = units[0]
-    store.save_page(five, 0, [row("2015-02-02T00:00:00Z", "b")], "https://c/p2")
+    store.save_page(five, 0, [row("2015-02-02T00:00:00Z", "b")], "https://c/p2", IN_ORDER)
     (resumed,) = store.pending_for_user(run.run_id, 5)
     assert (resumed.next_url, resumed.pages) == ("https://c/p2", 1)
     # A view stored twice (a page re-read after a crash) is reported once.
-    store.save_page(
-        resumed, 1, [row("2015-02-02T00:00:00Z", "b"), row("2015-02-01T00:00:00Z", "a")], None
-    )
+    twice = [row("2015-02-02T00:00:00Z", "b"), row("2015-02-01T00:00:00Z", "a")]
+    store.save_page(resumed, 1, twice, None, IN_ORDER)
     assert store.pending_for_user(run.run_id, 5) == []
     assert stored(store, run.run_id) == {5: ["a", "b"], 9: []}
     assert store.roster(run.run_id) == {5: "Ada", 9: "Bo"}
@@ -68,10 +75,12 @@ def test_split_replaces_a_unit_by_windows(store: Store) -> None:
         ("2015-02-01T00:00:00Z", "2015-03-01T00:00:00Z"),
         (KEY.start, "2015-02-01T00:00:00Z"),
     ]
-    children = store.split(unit, 0, [row("2015-03-02T00:00:00Z", "a")], run.run_id, windows)
+    children = store.split(
+        unit, 0, [row("2015-03-02T00:00:00Z", "a")], IN_ORDER, run.run_id, windows
+    )
     assert [(c.start, c.end) for c in children] == windows
     assert [(u.start, u.end) for u in store.pending(run.run_id)] == windows
-    store.save_page(children[1], 0, [row("2015-01-30T00:00:00Z", "z")], None)
+    store.save_page(children[1], 0, [row("2015-01-30T00:00:00Z", "z")], None, IN_ORDER)
     assert stored(store, run.run_id) == {5: ["z", "a"]}
 
 
@@ -89,7 +98,9 @@ def test_problems_name_missing_and_failed_users(store: Store) -> None:
 def test_reports_read_only_their_own_runs_pages(store: Store) -> None:
     first = store.open_run(KEY, KEY.end, NOW)
     store.add_users(first.run_id, [(5, "Ada")], KEY.start, KEY.end)
-    store.save_page(store.pending(first.run_id)[0], 0, [row("2015-02-01T00:00:00Z", "old")], None)
+    store.save_page(
+        store.pending(first.run_id)[0], 0, [row("2015-02-01T00:00:00Z", "old")], None, IN_ORDER
+    )
     store.finish_run(first.run_id, NOW)
     second = store.open_run(KEY, KEY.end, NOW)
     store.add_users(second.run_id, [(5, "Ada"), (7, "Di")], KEY.start, KEY.end)
@@ -110,3 +121,16 @@ def test_an_unusable_path_is_a_state_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StateError):
         Store(blocker / "state.sqlite", ORIGIN)
+
+
+def test_units_keep_their_order_marks(store: Store) -> None:
+    run = store.open_run(KEY, KEY.end, NOW)
+    store.add_users(run.run_id, [(5, "Ada")], KEY.start, KEY.end)
+    (unit,) = store.pending(run.run_id)
+    store.save_page(
+        unit, 0, [row("2015-02-02T00:00:00Z", "b")], "p2", ("2015-02-02T00:00:00Z", False)
+    )
+    (resumed,) = store.pending(run.run_id)
+    assert (resumed.oldest, resumed.ordered) == ("2015-02-02T00:00:00Z", False)
+    ((_, _, units),) = list(store.user_pages(run.run_id))
+    assert [u.ordered for u in units] == [False]
