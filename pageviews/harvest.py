@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,8 @@ class _Harvest:
                 store.save_page(fetch, seq, rows, page.next_url, (oldest, ordered))
                 seq += 1
                 self.progress.records += len(rows)
+                # Drop the page while waiting for the next: many chains wait at the gate.
+                del page, rows
         except NotFoundError as exc:
             log.info("user %s: not found, skipped", fetch.user_id)
             store.give_up(fetch.fetch_id, MISSING, str(exc))
@@ -385,14 +388,12 @@ def render_reports(store: Store, run: Run, options: HarvestOptions) -> ReportTot
     )
     course_id, start, end = run.key.course_id, run.key.start, run.end
     with ReportWriter(options.out_dir, meta) as writer:
-        for user_id, name, units in store.user_pages(run.run_id):
+        for user_id, name, units in store.user_units(run.run_id):
+            pages = [store.unit_pages(unit.fetch_id) for unit in units]
             if all(unit.ordered for unit in units):
-                rows: Iterable[Sequence[Any]] = ordered_rows(
-                    [unit.pages for unit in units], course_id, start, end
-                )
+                rows: Iterable[Sequence[Any]] = ordered_rows(pages, course_id, start, end)
             else:
-                blobs = [blob for unit in units for blob in unit.pages]
-                rows = merge_user_rows(blobs, course_id, start, end)
+                rows = merge_user_rows(chain.from_iterable(pages), course_id, start, end)
             writer.write_user(user_id, name, rows)
     return writer.summary
 

@@ -16,7 +16,7 @@ the unit otherwise; users with such a unit are merged in memory instead
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -28,15 +28,15 @@ _BY_TIME_THEN_ID = itemgetter(1, 2)
 
 
 def ordered_rows(
-    units: Sequence[Sequence[bytes]], course_id: int, start: str, end: str
+    units: Iterable[Iterable[bytes]], course_id: int, start: str, end: str
 ) -> Iterator[list[Any]]:
     """Yield one user's rows of ``course_id`` in ``[start, end]``, by (time, id), each id once.
 
-    ``units`` holds each fetch unit's page blobs in fetch order (newest page first).
+    ``units`` gives each fetch unit's page blobs, **oldest page first**, read lazily.
     """
     runs = []
     for unit in units:
-        pages = _oldest_first(unit)
+        pages = _decoded(unit)
         first = next(pages, None)
         if first is not None:
             runs.append((first[0][1], first, pages))
@@ -73,8 +73,8 @@ def _emit(
     return key
 
 
-def _oldest_first(unit: Sequence[bytes]) -> Iterator[list[list[Any]]]:
-    for blob in reversed(unit):
+def _decoded(unit: Iterable[bytes]) -> Iterator[list[list[Any]]]:
+    for blob in unit:
         rows: list[list[Any]] = orjson.loads(blob)
         if rows:
             rows.sort(key=_BY_TIME_THEN_ID)

@@ -85,4 +85,6 @@ async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
         if next_url is not None and next_url in followed:
             next_url = await relink(current)
         yield replace(page, next_url=next_url)
+        # Let the page go before waiting for the next one: many chains wait at once.
+        del page, ids
         came_from, current = current, next_url

@@ -122,10 +122,10 @@ Order = tuple[str | None, bool]
 
 @dataclass(frozen=True, slots=True)
 class StoredUnit:
-    """One fetch unit's stored page blobs (newest page first), as reports read them."""
+    """A fetch unit with stored pages, and whether they came newest first."""
 
+    fetch_id: int
     ordered: bool
-    pages: list[bytes]
 
 
 def _fetch(row: tuple[Any, ...]) -> Fetch:
@@ -339,22 +339,23 @@ class Store:
 
     # Reports ----------------------------------------------------------------
 
-    def user_pages(self, run_id: int) -> Iterator[tuple[int, str, list[StoredUnit]]]:
-        """Each roster user of the run, in id order, with each unit's page blobs in order."""
+    def user_units(self, run_id: int) -> Iterator[tuple[int, str, list[StoredUnit]]]:
+        """Each roster user of the run, in id order, with their fetch units that stored pages."""
         cursor = self._db.execute(
-            "SELECT u.user_id, u.name, f.fetch_id, f.ordered, p.rows FROM run_users AS u"
+            "SELECT u.user_id, u.name, f.fetch_id, f.ordered FROM run_users AS u"
             " LEFT JOIN fetches AS f ON f.run_id = u.run_id AND f.user_id = u.user_id"
-            " LEFT JOIN pages AS p ON p.fetch_id = f.fetch_id"
-            " WHERE u.run_id = ? ORDER BY u.user_id, f.fetch_id, p.seq",
+            " AND EXISTS (SELECT 1 FROM pages AS p WHERE p.fetch_id = f.fetch_id)"
+            " WHERE u.run_id = ? ORDER BY u.user_id, f.fetch_id",
             (run_id,),
         )
-        cursor.arraysize = 256
-        for (user_id, name), rows in groupby(cursor, key=itemgetter(0, 1)):
-            units = [
-                StoredUnit(
-                    ordered=bool(group[0][3]), pages=[r[4] for r in group if r[4] is not None]
-                )
-                for _, unit_rows in groupby(rows, key=itemgetter(2))
-                for group in [list(unit_rows)]
-            ]
+        for (user_id, name), rows in groupby(cursor.fetchall(), key=itemgetter(0, 1)):
+            units = [StoredUnit(f, bool(o)) for _, _, f, o in rows if f is not None]
             yield user_id, name, units
+
+    def unit_pages(self, fetch_id: int) -> Iterator[bytes]:
+        """A unit's page blobs, oldest page first, read one at a time."""
+        cursor = self._db.execute(
+            "SELECT rows FROM pages WHERE fetch_id = ? ORDER BY seq DESC", (fetch_id,)
+        )
+        for (blob,) in cursor:
+            yield blob

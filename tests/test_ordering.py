@@ -25,9 +25,10 @@ def stamp(second: int) -> str:
 
 
 def as_unit(rows: list[Row], per_page: int) -> list[bytes]:
-    """Store rows as Canvas serves them: newest first, ``per_page`` a page."""
+    """Pages as Canvas serves them (newest first, ``per_page`` a page), listed oldest first."""
     newest_first = sorted(rows, key=lambda r: (r[1], r[2]), reverse=True)
-    return [encode_rows(newest_first[i : i + per_page]) for i in range(0, len(rows), per_page)]
+    pages = [encode_rows(newest_first[i : i + per_page]) for i in range(0, len(rows), per_page)]
+    return pages[::-1]
 
 
 def history(rng: random.Random, n: int, span: int) -> list[Row]:
@@ -70,7 +71,7 @@ def test_pages_out_of_order_are_refused() -> None:
     older = encode_rows([(1693, stamp(11), "c", "u", None), (1693, stamp(10), "a", "u", None)])
     newer = encode_rows([(1693, stamp(21), "d", "u", None), (1693, stamp(20), "b", "u", None)])
     with pytest.raises(ProtocolError):
-        list(ordered_rows([[older, newer]], 1693, START, END))  # oldest page first: wrong
+        list(ordered_rows([[newer, older]], 1693, START, END))  # newest page read first
 
 
 def test_page_order_marks_a_page_newer_than_the_ones_before() -> None:

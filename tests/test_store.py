@@ -28,10 +28,13 @@ def stored(store: Store, run_id: int) -> dict[int, list[str]]:
         user: [
             r[2]
             for r in merge_user_rows(
-                [blob for unit in units for blob in unit.pages], 1693, KEY.start, KEY.end
+                [blob for unit in units for blob in store.unit_pages(unit.fetch_id)],
+                1693,
+                KEY.start,
+                KEY.end,
             )
         ]
-        for user, _, units in store.user_pages(run_id)
+        for user, _, units in store.user_units(run_id)
     }
 
 
@@ -132,5 +135,5 @@ def test_units_keep_their_order_marks(store: Store) -> None:
     )
     (resumed,) = store.pending(run.run_id)
     assert (resumed.oldest, resumed.ordered) == ("2015-02-02T00:00:00Z", False)
-    ((_, _, units),) = list(store.user_pages(run.run_id))
+    ((_, _, units),) = list(store.user_units(run.run_id))
     assert [u.ordered for u in units] == [False]
