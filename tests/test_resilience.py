@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pageviews.retry import FAST_RETRIES
 from pageviews.testing import (
     ALL_FAULT_KINDS,
     FakeConfig,
@@ -125,4 +126,26 @@ async def test_numbered_pages_of_the_database_backend(small_world: World, tmp_pa
         await harvest(canvas, tmp_path)
         truth = truth_for(canvas)
     assert any("page=2" in r.query for r in canvas.requests)
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+async def test_retries_are_bounded_and_the_user_is_named(
+    small_world: World, tmp_path: Path
+) -> None:
+    async with serve(small_world) as canvas:
+        truth = truth_for(canvas)
+        broken = truth.records[0].user_id
+        canvas.config.faults = FaultConfig(broken_users=frozenset({broken}))
+        result = await harvest(canvas, tmp_path, retry=FAST_RETRIES.with_attempts(3))
+        tries = [r for r in canvas.requests if r.user_id == broken]
+        # The user is named, and a re-run asks Canvas again for that user only.
+        first_run = len(canvas.requests)
+        canvas.config.faults = FaultConfig()
+        again = await harvest(canvas, tmp_path)
+        retried = {r.user_id for r in canvas.requests[first_run:] if r.user_id is not None}
+    assert [user for user, _ in result.failed_users] == [broken]
+    assert not result.complete
+    assert len(tries) == 3
+    assert again.complete and again.resumed
+    assert retried == {broken}
     assert_reports_exact(tmp_path, truth, 1693, START, END)
