@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,10 +13,10 @@ import anyio
 import pytest
 
 from pageviews.cli import main
-from pageviews.testing import World, serve
+from pageviews.testing import FakeConfig, World, serve
 from pageviews.testing.report_files import assert_reports_exact, files_in
 
-from .cli_process import SEED_ARGS, run_cli, write_token
+from .cli_process import SEED_ARGS, cli_env, run_cli, write_token
 from .harvesting import END, START, truth_for
 
 pytestmark = pytest.mark.anyio
@@ -77,3 +80,39 @@ async def test_iso_bounds_and_time_zone(
         truth = truth_for(canvas, start=DENVER_START, end=DENVER_END)
     assert code == 0, capsys.readouterr().err
     assert_reports_exact(tmp_path, truth, 1693, DENVER_START, DENVER_END)
+
+
+async def test_progress_is_drawn_on_a_terminal(small_world: World, tmp_path: Path) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    controller, terminal = pty.openpty()
+    try:
+        async with serve(small_world, FakeConfig(latency=0.05)) as canvas:
+            process = await anyio.open_process(
+                [sys.executable, "-m", "pageviews", *SEED_ARGS],
+                cwd=tmp_path,
+                env=cli_env(canvas),
+                stderr=terminal,
+            )
+            async with process:
+                code = await process.wait()
+        os.close(terminal)
+        terminal = -1
+        screen = b""
+        while chunk := _read_available(controller):
+            screen += chunk
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    text = screen.decode()
+    assert code == 0
+    assert "\r\x1b[Kusers " in text
+    assert "page views" in text and "req/s" in text
+    assert "pageviews: course 1693" in text
+
+
+def _read_available(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the terminal's other end is closed: all was read
+        return b""
