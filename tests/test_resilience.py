@@ -44,7 +44,7 @@ async def test_throttle_replies_are_waited_out(
         result = await harvest(canvas, tmp_path)
         truth = truth_for(canvas)
     assert canvas.stats.faults > 0
-    assert result.stats.throttled == canvas.stats.faults
+    assert result.stats.throttled >= canvas.stats.faults
     assert result.complete
     assert_reports_exact(tmp_path, truth, 1693, START, END)
 
