@@ -15,6 +15,7 @@ import anyio
 import orjson
 from yarl import URL
 
+from pageviews.client import READ_BUFFER
 from pageviews.testing import view_course
 
 # Contract §7: without a context, the URL path names the course (169 must not match 1693).
@@ -58,7 +59,9 @@ class SequentialClient:
         """Fetch one page; return its JSON and the next page's URL."""
         self.requests += 1
         # encoded=True: send Canvas's bookmark links byte for byte, never re-quoted.
-        async with self.session.get(URL(url, encoded=True), headers=self.headers) as response:
+        async with self.session.get(
+            URL(url, encoded=True), headers=self.headers, read_bufsize=READ_BUFFER
+        ) as response:
             body = await response.read()
             if response.status != 200:
                 raise RuntimeError(f"GET {url}: HTTP {response.status}")
