@@ -37,15 +37,15 @@ async def show_progress(
 
 
 def summary_lines(result: HarvestResult) -> list[str]:
-    """The end-of-run summary: what was harvested, where it went, what is missing."""
+    """The end-of-run summary: one line, then a line per user missing or incomplete."""
     stats = result.stats
     name = f" ({result.course_name})" if result.course_name else ""
+    folder = next(iter(result.reports.values())).parent if result.reports else "."
     lines = [
         f"course {result.course_id}{name}: {result.records:,} page views of {result.users} users "
         f"in {result.seconds:.1f}s ({stats.requests:,} requests, {stats.throttled} throttled, "
-        f"{stats.retries} retries{', resumed' if result.resumed else ''})",
-        "reports: " + ", ".join(sorted(str(p) for p in result.reports.values())),
-        f"state: {result.state_path}",
+        f"{stats.retries} retries{', resumed' if result.resumed else ''}); "
+        f"reports in {folder}/, state in {result.state_path}"
     ]
     if result.users == 0:
         lines.append("note: no enrollments matched; the reports are empty")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +36,13 @@ async def test_seed_invocation_as_a_subprocess(test_world: World, tmp_path: Path
     assert out == ""
     assert "Traceback" not in err
     assert f"{len(truth.records):,} page views of {len(truth.roster)} users" in err
-    assert f"state: {Path('pageviews-state.sqlite')}" in err
+    # One summary line: what, how long, how politely, and where everything went.
+    summary = (
+        rf"pageviews: course 1693 \(.+\): {len(truth.records):,} page views of "
+        rf"{len(truth.roster)} users in [\d.]+s \([\d,]+ requests, \d+ throttled, \d+ retries\); "
+        r"reports in \./, state in pageviews-state\.sqlite"
+    )
+    assert re.fullmatch(summary, err.splitlines()[-1]), err
     assert_reports_exact(tmp_path, truth, 1693, START, END)
     assert files_in(tmp_path) == sorted(
         [
