@@ -16,7 +16,7 @@ the unit otherwise; users with such a unit are merged in memory instead
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -25,6 +25,8 @@ import orjson
 from .errors import ProtocolError
 
 _BY_TIME_THEN_ID = itemgetter(1, 2)
+_COURSE = itemgetter(0)
+_ID = itemgetter(2)
 
 
 def ordered_rows(
@@ -40,9 +42,9 @@ def ordered_rows(
         first = next(pages, None)
         if first is not None:
             runs.append((first[0][1], first, pages))
-    held: list[list[Any]] = []
-    last: tuple[str, str] = ("", "")
     runs.sort(key=itemgetter(0))
+    held: list[list[Any]] = []
+    last: list[Any] | None = None
     for _, first, pages in runs:
         for page in _prepend(first, pages):
             batch = held + page
@@ -52,25 +54,35 @@ def ordered_rows(
             while cut and batch[cut - 1][1] == newest:
                 cut -= 1
             held = batch[cut:]
-            for row in batch[:cut]:
-                last = yield from _emit(row, last, course_id, start, end)
-    held.sort(key=_BY_TIME_THEN_ID)
-    for row in held:
-        last = yield from _emit(row, last, course_id, start, end)
+            if cut:
+                ready = batch[:cut]
+                yield from _wanted(_after(ready, last), course_id, start, end)
+                last = ready[-1]
+    if held:
+        held.sort(key=_BY_TIME_THEN_ID)
+        yield from _wanted(_after(held, last), course_id, start, end)
 
 
-def _emit(
-    row: list[Any], last: tuple[str, str], course_id: int, start: str, end: str
-) -> Generator[list[Any], None, tuple[str, str]]:
-    # A generator returning the new "last" key: yields the row when it is new and wanted.
-    key = (row[1], row[2])
-    if key <= last:
-        if key == last:
-            return last  # the same view stored twice
-        raise ProtocolError("stored pages out of order; rebuild with --fresh")
-    if row[0] == course_id and start <= row[1] <= end:
-        yield row
-    return key
+def _after(rows: list[list[Any]], last: list[Any] | None) -> list[list[Any]]:
+    """Sorted ``rows`` that follow ``last``, each id once; a row before it breaks the order."""
+    if last is not None and _BY_TIME_THEN_ID(rows[0]) <= _BY_TIME_THEN_ID(last):
+        rows = [row for row in rows if _BY_TIME_THEN_ID(row) != _BY_TIME_THEN_ID(last)]
+        if rows and _BY_TIME_THEN_ID(rows[0]) < _BY_TIME_THEN_ID(last):
+            raise ProtocolError("stored pages out of order; rebuild with --fresh")
+    ids = list(map(_ID, rows))
+    if len(set(ids)) == len(ids):
+        return rows
+    # The same view stored twice (window edges): sorted, the copies sit side by side.
+    return [row for i, row in enumerate(rows) if i == 0 or row[2] != rows[i - 1][2]]
+
+
+def _wanted(rows: list[list[Any]], course_id: int, start: str, end: str) -> list[list[Any]]:
+    """The rows of ``course_id`` in ``[start, end]``; sorted, so the ends decide the range."""
+    if not rows:
+        return rows
+    if start <= rows[0][1] and rows[-1][1] <= end and set(map(_COURSE, rows)) == {course_id}:
+        return rows
+    return [row for row in rows if row[0] == course_id and start <= row[1] <= end]
 
 
 def _decoded(unit: Iterable[bytes]) -> Iterator[list[list[Any]]]:

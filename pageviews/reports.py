@@ -35,6 +35,8 @@ KINDS = ("total-pageviews", "total-user-pageviews", "user-pageviews")
 _URL = itemgetter(3)
 #: Rows rendered per write: bounds memory for a user with a very long history.
 _CHUNK = 4096
+#: Distinct interaction times remembered as text, at most.
+_SECONDS_CACHE = 100_000
 _HEADS = (TOTALS_HEAD, USER_TOTALS_HEAD, RECORDS_HEAD)
 
 
@@ -144,6 +146,7 @@ class ReportWriter:
             (csv_field(meta.start_time), csv_field(meta.end_time), str(meta.course_id))
         )
         self._url_counts: Counter[str] = Counter()
+        self._seconds: dict[float, str] = {}
         # URLs repeat across a course: encode each once.
         self._urls: dict[str, tuple[str, str]] = {}
         self.summary = ReportTotals(paths=dict(paths))
@@ -166,6 +169,7 @@ class ReportWriter:
         """
         counts: Counter[str] = Counter()
         csv_name, json_name = csv_field(name), json_string(name)
+        seconds_text = self._seconds.get
         csv_mid = f",{self._tail},{csv_name},"
         json_lead = f'{{"user_id":{user_id},"course_url":'
         json_mid = f',"user_name":{json_name},"page_view_id":'
@@ -188,7 +192,7 @@ class ReportWriter:
                 if sec is None:
                     csv_sec, json_sec = "", "null"
                 else:
-                    csv_sec = json_sec = repr(sec)
+                    csv_sec = json_sec = seconds_text(sec) or self._seconds_text(sec)
                 add_csv(f"{user_id},{csv_url[url]},{created}{csv_mid}{csv_id},{csv_sec}\r\n")
                 add_json(
                     f'{json_lead}{json_url[url]},"request_date":"{created}"{json_mid}{json_id},'
@@ -210,6 +214,13 @@ class ReportWriter:
         self._url_counts.update(counts)
         self.summary.records += counts.total()
         self.summary.users_with_views += 1
+
+    def _seconds_text(self, seconds: float) -> str:
+        # Interaction times repeat (Canvas keeps two decimals): repr each value once.
+        if len(self._seconds) >= _SECONDS_CACHE:
+            self._seconds.clear()
+        text = self._seconds[seconds] = repr(seconds)
+        return text
 
     def _encoded_urls(self, urls: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
         # URLs repeat across a course: each is encoded once for the whole run.
