@@ -73,28 +73,40 @@ def course_rows(
     rows: list[Row] = []
     append = rows.append
     for view in views:
-        links = view.get("links")
-        context = links.get("context") if type(links) is dict else None
-        if type(context) is int and context < _SHARD_FACTOR:
-            if context not in courses or view.get("context_type") != "Course":
-                continue
-            course = context
-        else:
+        try:
+            # Canvas sends every PageView field, null or not (contract §3): subscripts are
+            # cheaper than .get() on this path; a record missing one takes the slow path.
+            links = view["links"]
+            context = links["context"] if type(links) is dict else None
+            if type(context) is int and context < _SHARD_FACTOR:
+                if context not in courses or view["context_type"] != "Course":
+                    continue
+                course = context
+            else:
+                found = course_of(view)
+                if found is None or found not in courses:
+                    continue
+                course = found
+            created = view["created_at"]
+            seconds = view["interaction_seconds"]
+            url = view["url"]
+        except KeyError:
             found = course_of(view)
             if found is None or found not in courses:
                 continue
             course = found
-        created = view["created_at"]
+            created = view["created_at"]
+            seconds = view.get("interaction_seconds")
+            url = view.get("url")
         if len(created) != 20 or created[19] != "Z":
             created = normalize_timestamp(created)
         if created < start or created > end:
             continue
-        seconds = view.get("interaction_seconds")
         if seconds is not None and type(seconds) is not float:
             seconds = float(seconds)
         view_id = view["id"]
         append((course, created, view_id if type(view_id) is str else str(view_id),
-                view.get("url") or "", seconds))  # fmt: skip
+                url or "", seconds))  # fmt: skip
     return rows
 
 

@@ -271,11 +271,19 @@ class Store:
         """Store page ``seq`` of a unit with its next link (``None``: the unit is done)."""
         with self._tx():
             self._insert(fetch.fetch_id, seq, rows)
-            self._db.execute(
-                "UPDATE fetches SET next_url = ?, pages = ?, state = ?, oldest = ?, ordered = ?"
-                " WHERE fetch_id = ?",
-                (next_url, seq + 1, TODO if next_url else DONE, *order, fetch.fetch_id),
-            )
+            if next_url is None:
+                self._db.execute(
+                    "UPDATE fetches SET next_url = NULL, pages = ?, state = ?, oldest = ?,"
+                    " ordered = ? WHERE fetch_id = ?",
+                    (seq + 1, DONE, *order, fetch.fetch_id),
+                )
+            else:
+                # state stays 'todo': leaving the indexed column out spares the index a write.
+                self._db.execute(
+                    "UPDATE fetches SET next_url = ?, pages = ?, oldest = ?, ordered = ?"
+                    " WHERE fetch_id = ?",
+                    (next_url, seq + 1, *order, fetch.fetch_id),
+                )
 
     def split(
         self,

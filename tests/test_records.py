@@ -93,3 +93,18 @@ def test_merge_keeps_each_id_once_in_time_order_for_one_course() -> None:
     merged = merge_user_rows(blobs, 1693, "2015-01-01T00:00:00Z", "2015-03-31T23:59:59Z")
     assert merged == [list(c), list(b), list(a)]
     assert orjson.loads(encode_rows([b])) == [list(b)]
+
+
+def test_records_missing_fields_take_the_careful_path() -> None:
+    sparse = [
+        {"id": "s1", "url": "https://c/courses/1693/x", "created_at": "2015-02-01T00:00:00Z"},
+        {"id": "s2", "created_at": "2015-02-01T00:00:00Z", "links": {"context": 1693},
+         "context_type": "Course"},
+        {"id": 77, "url": "https://c/courses/169/x", "created_at": "2015-02-01T00:00:00Z"},
+    ]  # fmt: skip
+    rows = course_rows(sparse, {1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
+    assert rows == [
+        (1693, "2015-02-01T00:00:00Z", "s1", "https://c/courses/1693/x", None),
+        (1693, "2015-02-01T00:00:00Z", "s2", "", None),
+    ]
+    assert course_rows(sparse, {169}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")[0][2] == "77"
