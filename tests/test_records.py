@@ -96,7 +96,7 @@ def test_merge_keeps_each_id_once_in_time_order_for_one_course() -> None:
 
 
 def test_records_missing_fields_take_the_careful_path() -> None:
-    sparse = [
+    sparse: list[dict[str, Any]] = [
         {"id": "s1", "url": "https://c/courses/1693/x", "created_at": "2015-02-01T00:00:00Z"},
         {"id": "s2", "created_at": "2015-02-01T00:00:00Z", "links": {"context": 1693},
          "context_type": "Course"},
