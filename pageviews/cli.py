@@ -285,17 +285,19 @@ async def run(inv: Invocation) -> HarvestResult:
             concurrency=inv.concurrency,
             timeout=inv.timeout,
         )
+        if inv.quiet or not sys.stderr.isatty():
+            return await harvest_course(client, inv.options, progress=progress)
+        done = anyio.Event()
         failure: PageviewsError | None = None
         async with anyio.create_task_group() as tg:
-            if not inv.quiet and sys.stderr.isatty():
-                tg.start_soon(show_progress, progress, client.stats, sys.stderr)
+            tg.start_soon(show_progress, progress, client.stats, sys.stderr, done)
             try:
                 result = await harvest_course(client, inv.options, progress=progress)
             except PageviewsError as exc:
                 # Raised outside the task group, so it is not wrapped in an ExceptionGroup.
                 failure = exc
             finally:
-                tg.cancel_scope.cancel()
+                done.set()
     if failure is not None:
         raise failure
     return result

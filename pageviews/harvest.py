@@ -27,6 +27,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .client import DEFAULT_CONCURRENCY, PER_PAGE, CanvasClient, ClientStats
 from .errors import (
     CanvasUnreachableError,
+    IncompleteHarvestError,
     NotFoundError,
     OutputDirError,
     PageviewsError,
@@ -336,6 +337,14 @@ async def harvest_course(
             if isinstance(leaf, PageviewsError):
                 raise leaf from None
             raise
+        unfinished = store.pending(run.run_id)
+        if unfinished:
+            # Every unit ends done, split, missing or failed; one still to do means the
+            # harvest was cut short, and its reports would silently lack pages.
+            raise IncompleteHarvestError(
+                f"the harvest stopped with {len(unfinished)} fetch units unfinished; "
+                "run the same command again to resume"
+            )
         problems = store.problems(run.run_id)
         roster = store.roster(run.run_id)
         totals = render_reports(store, run, options)

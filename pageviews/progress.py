@@ -23,14 +23,23 @@ def progress_line(progress: Progress, stats: ClientStats, now: float) -> str:
 
 
 async def show_progress(
-    progress: Progress, stats: ClientStats, stream: TextIO, interval: float = 0.25
+    progress: Progress,
+    stats: ClientStats,
+    stream: TextIO,
+    done: anyio.Event,
+    interval: float = 0.25,
 ) -> None:
-    """Redraw the progress line until cancelled, then clear it."""
+    """Redraw the progress line until ``done`` is set (or the task is cancelled), then clear it.
+
+    An event, not the caller cancelling this task, ends it: a cancel scope cancelled
+    on the way out could take a Ctrl-C's cancellation for its own and swallow it.
+    """
     try:
-        while True:
+        while not done.is_set():
             stream.write("\r\x1b[K" + progress_line(progress, stats, time.monotonic()))
             stream.flush()
-            await anyio.sleep(interval)
+            with anyio.move_on_after(interval):
+                await done.wait()
     finally:
         stream.write("\r\x1b[K")
         stream.flush()

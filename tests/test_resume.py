@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ async def kill_after(
 
 async def test_three_sigkills_then_resume_is_exact(test_world: World, tmp_path: Path) -> None:
     write_token(tmp_path, test_world.admin_token)
-    async with serve(test_world, FakeConfig(latency=0.002)) as canvas:
+    async with serve(test_world, FakeConfig(latency=0.01)) as canvas:
         for pages in (40, 250, 400):
             code, _ = await kill_after(canvas, tmp_path, pages, signal.SIGKILL)
             assert code == -signal.SIGKILL
@@ -62,13 +63,28 @@ async def test_three_sigkills_then_resume_is_exact(test_world: World, tmp_path: 
     assert pages_requested_twice(canvas) <= 3 * CONCURRENCY
 
 
+@pytest.fixture
+def sigint_delivered() -> Iterator[None]:
+    """Let a child see SIGINT even when this run inherited it ignored.
+
+    A shell starts background jobs with SIGINT ignored, and exec passes that on,
+    so the CLI would never see the Ctrl-C this test sends.
+    """
+    before = signal.getsignal(signal.SIGINT)
+    if before == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("sigint_delivered")
 async def test_ctrl_c_stops_cleanly_and_says_how_to_resume(
     test_world: World, tmp_path: Path
 ) -> None:
     write_token(tmp_path, test_world.admin_token)
-    async with serve(test_world, FakeConfig(latency=0.002)) as canvas:
+    async with serve(test_world, FakeConfig(latency=0.01)) as canvas:
         code, err = await kill_after(canvas, tmp_path, 100, signal.SIGINT)
-        assert code == 130
+        assert code == 130, err
         assert "Traceback" not in err
         assert err.endswith(
             "pageviews: interrupted; run the same command again to resume "
@@ -101,7 +117,7 @@ async def test_reports_rebuild_from_the_store_alone(small_world: World, tmp_path
 
 async def test_report_of_an_unfinished_harvest_says_so(test_world: World, tmp_path: Path) -> None:
     write_token(tmp_path, test_world.admin_token)
-    async with serve(test_world, FakeConfig(latency=0.002)) as canvas:
+    async with serve(test_world, FakeConfig(latency=0.01)) as canvas:
         await kill_after(canvas, tmp_path, 50, signal.SIGKILL)
         code, _, err = await run_cli(canvas, tmp_path, ["report", *SEED_ARGS])
     assert code == 9
