@@ -108,21 +108,31 @@ async def run_pageviews(args: argparse.Namespace, time_range: TimeRange) -> dict
     }
 
 
+def plain_session(limit: int) -> aiohttp.ClientSession:
+    """A session for the benchmark's own clients: ``limit`` connections, no cookies."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=limit), cookie_jar=aiohttp.DummyCookieJar()
+    )
+
+
+def selection(
+    args: argparse.Namespace, time_range: TimeRange
+) -> tuple[str, str, int, str, str, tuple[str, ...] | None]:
+    """(base URL, token, course, start, end, states) for the benchmark's own clients."""
+    return (
+        args.base_url,
+        args.token_file.read_text().strip(),
+        args.course,
+        canvas_timestamp(time_range.start),
+        canvas_timestamp(time_range.end),
+        tuple(args.state) if args.state else None,
+    )
+
+
 async def run_sequential(args: argparse.Namespace, time_range: TimeRange) -> dict[str, Any]:
     """Harvest one request at a time; leave the in-memory reports for the benchmark."""
-    token = args.token_file.read_text().strip()
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=1), cookie_jar=aiohttp.DummyCookieJar()
-    ) as session:
-        result = await harvest_sequentially(
-            session,
-            args.base_url,
-            token,
-            args.course,
-            canvas_timestamp(time_range.start),
-            canvas_timestamp(time_range.end),
-            tuple(args.state) if args.state else None,
-        )
+    async with plain_session(1) as session:
+        result = await harvest_sequentially(session, *selection(args, time_range))
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "sequential.json").write_bytes(result.to_json())
     return {
@@ -137,20 +147,10 @@ async def run_sequential(args: argparse.Namespace, time_range: TimeRange) -> dic
 
 async def run_floor(args: argparse.Namespace, time_range: TimeRange) -> dict[str, Any]:
     """Fetch and parse every page, with no harvester around it: the CPU floor."""
-    token = args.token_file.read_text().strip()
     concurrency = args.concurrency or 16
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=concurrency), cookie_jar=aiohttp.DummyCookieJar()
-    ) as session:
+    async with plain_session(concurrency) as session:
         users, parsed, requests = await fetch_only(
-            session,
-            args.base_url,
-            token,
-            args.course,
-            canvas_timestamp(time_range.start),
-            canvas_timestamp(time_range.end),
-            tuple(args.state) if args.state else None,
-            concurrency,
+            session, *selection(args, time_range), concurrency
         )
     return {
         "records": parsed,

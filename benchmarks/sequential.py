@@ -78,6 +78,32 @@ class SequentialClient:
         return items
 
 
+def page_views_url(base_url: str, user_id: int, start: str, end: str) -> str:
+    """The first page of one user's page views in the range."""
+    return (
+        f"{base_url}/api/v1/users/{user_id}/page_views"
+        f"?start_time={start}&end_time={end}&per_page=100"
+    )
+
+
+async def roster(
+    client: SequentialClient, course_id: int, states: tuple[str, ...] | None
+) -> dict[int, str]:
+    """The course's users (each once, without the token's own) and their names."""
+    base_url = client.base_url
+    me, _ = await client.get(f"{base_url}/api/v1/users/self")
+    query = "".join(f"&state[]={s}" for s in states or ())
+    enrollments = await client.pages(
+        f"{base_url}/api/v1/courses/{course_id}/enrollments?per_page=100{query}"
+    )
+    names: dict[int, str] = {}
+    for enrollment in enrollments:
+        user_id = int(enrollment["user_id"])
+        if user_id != me["id"] and user_id not in names:
+            names[user_id] = str((enrollment.get("user") or {}).get("name") or "")
+    return names
+
+
 async def harvest_sequentially(
     session: aiohttp.ClientSession,
     base_url: str,
@@ -89,25 +115,12 @@ async def harvest_sequentially(
 ) -> SequentialResult:
     """Harvest one course's reports in memory, one request at a time."""
     client = SequentialClient(session, base_url, token)
-    me, _ = await client.get(f"{base_url}/api/v1/users/self")
     await client.get(f"{base_url}/api/v1/courses/{course_id}")
-    query = "".join(f"&state[]={s}" for s in states or ())
-    enrollments = await client.pages(
-        f"{base_url}/api/v1/courses/{course_id}/enrollments?per_page=100{query}"
-    )
-    names: dict[int, str] = {}
-    for enrollment in enrollments:
-        user_id = int(enrollment["user_id"])
-        if user_id != me["id"] and user_id not in names:
-            names[user_id] = str((enrollment.get("user") or {}).get("name") or "")
+    names = await roster(client, course_id, states)
     seen: set[str] = set()
     records: list[Row] = []
     for user_id in names:
-        url = (
-            f"{base_url}/api/v1/users/{user_id}/page_views"
-            f"?start_time={start}&end_time={end}&per_page=100"
-        )
-        for view in await client.pages(url):
+        for view in await client.pages(page_views_url(base_url, user_id, start, end)):
             if view_course(view) != course_id or view["id"] in seen:
                 continue
             seen.add(view["id"])
@@ -145,22 +158,14 @@ async def fetch_only(
     spends above this per record is its own; this much aiohttp and orjson spend.
     """
     client = SequentialClient(session, base_url, token)
-    me, _ = await client.get(f"{base_url}/api/v1/users/self")
-    query = "".join(f"&state[]={s}" for s in states or ())
-    enrollments = await client.pages(
-        f"{base_url}/api/v1/courses/{course_id}/enrollments?per_page=100{query}"
-    )
-    users = sorted({int(e["user_id"]) for e in enrollments} - {int(me["id"])})
+    users = sorted(await roster(client, course_id, states))
     parsed = 0
     queue = iter(users)
 
     async def worker() -> None:
         nonlocal parsed
         for user_id in queue:
-            next_url: str | None = (
-                f"{base_url}/api/v1/users/{user_id}/page_views"
-                f"?start_time={start}&end_time={end}&per_page=100"
-            )
+            next_url: str | None = page_views_url(base_url, user_id, start, end)
             while next_url is not None:
                 data, next_url = await client.get(next_url)
                 parsed += len(data)  # after the await: no other worker's count is lost

@@ -174,10 +174,10 @@ class _Harvest:
             leftovers = [
                 f for f in self.store.pending(self.run.run_id) if f.user_id not in self.dispatched
             ]
-            for user_id in roster.keys() - self.dispatched:
-                self.dispatched.add(user_id)
-                if not any(f.user_id == user_id for f in leftovers):
-                    self.progress.users_done += 1
+            waiting = {f.user_id for f in leftovers}
+            undispatched = roster.keys() - self.dispatched
+            self.progress.users_done += len(undispatched - waiting)
+            self.dispatched |= undispatched
             await self._dispatch(send, leftovers)
 
     async def _list_roster(self, send: MemoryObjectSendStream[Fetch]) -> None:
@@ -199,7 +199,7 @@ class _Harvest:
             self.progress.users_total += len(users)
             for user_id in users:
                 self.dispatched.add(user_id)
-                fetches = self.store.pending_for_user(run.run_id, user_id)
+                fetches = self.store.pending(run.run_id, user_id)
                 if not fetches:
                     self.progress.users_done += 1
                 await self._dispatch(send, fetches)

@@ -75,29 +75,21 @@ def course_rows(
     for view in views:
         try:
             # Canvas sends every PageView field, null or not (contract §3): subscripts are
-            # cheaper than .get() on this path; a record missing one takes the slow path.
+            # cheaper than .get() on this path; a record missing one takes the careful path.
             links = view["links"]
             context = links["context"] if type(links) is dict else None
-            if type(context) is int and context < _SHARD_FACTOR:
-                if context not in courses or view["context_type"] != "Course":
-                    continue
-                course = context
-            else:
-                found = course_of(view)
-                if found is None or found not in courses:
-                    continue
-                course = found
-            created = view["created_at"]
+            course = context if type(context) is int and context < _SHARD_FACTOR else None
+            if course is not None and (course not in courses or view["context_type"] != "Course"):
+                continue
             seconds = view["interaction_seconds"]
             url = view["url"]
         except KeyError:
-            found = course_of(view)
-            if found is None or found not in courses:
+            seconds, url, course = view.get("interaction_seconds"), view.get("url"), None
+        if course is None:
+            course = course_of(view)
+            if course is None or course not in courses:
                 continue
-            course = found
-            created = view["created_at"]
-            seconds = view.get("interaction_seconds")
-            url = view.get("url")
+        created = view["created_at"]
         if len(created) != 20 or created[19] != "Z":
             created = normalize_timestamp(created)
         if created < start or created > end:

@@ -247,21 +247,13 @@ class Store:
 
     # Fetch units ------------------------------------------------------------
 
-    def pending(self, run_id: int) -> list[Fetch]:
-        """Fetch units still to do, in user order."""
+    def pending(self, run_id: int, user_id: int | None = None) -> list[Fetch]:
+        """Fetch units still to do, in user order; only ``user_id``'s when given."""
+        user_filter = "" if user_id is None else " AND user_id = ?"
         rows = self._db.execute(
             "SELECT fetch_id, user_id, start, end, next_url, pages, oldest, ordered FROM fetches"
-            " WHERE run_id = ? AND state = ? ORDER BY user_id, fetch_id",
-            (run_id, TODO),
-        )
-        return [_fetch(row) for row in rows.fetchall()]
-
-    def pending_for_user(self, run_id: int, user_id: int) -> list[Fetch]:
-        """Fetch units of one user still to do."""
-        rows = self._db.execute(
-            "SELECT fetch_id, user_id, start, end, next_url, pages, oldest, ordered FROM fetches"
-            " WHERE run_id = ? AND user_id = ? AND state = ? ORDER BY fetch_id",
-            (run_id, user_id, TODO),
+            f" WHERE run_id = ? AND state = ?{user_filter} ORDER BY user_id, fetch_id",
+            (run_id, TODO) if user_id is None else (run_id, TODO, user_id),
         )
         return [_fetch(row) for row in rows.fetchall()]
 

@@ -60,12 +60,12 @@ def test_roster_users_get_one_unit_each_and_pages_advance_it(store: Store) -> No
     assert [(u.user_id, u.next_url, u.pages) for u in units] == [(5, None, 0), (9, None, 0)]
     five = units[0]
     store.save_page(five, 0, [row("2015-02-02T00:00:00Z", "b")], "https://c/p2", IN_ORDER)
-    (resumed,) = store.pending_for_user(run.run_id, 5)
+    (resumed,) = store.pending(run.run_id, 5)
     assert (resumed.next_url, resumed.pages) == ("https://c/p2", 1)
     # A view stored twice (a page re-read after a crash) is reported once.
     twice = [row("2015-02-02T00:00:00Z", "b"), row("2015-02-01T00:00:00Z", "a")]
     store.save_page(resumed, 1, twice, None, IN_ORDER)
-    assert store.pending_for_user(run.run_id, 5) == []
+    assert store.pending(run.run_id, 5) == []
     assert stored(store, run.run_id) == {5: ["a", "b"], 9: []}
     assert store.roster(run.run_id) == {5: "Ada", 9: "Bo"}
 
