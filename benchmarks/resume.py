@@ -1,0 +1,132 @@
+"""Crash and fault figures for issue 4: ``python -m benchmarks.resume``.
+
+Against the ``test`` world (course 1693, ~55k page views), the real command
+line is killed with SIGKILL three times mid-harvest and then run to the end;
+the script prints how many page requests were open at each kill, how many
+pages were requested twice in all, and whether the reports are exact. Then one
+run with 5% injected faults of every kind. Not a test: the tests assert the
+same outcomes with bounds; this prints the figures.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+
+from pageviews.testing import (
+    FakeCanvas,
+    FakeConfig,
+    FaultConfig,
+    World,
+    WorldSpec,
+    expected_reports,
+    serve,
+)
+from pageviews.testing.report_files import assert_reports_exact
+
+ARGS = ["1693", "--start_time", "2015-01-26", "--end_time", "2015-03-12",
+        "--enrollment_types", "StudentEnrollment"]  # fmt: skip
+START = datetime(2015, 1, 26, tzinfo=UTC)
+END = datetime(2015, 3, 12, 23, 59, 59, tzinfo=UTC)
+KILL_AFTER_PAGES = (60, 300, 600)
+
+
+def served_pages(canvas: FakeCanvas) -> int:
+    return sum(1 for r in canvas.requests if r.status == 200 and "/page_views" in r.path)
+
+
+def reached(pages: int) -> Callable[[FakeCanvas], bool]:
+    """A condition: the fake has served ``pages`` page-view pages in all."""
+    return lambda canvas: served_pages(canvas) >= pages
+
+
+def workspace(token: str) -> Path:
+    directory = Path(tempfile.mkdtemp(prefix="pageviews-resume-"))
+    (directory / "oauthtoken.txt").write_text(token + "\n")
+    (directory / "oauthtoken.txt").chmod(0o600)
+    return directory
+
+
+def command(extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pageviews", *ARGS, *extra]
+
+
+def environment(canvas: FakeCanvas) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
+    return {**env, "CANVAS_BASE_URL": canvas.base_url}
+
+
+async def kills(world: World) -> None:
+    truth = expected_reports(world, 1693, START, END, enrollment_types=["StudentEnrollment"])
+    cwd = workspace(world.admin_token)
+    async with serve(world, FakeConfig(latency=0.01)) as canvas:
+        for pages in KILL_AFTER_PAGES:
+            before = len(canvas.requests)
+            process = await anyio.open_process(command([]), cwd=cwd, env=environment(canvas))
+            async with process:
+                await canvas.wait_until(reached(pages))
+                killed_at = canvas.clock()
+                process.send_signal(signal.SIGKILL)
+                await process.wait()
+            await anyio.sleep(0.5)  # let the fake log the requests the kill cut off
+            open_at_kill = [
+                r
+                for r in canvas.requests[before:]
+                if "/page_views" in r.path
+                and r.started <= killed_at
+                and (r.finished >= killed_at or r.status == 499)
+            ]
+            print(f"SIGKILL after {pages} pages: {len(open_at_kill)} page requests open")
+        done = await anyio.run_process(command([]), cwd=cwd, env=environment(canvas), check=False)
+        served = Counter(
+            (r.path, r.query)
+            for r in canvas.requests
+            if r.status == 200 and "/page_views" in r.path
+        )
+    twice = sum(n - 1 for n in served.values() if n > 1)
+    assert_reports_exact(cwd, truth, 1693, START, END)
+    print(
+        f"final run: exit {done.returncode}; {sum(served.values())} pages served, "
+        f"{twice} requested twice; reports exact ({len(truth.records):,} page views)"
+    )
+
+
+async def faults(world: World) -> None:
+    truth = expected_reports(world, 1693, START, END, enrollment_types=["StudentEnrollment"])
+    cwd = workspace(world.admin_token)
+    config = FakeConfig(faults=FaultConfig(seed=11, rate=0.05, stall_seconds=3.0, targets="all"))
+    async with serve(world, config) as canvas:
+        started = time.monotonic()
+        done = await anyio.run_process(
+            command(["--timeout", "1", "--retry-base-wait", "0.2", "--retry-max-wait", "2"]),
+            cwd=cwd,
+            env=environment(canvas),
+            check=False,
+        )
+        wall = time.monotonic() - started
+        stats = canvas.stats
+    assert_reports_exact(cwd, truth, 1693, START, END)
+    print(
+        f"5% faults: exit {done.returncode} in {wall:.1f}s; {stats.requests} requests, "
+        f"{stats.faults} faults of {len(stats.by_fault)} kinds {dict(stats.by_fault)}; "
+        "reports exact"
+    )
+
+
+async def main() -> None:
+    world = World.generate(WorldSpec.preset("test"))
+    await kills(world)
+    await faults(world)
+
+
+if __name__ == "__main__":
+    anyio.run(main)
