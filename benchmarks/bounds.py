@@ -13,6 +13,7 @@ from datetime import datetime
 
 from pageviews.testing import ThrottleConfig, World
 from pageviews.testing.records import HIDDEN_STATES_FOR_ADMINS
+from pageviews.testing.timeparse import epoch_us
 
 #: Canvas's page size for these endpoints (``per_page`` is clamped to 100).
 PER_PAGE = 100
@@ -72,7 +73,10 @@ def minimal_workload(
         listed_on.setdefault(enrollment.user_id, index // PER_PAGE + 1)
     views: dict[int, int] = {}
     for user_id in roster:
-        lo, hi = world.views(user_id).window(start.timestamp(), end.timestamp())
+        # The range holds whole seconds: through the last microsecond of ``end``'s second.
+        lo, hi = world.views(user_id).window(
+            epoch_us(start), epoch_us(end.replace(microsecond=0)) + 999_999
+        )
         views[user_id] = hi - lo
     pages = {user_id: user_pages(n) for user_id, n in views.items()}
     # Fully split, a user with views still needs a data page, then the empty page.

@@ -28,7 +28,7 @@ from .ratelimit import RateLimit
 from .records import course_of
 from .responses import Page
 from .retry import RetryPolicy
-from .timerange import TimeRange, parse_bound
+from .timerange import TimeRange, parse_bound, request_bounds
 
 __all__ = [
     "AuthenticationError",
@@ -59,4 +59,5 @@ __all__ = [
     "harvest_course",
     "normalize_base_url",
     "parse_bound",
+    "request_bounds",
 ]

@@ -199,7 +199,12 @@ class CanvasClient:
         return walk(self, self.enrollments_url(course_id, types, states))
 
     def page_views_url(self, user_id: int, start: str, end: str) -> str:
-        """The first page of a user's page views in ``[start, end]`` (UTC, explicit ``Z``)."""
+        """The first page of a user's page views in ``[start, end]`` (UTC, explicit ``Z``).
+
+        The bounds go to Canvas as given, and Canvas compares them with its full
+        sub-second times: for whole seconds through ``end``, pass
+        :func:`~pageviews.timerange.request_bounds` of them (contract §8).
+        """
         params: list[tuple[str, str | int]] = [
             ("start_time", start),
             ("end_time", end),
@@ -208,7 +213,7 @@ class CanvasClient:
         return self.url(f"/api/v1/users/{user_id}/page_views", params)
 
     def page_views(self, user_id: int, start: str, end: str) -> AsyncIterator[Page]:
-        """Pages of one user's page views, newest first."""
+        """Pages of one user's page views, newest first; bounds as :meth:`page_views_url`."""
         return walk(self, self.page_views_url(user_id, start, end))
 
 

@@ -37,17 +37,19 @@ from .errors import (
 )
 from .ordering import ordered_rows
 from .pagination import walk
-from .records import course_rows, local_id, merge_user_rows, page_order
+from .records import course_rows, local_id, merge_user_rows, newest_first_so_far, page_order
 from .reports import ReportMeta, ReportTotals, ReportWriter
 from .splitting import MAX_WINDOWS, plan_windows
 from .store import FAILED, MISSING, Fetch, Run, RunKey, Store
-from .timerange import TimeRange, canvas_timestamp, normalize_timestamp
+from .timerange import TimeRange, canvas_timestamp, request_bounds
 
 log = logging.getLogger(__name__)
 
 #: Hosted Canvas's list endpoint serves about this many days (contract §8).
 LIST_WINDOW_DAYS = 30
 STATE_FILE = "pageviews-state.sqlite"
+#: Page views can become visible this long after they happen (contract §8).
+LATE_VIEWS = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +108,23 @@ class HarvestResult:
 
 
 def range_warnings(time_range: TimeRange, now: datetime) -> list[str]:
-    """Warn when the range reaches past the list endpoint's retention window."""
+    """Warn when the range reaches past the list endpoint's retention window or up to now."""
+    warnings = []
     horizon = now - timedelta(days=LIST_WINDOW_DAYS)
     if time_range.start < horizon:
-        return [
+        warnings.append(
             f"the range starts before {horizon.date().isoformat()}: hosted Canvas serves only "
             f"about the last {LIST_WINDOW_DAYS} days of page views through this API and "
             "silently leaves older ones out (self-hosted Canvas keeps them)"
-        ]
-    return []
+        )
+    if time_range.end > now - LATE_VIEWS:
+        pinned = time_range.clamp_end(now).end
+        warnings.append(
+            f"the range reaches into the last hour (up to {canvas_timestamp(pinned)}): Canvas "
+            "logs page views with a delay of up to minutes, so views of the last minutes "
+            "may still appear; a later run over the same range picks them up"
+        )
+    return warnings
 
 
 def check_writable(out_dir: Path) -> None:
@@ -221,17 +231,27 @@ class _Harvest:
         """Follow one unit to its end, storing each page with its next link."""
         client, store = self.client, self.store
         start, end = self.run.key.start, self.run.end
-        url = fetch.next_url or client.page_views_url(fetch.user_id, fetch.start, fetch.end)
+        url = fetch.next_url or client.page_views_url(
+            fetch.user_id, *request_bounds(fetch.start, fetch.end)
+        )
         seq = fetch.pages
         fetched = 0
         oldest, ordered = fetch.oldest, fetch.ordered
+        # Splitting trusts that the chain so far came newest first: checked on every
+        # record read in this pass, not only on the course's rows.
+        newest_first, raw_oldest = ordered, fetch.oldest
         try:
             async for page in walk(client, url):
                 rows = course_rows(page.data, self.courses, start, end)
                 oldest, ordered = page_order(rows, oldest, ordered)
+                newest_first, raw_oldest = newest_first_so_far(page.data, raw_oldest, newest_first)
                 self.any_success = True
                 fetched += len(page.data)
-                windows = self._windows(fetch, page.data, page.next_url, fetched)
+                windows = (
+                    self._windows(fetch, raw_oldest, page.data, page.next_url, fetched)
+                    if newest_first and ordered
+                    else []
+                )
                 if windows:
                     log.info(
                         "user %s: long history, fetching %d windows", fetch.user_id, len(windows)
@@ -267,27 +287,31 @@ class _Harvest:
         self._unit_done(fetch.user_id)
 
     def _windows(
-        self, fetch: Fetch, data: list[Any], next_url: str | None, fetched: int
+        self,
+        fetch: Fetch,
+        oldest: str | None,
+        data: list[Any],
+        next_url: str | None,
+        fetched: int,
     ) -> list[tuple[str, str]]:
         """Windows for the rest of a long unit, when requests would otherwise idle.
 
         Splitting costs requests (every window ends with its own short page), so a
         chain is split only while the gate has room nobody is waiting for: never
         when Canvas's bucket binds, always for the long chains left at the end.
+        ``oldest`` is the oldest second read so far, the chain having been checked
+        to come newest first; the windows reach through that whole second.
         """
         # This chain's own next request takes one free place; only the rest is spare.
         spare = self.client.gate.spare - 1
         if not self.options.split_heavy_users or next_url is None or spare <= 0:
             return []
-        if len(data) < PER_PAGE or not isinstance(data[-1], dict):
-            return []
-        oldest = data[-1].get("created_at")
-        if not isinstance(oldest, str):
+        if len(data) < PER_PAGE or oldest is None:
             return []
         return plan_windows(
             start=fetch.start,
             end=fetch.end,
-            oldest_seen=normalize_timestamp(oldest),
+            oldest_seen=oldest,
             fetched=fetched,
             per_page=PER_PAGE,
             max_windows=min(MAX_WINDOWS, spare + 1),

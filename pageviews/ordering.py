@@ -1,13 +1,13 @@
-"""Stream one user's stored rows in report order, holding about a page at a time.
+"""Stream one user's stored rows in report order, holding about a page per unit.
 
 A user's history is stored as fetch units (the whole range, or windows of it),
-each a chain of pages newest first, and units overlap only at their edge
-second. Read oldest page first, every unit is an ascending run, and the units,
-ordered by their oldest row, follow each other; only rows of one second can
-straddle a page or unit boundary, so rows of the newest second read so far are
-held back until the next page shows where that second ends. Duplicates (an edge
-second fetched by two windows, a page stored twice around a crash) share their
-second, so they meet among the held-back rows and leave once.
+each a chain of pages newest first. Units may overlap: a window reaches through
+the whole second of the record where its parent stopped, a page may be stored
+twice around a crash. Read oldest page first, every unit is a non-decreasing run
+of seconds, so the units merge page by page: the pages not yet read all start at
+or after the *frontier* (the oldest first second among them), so every buffered
+row older than it is final and leaves in (time, id) order, each id once. Copies
+of one view share their second, so they always leave together.
 
 The harvest checks that each unit's pages really were newest first and marks
 the unit otherwise; users with such a unit are merged in memory instead
@@ -16,6 +16,7 @@ the unit otherwise; users with such a unit are merged in memory instead
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from typing import Any
@@ -26,7 +27,7 @@ from .errors import ProtocolError
 
 _BY_TIME_THEN_ID = itemgetter(1, 2)
 _COURSE = itemgetter(0)
-_ID = itemgetter(2)
+_CREATED = itemgetter(1)
 
 
 def ordered_rows(
@@ -36,43 +37,49 @@ def ordered_rows(
 
     ``units`` gives each fetch unit's page blobs, **oldest page first**, read lazily.
     """
-    runs = []
-    for unit in units:
+    heads: list[tuple[str, int, list[list[Any]], Iterator[list[list[Any]]]]] = []
+    for index, unit in enumerate(units):
         pages = _decoded(unit)
         first = next(pages, None)
         if first is not None:
-            runs.append((first[0][1], first, pages))
-    runs.sort(key=itemgetter(0))
+            heads.append((first[0][1], index, first, pages))
+    heapq.heapify(heads)
     held: list[list[Any]] = []
-    last: list[Any] | None = None
-    for _, first, pages in runs:
-        for page in _prepend(first, pages):
-            batch = held + page
-            batch.sort(key=_BY_TIME_THEN_ID)
-            newest = batch[-1][1]
-            cut = len(batch)
-            while cut and batch[cut - 1][1] == newest:
+    done = ""  # every second before this one has been yielded
+    while heads:
+        _, index, page, pages = heads[0]
+        following = next(pages, None)
+        if page[0][1] <= done or (following is not None and following[0][1] < page[-1][1]):
+            raise ProtocolError("stored pages out of order; rebuild with --fresh")
+        if following is None:
+            heapq.heappop(heads)
+        else:
+            heapq.heapreplace(heads, (following[0][1], index, following, pages))
+        held += page
+        if not heads:
+            break
+        frontier = heads[0][0]
+        if held[-1][1] < frontier and len(held) == len(page):
+            ready, held = held, []  # the common case: one unit, a page of older seconds
+        else:
+            held.sort(key=_BY_TIME_THEN_ID)
+            cut = len(held)
+            while cut and held[cut - 1][1] >= frontier:
                 cut -= 1
-            held = batch[cut:]
-            if cut:
-                ready = batch[:cut]
-                yield from _wanted(_after(ready, last), course_id, start, end)
-                last = ready[-1]
+            ready, held = held[:cut], held[cut:]
+        if ready:
+            yield from _wanted(_unique(ready), course_id, start, end)
+            done = ready[-1][1]
     if held:
         held.sort(key=_BY_TIME_THEN_ID)
-        yield from _wanted(_after(held, last), course_id, start, end)
+        yield from _wanted(_unique(held), course_id, start, end)
 
 
-def _after(rows: list[list[Any]], last: list[Any] | None) -> list[list[Any]]:
-    """Sorted ``rows`` that follow ``last``, each id once; a row before it breaks the order."""
-    if last is not None and _BY_TIME_THEN_ID(rows[0]) <= _BY_TIME_THEN_ID(last):
-        rows = [row for row in rows if _BY_TIME_THEN_ID(row) != _BY_TIME_THEN_ID(last)]
-        if rows and _BY_TIME_THEN_ID(rows[0]) < _BY_TIME_THEN_ID(last):
-            raise ProtocolError("stored pages out of order; rebuild with --fresh")
-    ids = list(map(_ID, rows))
+def _unique(rows: list[list[Any]]) -> list[list[Any]]:
+    """Sorted ``rows``, each id once: copies of a view share its second, so sit side by side."""
+    ids = [row[2] for row in rows]
     if len(set(ids)) == len(ids):
         return rows
-    # The same view stored twice (window edges): sorted, the copies sit side by side.
     return [row for i, row in enumerate(rows) if i == 0 or row[2] != rows[i - 1][2]]
 
 
@@ -91,8 +98,3 @@ def _decoded(unit: Iterable[bytes]) -> Iterator[list[list[Any]]]:
         if rows:
             rows.sort(key=_BY_TIME_THEN_ID)
             yield rows
-
-
-def _prepend(first: list[list[Any]], pages: Iterator[list[list[Any]]]) -> Iterator[list[list[Any]]]:
-    yield first
-    yield from pages

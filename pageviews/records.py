@@ -118,6 +118,33 @@ def page_order(rows: list[Row], oldest: str | None, ordered: bool) -> tuple[str 
     return (page_oldest if oldest is None else min(oldest, page_oldest)), ordered
 
 
+def newest_first_so_far(
+    views: list[Any], oldest: str | None, ordered: bool
+) -> tuple[bool, str | None]:
+    """Fold a page's records into (the chain is still newest first?, its oldest second).
+
+    Unlike :func:`page_order` this looks at every record, not only the course's
+    rows: splitting a chain at its oldest record is safe only if no record after
+    it can be newer, which holds only while the whole chain came newest first.
+    """
+    if not ordered:
+        return False, oldest
+    previous = oldest
+    for view in views:
+        created = view.get("created_at") if type(view) is dict else None
+        if type(created) is not str:
+            return False, oldest
+        if len(created) != 20 or created[19] != "Z":
+            try:
+                created = normalize_timestamp(created)
+            except ValueError:
+                return False, oldest
+        if previous is not None and created > previous:
+            return False, oldest
+        previous = created
+    return True, previous
+
+
 def encode_rows(rows: list[Row]) -> bytes:
     """Pack a page's rows for the store."""
     return orjson.dumps(rows)

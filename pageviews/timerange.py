@@ -46,7 +46,12 @@ def parse_bound(value: str, tz: tzinfo, *, end: bool, flag: str) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class TimeRange:
-    """An inclusive range ``[start, end]`` of aware datetimes."""
+    """An inclusive range ``[start, end]`` of aware datetimes, in whole seconds.
+
+    A page view is in the range when the second Canvas shows for it lies from the
+    start's second through the end's second: at full precision, from the start's
+    second up to, not including, the second after the end's.
+    """
 
     start: datetime
     end: datetime
@@ -71,10 +76,15 @@ class TimeRange:
         return f"{self.start.date().isoformat()}-{self.end.date().isoformat()}"
 
     def clamp_end(self, now: datetime) -> TimeRange:
-        """Pin an end in the future to ``now``, so paging is stable while views arrive."""
-        if self.end <= now:
+        """Pin an end in the future to the last whole second before ``now``.
+
+        Paging stays stable while views arrive, and the pinned second is over: a
+        range includes its end's whole second, which must not still be running.
+        """
+        last = now.astimezone(self.end.tzinfo).replace(microsecond=0) - _ONE_SECOND
+        if self.end <= last:
             return self
-        return TimeRange(self.start, now.astimezone(self.end.tzinfo).replace(microsecond=0))
+        return TimeRange(self.start, max(last, self.start))
 
     def split(self, parts: int) -> list[TimeRange]:
         """Cut into ``parts`` windows, newest first, that overlap by one second.
@@ -90,6 +100,18 @@ class TimeRange:
         edges = [e.replace(microsecond=0) for e in edges]
         windows = [TimeRange(edges[i], edges[i + 1]) for i in range(parts)]
         return windows[::-1]
+
+
+def request_bounds(start: str, end: str) -> tuple[str, str]:
+    """The ``start_time`` and ``end_time`` to send for the whole seconds ``[start, end]``.
+
+    Canvas keeps page-view times finer than the whole seconds its JSON shows, and
+    compares them at full precision (contract §8): ``end_time=...:33Z`` leaves out a
+    view at ``:33.4`` that shows as ``:33Z``. So the end sent is the next whole
+    second; what that returns from the next second (a view at exactly ``:34.000``)
+    is dropped locally, since it shows as ``:34Z``.
+    """
+    return start, canvas_timestamp(datetime.fromisoformat(end) + _ONE_SECOND)
 
 
 def canvas_timestamp(moment: datetime) -> str:

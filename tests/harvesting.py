@@ -31,6 +31,7 @@ async def harvest(
     start: datetime = START,
     end: datetime = END,
     split: bool = True,
+    now: datetime | None = None,
 ) -> HarvestResult:
     """Harvest ``course`` from ``canvas`` into ``out_dir`` with the library API."""
     async with aiohttp.ClientSession() as session:
@@ -51,7 +52,9 @@ async def harvest(
             workers=concurrency,
             split_heavy_users=split,
         )
-        return await harvest_course(client, options)
+        if now is None:
+            return await harvest_course(client, options)
+        return await harvest_course(client, options, now=lambda: now)
 
 
 def truth_for(

@@ -13,6 +13,7 @@ from pageviews.timerange import (
     normalize_timestamp,
     parse_bound,
     parse_timezone,
+    request_bounds,
 )
 
 
@@ -62,12 +63,26 @@ def test_label_uses_dates_as_the_original_named_reports() -> None:
     assert tr.label == "2015-01-26-2015-03-12"
 
 
-def test_end_in_the_future_is_pinned_to_now() -> None:
+def test_end_in_the_future_is_pinned_to_the_last_whole_second_before_now() -> None:
+    # The range takes its end's whole second: pinning to now's own second would take
+    # views still being logged during that second.
     now = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC)
     tr = TimeRange(now - timedelta(days=3), now + timedelta(days=3))
-    assert tr.clamp_end(now).end == now.replace(microsecond=0)
+    assert tr.clamp_end(now).end == datetime(2026, 1, 2, 3, 4, 4, tzinfo=UTC)
     past = TimeRange(now - timedelta(days=3), now - timedelta(days=1))
     assert past.clamp_end(now) is past
+
+
+def test_request_bounds_reach_through_the_end_second() -> None:
+    # Canvas compares to the millisecond: a view at 23:59:59.4 shows as 23:59:59Z and is
+    # left out by end_time=23:59:59Z; the next whole second takes it.
+    assert request_bounds("2015-01-26T00:00:00Z", "2015-03-12T23:59:59Z") == (
+        "2015-01-26T00:00:00Z",
+        "2015-03-13T00:00:00Z",
+    )
+    assert request_bounds("2015-01-26T00:00:00Z", "2016-12-31T23:59:59Z")[1] == (
+        "2017-01-01T00:00:00Z"
+    )
 
 
 def test_split_windows_cover_the_range_newest_first_sharing_edges() -> None:

@@ -5,7 +5,7 @@ harvester at `fake.base_url` with `world.admin_token`, and compare its reports
 with `expected_reports(...)`.
 """
 
-from .config import FakeConfig
+from .config import FakeConfig, LateViews
 from .faults import ALL_FAULT_KINDS, FaultConfig, FaultKind, decide_fault
 from .observe import FakeStats, RequestRecord
 from .pagination import decode_bookmark, encode_bookmark
@@ -39,6 +39,7 @@ __all__ = [
     "FakeStats",
     "FaultConfig",
     "FaultKind",
+    "LateViews",
     "LeakyBucket",
     "PageViewRow",
     "RequestRecord",

@@ -7,12 +7,14 @@ faults and writes the bytes.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 from . import replies
-from .config import FakeConfig
+from .config import FakeConfig, LateViews
 from .pagination import decode_bookmark, encode_bookmark, page_url, per_page, ruby_to_i
 from .records import (
     ENROLLMENT_TYPES,
@@ -23,7 +25,7 @@ from .records import (
     enrollment_sort_key,
 )
 from .replies import Reply
-from .timeparse import parse_canvas_time, to_iso_millis
+from .timeparse import epoch_us, parse_canvas_time, to_iso_millis
 from .viewstore import UserViews
 from .world import World
 
@@ -204,17 +206,18 @@ def page_views(world: World, config: FakeConfig, request: ApiRequest, ref: str) 
         start = cutoff if start is None else max(start, cutoff)
     store = world.views(user_id)
     lo, hi = store.window(
-        None if start is None else start.timestamp(), None if end is None else end.timestamp()
+        None if start is None else epoch_us(start), None if end is None else epoch_us(end)
     )
+    shown = _visible(store, lo, hi, request.now, config.late)
     size = per_page(request.get("per_page"))
     base = f"{request.origin}/api/v1/users/{user_id}/page_views"
     raw_page = request.get("page")
     links: list[tuple[str, str]] = []
     if config.pagination == "numeric":
         number = max(ruby_to_i(raw_page or "1"), 1)
-        top = hi - (number - 1) * size
-        indices = range(top - 1, max(lo, top - size) - 1, -1) if top > lo else range(0)
-        more = top - size > lo
+        top = len(shown) - (number - 1) * size
+        indices = shown[max(0, top - size) : max(0, top)][::-1]
+        more = top - size > 0
         links.append(("current", page_url(base, request.query, str(number), size)))
         if more:
             links.append(("next", page_url(base, request.query, str(number + 1), size)))
@@ -225,19 +228,33 @@ def page_views(world: World, config: FakeConfig, request: ApiRequest, ref: str) 
         if not more and (indices or number == 1):
             links.append(("last", page_url(base, request.query, str(number), size)))
     else:
-        hi = _apply_view_bookmark(store, lo, hi, decode_bookmark(raw_page))
-        indices = range(hi - 1, max(lo, hi - size) - 1, -1)
+        cut = _apply_view_bookmark(store, lo, hi, decode_bookmark(raw_page))
+        indices = shown[: bisect_left(shown, cut)][-size:][::-1]
         links.append(("current", page_url(base, request.query, raw_page or "first", size)))
         # pv4: every non-empty page has a next link (Pv4Client#for_user calls has_more!).
         if indices:
             last = indices[-1]
-            mark = [to_iso_millis(store.ts[last]), store.ids[last]]
+            mark = [to_iso_millis(store.ms[last]), store.ids[last]]
             links.append(("next", page_url(base, request.query, encode_bookmark(mark), size)))
         links.append(("first", page_url(base, request.query, "first", size)))
     data = [store.to_json(i, user_id, world.tables) for i in indices]
     reply = replies.json_reply(data, items=len(data))
     reply.links = links
     return reply
+
+
+def _visible(
+    store: UserViews, lo: int, hi: int, now: datetime, late: LateViews | None
+) -> Sequence[int]:
+    """The indices of [lo, hi) already visible at ``now``, ascending."""
+    now_ms = epoch_us(now) // 1000
+    hi = max(lo, min(hi, bisect_right(store.ms, now_ms)))  # nothing from the future
+    if late is None:
+        return range(lo, hi)
+    # Only views younger than the longest delay can still be hidden.
+    settled = max(lo, min(hi, bisect_left(store.ms, now_ms - int(late.max_delay * 1000) - 1)))
+    recent = [i for i in range(settled, hi) if store.ms[i] + late.delay_ms(store.ids[i]) <= now_ms]
+    return [*range(lo, settled), *recent]
 
 
 def _apply_view_bookmark(store: UserViews, lo: int, hi: int, bookmark: list[object] | None) -> int:
@@ -250,7 +267,4 @@ def _apply_view_bookmark(store: UserViews, lo: int, hi: int, bookmark: list[obje
     moment = parse_canvas_time(stamp)
     if moment is None:
         return hi
-    seconds = moment.timestamp()
-    if seconds != int(seconds):
-        return max(lo, min(hi, store.window(None, seconds)[1]))
-    return store.before(lo, hi, int(seconds), view_id)
+    return store.before(lo, hi, epoch_us(moment) // 1000, view_id)

@@ -167,6 +167,9 @@ async def _respond(fake: FakeCanvas, request: web.Request, token: str | None, no
         return replies.not_found()  # as for a deleted user
     if is_page_views and note.user_id in faults.broken_users:
         return replies.errors_reply(500, "An error occurred.", error_report_id=4243)
+    later_page = request.query.get("page") not in (None, "first", "1")
+    if is_page_views and later_page and note.user_id in faults.broken_after_first_users:
+        return replies.errors_reply(500, "An error occurred.", error_report_id=4244)
     fault = None
     if found is not None and (is_page_views or faults.targets == "all"):
         kept = [(k, v) for k, v in query if k not in ("access_token", "api_key")]

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from .faults import FaultConfig
 from .throttle import ThrottleConfig
+
+
+@dataclass(frozen=True, slots=True)
+class LateViews:
+    """Make a share of views visible only some time after their ``created_at``.
+
+    Canvas logs page views through an asynchronous pipeline (contract §8), so a
+    view can appear minutes after it happened. Which views are late, and by how
+    much, follows from each view's id, so every request sees the same world.
+    """
+
+    share: float = 0.1
+    min_delay: float = 5.0  # seconds
+    max_delay: float = 600.0
+
+    def delay_ms(self, view_id: str) -> int:
+        """Milliseconds between a view's ``created_at`` and its becoming visible."""
+        mark = zlib.crc32(view_id.encode())
+        if (mark & 0xFFFF) / 0x10000 >= self.share:
+            return 0
+        spread = (mark >> 16) / 0x10000
+        return int(1000 * (self.min_delay + spread * (self.max_delay - self.min_delay)))
 
 
 @dataclass(slots=True)
@@ -23,4 +46,5 @@ class FakeConfig:
     auth_error_status: Literal[401, 403] = 401  # 403 with the api_auth_error_updates flag
     retention_days: int | None = None  # hosted Canvas serves only recent views
     html_everywhere: bool = False  # every request gets an SSO login page
-    now: datetime | None = None  # wall-clock "now" for time checks; None = real time
+    now: datetime | None = None  # the fake's clock for time checks; None = real time
+    late: LateViews | None = None  # some views appear only after a delay, by ``now``

@@ -53,6 +53,8 @@ class FaultConfig:
     targets: Literal["page_views", "all"] = "page_views"
     broken_users: frozenset[int] = field(default_factory=frozenset)  # page views always 500
     missing_users: frozenset[int] = field(default_factory=frozenset)  # page views 404
+    # Page views after the first page always 500: a chain cut short mid-way.
+    broken_after_first_users: frozenset[int] = field(default_factory=frozenset)
     # First page's rel="next" points at `foreign_origin`: a token-leak trap.
     foreign_link_users: frozenset[int] = field(default_factory=frozenset)
     foreign_origin: str = "http://127.0.0.2:9"

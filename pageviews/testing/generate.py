@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import random
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from .catalog import (
@@ -59,15 +60,20 @@ if TYPE_CHECKING:
 
 _STATE_WEIGHTS: Final = (86.0, 3.0, 1.0, 3.0, 3.0, 1.0, 3.0)  # parallel to ENROLLMENT_STATES
 _OTHER_COURSES: Final = (SIBLING_COURSE_ID, SIBLING_COURSE_ID, LAB_COURSE_ID, 2001)
-# Views exactly on the edges of the classic 2015-01-26..2015-03-12 report range.
+# Views on the edges of the classic 2015-01-26..2015-03-12 report range, to the
+# millisecond: the range holds 2015-01-26T00:00:00.000 up to 2015-03-12T23:59:59.999.
 _EDGES: Final = (
-    ("2015-01-25T23:59:59", MAIN_COURSE_ID, LINKS_FULL),
-    ("2015-01-26T00:00:00", MAIN_COURSE_ID, LINKS_ABSENT),
-    ("2015-01-26T00:00:00", SIBLING_COURSE_ID, LINKS_FULL),
-    ("2015-03-12T23:59:59", MAIN_COURSE_ID, LINKS_NO_CONTEXT),
-    ("2015-03-12T23:59:59", SIBLING_COURSE_ID, LINKS_NO_CONTEXT),
-    ("2015-03-13T00:00:00", MAIN_COURSE_ID, LINKS_FULL),
+    ("2015-01-25T23:59:59.999", MAIN_COURSE_ID, LINKS_FULL),
+    ("2015-01-26T00:00:00.000", MAIN_COURSE_ID, LINKS_ABSENT),
+    ("2015-01-26T00:00:00.000", SIBLING_COURSE_ID, LINKS_FULL),
+    ("2015-03-12T23:59:59.000", MAIN_COURSE_ID, LINKS_FULL),
+    ("2015-03-12T23:59:59.412", MAIN_COURSE_ID, LINKS_NO_CONTEXT),
+    ("2015-03-12T23:59:59.412", SIBLING_COURSE_ID, LINKS_NO_CONTEXT),
+    ("2015-03-12T23:59:59.999", MAIN_COURSE_ID, LINKS_FULL),
+    ("2015-03-13T00:00:00.000", MAIN_COURSE_ID, LINKS_FULL),
 )
+#: Share of views that follow the one before within a second: a page and its API calls.
+_BURST_SHARE: Final = 0.15
 
 
 @dataclass(slots=True)
@@ -88,6 +94,12 @@ class WorldParts:
 
 def _epoch(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+def _epoch_ms(moment: date | datetime) -> int:
+    if not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
 
 class _Builder:
@@ -116,7 +128,7 @@ class _Builder:
             # A few users have no SIS id, as accounts created by hand do.
             sis_user_id=None if rng.random() < 0.03 else f"S{uid:07d}",
             login_id=f"{first.lower()}.{last.lower()}{uid % 1000}",
-            created_at=format_timestamp(day),
+            created_at=format_timestamp(day * 1000),
         )
         self.user_courses[uid] = []
         return uid
@@ -132,7 +144,7 @@ class _Builder:
                 course_id * 10 + section,
                 kind,
                 state,
-                format_timestamp(day),
+                format_timestamp(day * 1000),
             )
         )
         if course_id not in self.user_courses[uid]:
@@ -289,14 +301,14 @@ def _generate_views(
     nets = ("192.0.2", "198.51.100", "203.0.113")
     ips = [f"{net}.{host}" for net in nets for host in range(1, 255)]
     tables = ViewTables(profiles.targets, list(USER_AGENTS), ips, APP_NAME, admin)
-    span = (_epoch(spec.span_start), _epoch(spec.span_end))
-    term = (_epoch(spec.term_start), _epoch(spec.term_end))
+    span = (_epoch_ms(spec.span_start), _epoch_ms(spec.span_end))
+    term = (_epoch_ms(spec.term_start), _epoch_ms(spec.term_end))
     edges: dict[int, list[tuple[int, int, int]]] = {}
     with_views = [s for s in students if s != admin]
     for i, (stamp, course_id, mode) in enumerate(_EDGES):
-        seconds = int(datetime.fromisoformat(stamp + "+00:00").timestamp())
+        millis = _epoch_ms(datetime.fromisoformat(stamp + "+00:00"))
         target = profiles.add(course_targets(course_id)[i % 3][0])
-        edges.setdefault(with_views[i % 4], []).append((seconds, target, mode))
+        edges.setdefault(with_views[i % min(4, len(with_views))], []).append((millis, target, mode))
     views = {}
     for uid, n in _view_counts(b, admin).items():
         courses = tuple(b.user_courses[uid])
@@ -327,26 +339,31 @@ def _user_views(
     span_width, term_width = span[1] - span[0], term[1] - term[0]
     for target in chosen:
         roll = rand()
-        # Bursts: a page and its AJAX calls often land in the same second.
-        if roll < 0.05:
-            seconds = last
+        # Bursts: a page and its API calls land within the same second, sometimes the
+        # same millisecond, and sometimes spill into the next second.
+        if roll < _BURST_SHARE:
+            millis = last + int(rand() * 700)
         elif roll < 0.85:
-            seconds = term[0] + int(rand() * term_width)
+            millis = term[0] + int(rand() * term_width)
         else:
-            seconds = span[0] + int(rand() * span_width)
-        last = seconds
+            millis = span[0] + int(rand() * span_width)
+        last = millis
         page = targets[target]
         mode = LINKS_FULL
         if page.context_type == "Course" and rand() < contextless_share:
             mode = LINKS_ABSENT if rand() < 0.5 else LINKS_NO_CONTEXT
-        rows.append(_row(rng, seconds, target, page, mode, agents, ip_base))
-    for seconds, target, mode in edges:
-        rows.append(_row(rng, seconds, target, targets[target], mode, agents, ip_base))
+        rows.append(_row(rng, millis, target, page, mode, agents, ip_base))
+    for millis, target, mode in edges:
+        rows.append(_row(rng, millis, target, targets[target], mode, agents, ip_base))
+    return _columns(rows)
+
+
+def _columns(rows: list[tuple[int, str, int, int, int]]) -> UserViews:
     rows.sort()
     store = UserViews()
     if rows:
         ts, ids, meta, interaction, render = zip(*rows, strict=True)
-        store.ts = array("q", ts)
+        store.ms = array("q", ts)
         store.ids = list(ids)
         store.meta = array("Q", meta)
         store.interaction = array("i", interaction)
@@ -354,9 +371,27 @@ def _user_views(
     return store
 
 
+def crafted_views(
+    tables: ViewTables, course_id: int, millis: Iterable[int], seed: int = 0
+) -> UserViews:
+    """Views of ``course_id`` at exactly the given times (epoch ms), for precise tests."""
+    rng = random.Random(seed)
+    pages = [
+        i
+        for i, t in enumerate(tables.targets)
+        if t.context_type == "Course" and t.context_id == course_id
+    ]
+    rows = [
+        _row(rng, ms, pages[n % len(pages)], tables.targets[pages[n % len(pages)]], LINKS_FULL,
+             (0, 0), 0)
+        for n, ms in enumerate(millis)
+    ]  # fmt: skip
+    return _columns(rows)
+
+
 def _row(
     rng: random.Random,
-    seconds: int,
+    millis: int,
     target: int,
     page: Target,
     mode: int,
@@ -380,4 +415,4 @@ def _row(
     render = int(rng.expovariate(1 / 300_000))
     agent = agents[0] if r < 0.8 else agents[1]
     ip = ip_base + int(r * 40) % 50
-    return (seconds, view_id, pack_meta(target, agent, ip, flags, mode), interaction, render)
+    return (millis, view_id, pack_meta(target, agent, ip, flags, mode), interaction, render)

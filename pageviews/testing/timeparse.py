@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
 
 # A few non-ISO forms `Time.zone.parse` also accepts; ISO-8601 goes through fromisoformat.
 _FORMATS: Final = (
@@ -44,7 +47,12 @@ def parse_canvas_time(value: str | None) -> datetime | None:
     return parsed
 
 
-def to_iso_millis(seconds: float) -> str:
-    """Format epoch seconds to the millisecond, as pv4 bookmarks carry them."""
-    stamp = datetime.fromtimestamp(seconds, UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+def epoch_us(moment: datetime) -> int:
+    """Return an aware datetime as whole epoch microseconds, exactly (no float)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def to_iso_millis(millis: int) -> str:
+    """Format epoch milliseconds as pv4 bookmarks carry them: `...HH:MM:SS.mmmZ`."""
+    stamp = _EPOCH + timedelta(milliseconds=millis)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"

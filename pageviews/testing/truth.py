@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
 from .world import World
@@ -66,8 +66,10 @@ def expected_reports(
 
     The roster is the course's enrollments filtered by type (None: all) and state
     (None: Canvas's default for the token), one entry per user, without the
-    token's own user. Views count when start <= created_at <= end and they belong
-    to the course; each id counts once.
+    token's own user. Views count when they belong to the course and their full
+    time (to the millisecond, as the world keeps it) falls in the whole seconds
+    from ``start``'s second through ``end``'s second: start <= t < end + 1 s, both
+    cut to the second. Each id counts once.
     """
     me = world.token_user(world.admin_token if token is None else token)
     records = world.enrollment_records(course_id)
@@ -90,13 +92,17 @@ def expected_reports(
             and e.user_id != me
         }
     )
-    lo, hi = _aware(start), _aware(end)
+    lo = _epoch_ms(_aware(start).replace(microsecond=0))
+    hi = _epoch_ms(_aware(end).replace(microsecond=0) + timedelta(seconds=1))
     seen: set[str] = set()
     rows: list[PageViewRow] = []
     for user_id in roster:
-        for view in world.page_views(user_id):
-            when = datetime.strptime(view["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            if not lo <= when <= hi or view_course(view) != course_id or view["id"] in seen:
+        store = world.views(user_id)
+        for index, millis in enumerate(store.ms):
+            if not lo <= millis < hi:
+                continue
+            view = store.to_json(index, user_id, world.tables)
+            if view_course(view) != course_id or view["id"] in seen:
                 continue
             seen.add(view["id"])
             seconds = view["interaction_seconds"]
@@ -118,3 +124,7 @@ def expected_reports(
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)

@@ -1,8 +1,11 @@
 """Compact column storage of page views and their JSON form.
 
 Invariants: a `UserViews` holds one user's views sorted ascending by
-(created_at, id); every column has the same length; JSON dicts are built only
-when a view is served, so a million views cost about 120 bytes each.
+(created_at in milliseconds, id); every column has the same length; JSON dicts
+are built only when a view is served, so a million views cost about 120 bytes
+each. Times are kept to the millisecond, as Canvas keeps them, and serialized in
+whole seconds, as Canvas serializes them (contract §8): filters, order and
+bookmarks see the milliseconds, a client sees only the second.
 """
 
 from __future__ import annotations
@@ -46,9 +49,9 @@ def pack_meta(target: int, agent: int, ip: int, flags: int, mode: int) -> int:
     )
 
 
-def format_timestamp(seconds: int) -> str:
-    """Format epoch seconds as Canvas does: `YYYY-MM-DDTHH:MM:SSZ`."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+def format_timestamp(millis: int) -> str:
+    """Format epoch milliseconds as Canvas does: whole seconds, `YYYY-MM-DDTHH:MM:SSZ`."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(millis // 1000))
 
 
 @dataclass(slots=True)
@@ -66,26 +69,30 @@ class ViewTables:
 class UserViews:
     """Hold one user's page views as columns, ascending by (created_at, id)."""
 
-    ts: array[int] = field(default_factory=lambda: array("q"))
+    ms: array[int] = field(default_factory=lambda: array("q"))  # created_at, epoch ms
     ids: list[str] = field(default_factory=list)
     meta: array[int] = field(default_factory=lambda: array("Q"))
     interaction: array[int] = field(default_factory=lambda: array("i"))  # centiseconds, -1 None
     render: array[int] = field(default_factory=lambda: array("i"))  # microseconds
 
     def __len__(self) -> int:
-        return len(self.ts)
+        return len(self.ms)
 
-    def window(self, start: float | None, end: float | None) -> tuple[int, int]:
-        """Return the index range [lo, hi) of views with start <= created_at <= end."""
-        lo = 0 if start is None else bisect_left(self.ts, _ceil(start))
-        hi = len(self.ts) if end is None else bisect_right(self.ts, _floor(end))
+    def window(self, start_us: int | None, end_us: int | None) -> tuple[int, int]:
+        """Return the index range [lo, hi) of views with start <= created_at <= end.
+
+        Bounds are epoch microseconds, compared with the full stored precision:
+        both inclusive, as `for_user` in app/models/page_view.rb has them.
+        """
+        lo = 0 if start_us is None else bisect_left(self.ms, -(-start_us // 1000))
+        hi = len(self.ms) if end_us is None else bisect_right(self.ms, end_us // 1000)
         return lo, max(lo, hi)
 
-    def before(self, lo: int, hi: int, ts: int, view_id: str) -> int:
-        """Return the end of [lo, hi) cut to views strictly older than (ts, view_id)."""
-        cut = bisect_left(self.ts, ts, lo, hi)
-        # Walk the (usually tiny) group of views sharing the bookmark's second.
-        while cut < hi and self.ts[cut] == ts and self.ids[cut] < view_id:
+    def before(self, lo: int, hi: int, millis: int, view_id: str) -> int:
+        """Return the end of [lo, hi) cut to views strictly older than (millis, view_id)."""
+        cut = bisect_left(self.ms, millis, lo, hi)
+        # Walk the (usually tiny) group of views sharing the bookmark's millisecond.
+        while cut < hi and self.ms[cut] == millis and self.ids[cut] < view_id:
             cut += 1
         return cut
 
@@ -105,7 +112,7 @@ class UserViews:
             "controller": target.controller,
             "action": target.action,
             "interaction_seconds": None if seconds < 0 else seconds / 100,
-            "created_at": format_timestamp(self.ts[index]),
+            "created_at": format_timestamp(self.ms[index]),
             "user_request": target.user_request,
             "render_time": self.render[index] / 1_000_000,
             "user_agent": tables.user_agents[(meta >> _UA_BITS) & 0xFF],
@@ -124,13 +131,3 @@ class UserViews:
                 "account": ROOT_ACCOUNT_ID,
             }
         return data
-
-
-def _ceil(value: float) -> int:
-    whole = int(value)
-    return whole + 1 if whole < value else whole
-
-
-def _floor(value: float) -> int:
-    whole = int(value)
-    return whole - 1 if whole > value else whole

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, ClassVar
 
-from .generate import generate
+from .generate import crafted_views, generate
 from .records import (
     DESIGNER,
     TA,
@@ -151,6 +151,29 @@ class World:
             teacher_user_id=parts.teacher_user_id,
             admin_token=parts.admin_token,
             teacher_token=parts.teacher_token,
+        )
+
+    def with_views(self, user_id: int, course_id: int, millis: Iterable[int]) -> World:
+        """A copy of this world where ``user_id`` has exactly the views at ``millis``.
+
+        The views land in ``course_id`` at the given epoch milliseconds: a precise
+        history (a burst across a page or window edge) for tests to aim at.
+        """
+        views = dict(self._views)
+        views[user_id] = crafted_views(self.tables, course_id, millis, seed=user_id)
+        enrollments = [e for rows in self._enrollments.values() for e in rows]
+        return World(
+            self.spec,
+            courses=self.courses,
+            users=self.users,
+            enrollments=enrollments,
+            groups=self.groups,
+            tables=self.tables,
+            views=views,
+            admin_user_id=self.admin_user_id,
+            teacher_user_id=self.teacher_user_id,
+            admin_token=self.admin_token,
+            teacher_token=self.teacher_token,
         )
 
     @property

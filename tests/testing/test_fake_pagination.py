@@ -94,6 +94,6 @@ def test_offsets_survive_parsing() -> None:
 
 def test_to_iso_millis() -> None:
     assert (
-        to_iso_millis(datetime(2015, 2, 1, 12, tzinfo=UTC).timestamp())
-        == "2015-02-01T12:00:00.000Z"
+        to_iso_millis(int(datetime(2015, 2, 1, 12, tzinfo=UTC).timestamp()) * 1000 + 7)
+        == "2015-02-01T12:00:00.007Z"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from pageviews.testing import (
     ENROLLMENT_TYPES,
     MAIN_COURSE_ID,
     SIBLING_COURSE_ID,
+    LateViews,
     World,
     WorldSpec,
     expected_reports,
@@ -80,10 +82,30 @@ def test_page_views_are_newest_first_with_unique_ids(small_world: World) -> None
     for uid in small_world.user_ids:
         views = list(small_world.page_views(uid))
         assert len(views) == small_world.page_view_count(uid)
-        keys = [(v["created_at"], v["id"]) for v in views]
+        store = small_world.views(uid)
+        # Newest first to the millisecond; within a millisecond by id.
+        keys = [(store.ms[i], store.ids[i]) for i in range(len(store))][::-1]
         assert keys == sorted(keys, reverse=True)
+        assert [v["id"] for v in views] == [view_id for _, view_id in keys]
+        shown = [v["created_at"] for v in views]
+        assert shown == sorted(shown, reverse=True)
         ids.update(v["id"] for v in views)
     assert len(ids) == small_world.total_page_views
+
+
+def test_views_burst_within_seconds(test_world: World) -> None:
+    """Bursts put several views of one user in one second, some in one millisecond."""
+    same_second = same_millisecond = crossing = 0
+    for uid in test_world.user_ids:
+        ms = test_world.views(uid).ms
+        for a, b in itertools.pairwise(ms):
+            same_second += a // 1000 == b // 1000
+            same_millisecond += a == b
+            crossing += a // 1000 != b // 1000 and b - a < 700
+    assert same_second > 10_000
+    assert same_millisecond > 20
+    assert crossing > 1_000
+    assert any(ms % 1000 for uid in test_world.user_ids for ms in test_world.views(uid).ms)
 
 
 def test_view_counts_are_heavy_tailed(test_world: World) -> None:
@@ -172,3 +194,13 @@ def test_enrollments_are_in_roster_order(small_world: World) -> None:
     rows = small_world.enrollments(MAIN_COURSE_ID)
     keys = [(e["type"], e["user"]["sortable_name"], e["id"]) for e in rows]
     assert keys == sorted(keys)
+
+
+def test_late_views_follow_their_ids_within_the_delays(small_world: World) -> None:
+    late = LateViews(share=0.3, min_delay=5.0, max_delay=60.0)
+    ids = [view_id for uid in small_world.user_ids for view_id in small_world.views(uid).ids]
+    delays = [late.delay_ms(view_id) for view_id in ids]
+    delayed = [d for d in delays if d]
+    assert 0.25 < len(delayed) / len(ids) < 0.35
+    assert all(5_000 <= d <= 60_000 for d in delayed)
+    assert delays == [late.delay_ms(view_id) for view_id in ids]  # the same every time
