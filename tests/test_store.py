@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,16 @@ def test_a_store_belongs_to_one_canvas(tmp_path: Path) -> None:
     Store(tmp_path / "s.sqlite", None).close()  # reading needs no origin
     with pytest.raises(StateError, match="no state store"):
         Store(tmp_path / "absent.sqlite", None)
+
+
+def test_a_store_of_an_older_version_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    # Version 3 stored next links whose end_time stops a second short (before
+    # request_bounds): resuming them would lose the views of that second.
+    Store(tmp_path / "s.sqlite", ORIGIN).close()
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        db.execute("UPDATE meta SET value = '3' WHERE name = 'schema_version'")
+    with pytest.raises(StateError, match=r"store version 3, this one reads 4.*--fresh"):
+        Store(tmp_path / "s.sqlite", ORIGIN)
 
 
 def test_an_unusable_path_is_a_state_error(tmp_path: Path) -> None:

@@ -217,6 +217,8 @@ def page_views(world: World, config: FakeConfig, request: ApiRequest, ref: str) 
         number = max(ruby_to_i(raw_page or "1"), 1)
         top = len(shown) - (number - 1) * size
         indices = shown[max(0, top - size) : max(0, top)][::-1]
+        if config.oldest_first:
+            indices = shown[(number - 1) * size : number * size]
         more = top - size > 0
         links.append(("current", page_url(base, request.query, str(number), size)))
         if more:

@@ -38,6 +38,8 @@ class FakeConfig:
     """Configure the fake; the server reads it on every request, so it may be changed live."""
 
     pagination: Literal["bookmark", "numeric"] = "bookmark"  # pv4 bookmarks, or database pages
+    # Not Canvas: a back end or proxy that serves numbered pages oldest first.
+    oldest_first: bool = False
     # Canvas throttles by default; None turns throttling and its headers off.
     throttle: ThrottleConfig | None = field(default_factory=ThrottleConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
