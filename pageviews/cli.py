@@ -220,11 +220,12 @@ def selection(args: argparse.Namespace) -> HarvestOptions:
     if not (course.isdigit() or (course.startswith("sis_course_id:") and len(course) > 14)):
         raise UsageError(f"course {course!r} must be a numeric id or sis_course_id:<id>")
     tz = parse_timezone(args.timezone)
-    start = parse_bound(args.start_time, tz, end=False, flag="--start_time")
-    end = parse_bound(args.end_time, tz, end=True, flag="--end_time")
+    now = datetime.now(UTC)
+    start = parse_bound(args.start_time, tz, end=False, flag="--start_time", now=now)
+    end = parse_bound(args.end_time, tz, end=True, flag="--end_time", now=now)
     if end < start:
         raise UsageError("--end_time is before --start_time")
-    if start > datetime.now(UTC):
+    if start > now:
         raise UsageError("--start_time is in the future")
     return HarvestOptions(
         course=course,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import UsageError
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAYS_AGO = re.compile(r"^-(\d{1,5})d$")
 _ONE_SECOND = timedelta(seconds=1)
 
 
@@ -23,25 +24,43 @@ def parse_timezone(name: str) -> tzinfo:
         raise UsageError(f"unknown time zone {name!r} (use an IANA name such as UTC)") from None
 
 
-def parse_bound(value: str, tz: tzinfo, *, end: bool, flag: str) -> datetime:
-    """Parse ``YYYY-MM-DD`` or ISO 8601 into an aware datetime.
+def parse_bound(
+    value: str, tz: tzinfo, *, end: bool, flag: str, now: datetime | None = None
+) -> datetime:
+    """Parse ``YYYY-MM-DD``, ISO 8601, ``today``, ``yesterday`` or ``-Nd`` into an aware datetime.
 
     A bare date is read in ``tz``; as an end bound it means the end of that day
     (inclusive, whole seconds, like Canvas's timestamps). A timestamp without an
-    offset is read in ``tz`` too, since Canvas would read it in its own zone.
+    offset is read in ``tz`` too, since Canvas would read it in its own zone. The
+    relative forms, for cron, name a day counted back from ``now``'s date in ``tz``
+    (``-7d`` is seven days ago) and need ``now``.
     """
     text = value.strip()
     try:
-        if _DATE_ONLY.match(text):
+        day = _relative_day(text.lower(), tz, now)
+        if day is None and _DATE_ONLY.match(text):
             day = date.fromisoformat(text)
+        if day is not None:
             moment = datetime.combine(day, time.max if end else time.min, tz)
             return moment.replace(microsecond=0)
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{flag}: {value!r} is not a date (use YYYY-MM-DD or ISO 8601)") from None
+        raise UsageError(
+            f"{flag}: {value!r} is not a date (use YYYY-MM-DD, ISO 8601, today, yesterday or -Nd)"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment
+
+
+def _relative_day(text: str, tz: tzinfo, now: datetime | None) -> date | None:
+    back = {"today": 0, "yesterday": 1}.get(text)
+    if back is None:
+        match = _DAYS_AGO.match(text)
+        back = int(match.group(1)) if match else None
+    if back is None or now is None:
+        return None
+    return now.astimezone(tz).date() - timedelta(days=back)
 
 
 @dataclass(frozen=True, slots=True)

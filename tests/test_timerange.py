@@ -108,3 +108,22 @@ def test_timestamps_normalize_to_utc_z() -> None:
     assert normalize_timestamp("2015-02-01T05:00:00-07:00") == "2015-02-01T12:00:00Z"
     assert normalize_timestamp("2015-02-01T12:00:00.250Z") == "2015-02-01T12:00:00Z"
     assert normalize_timestamp("2015-02-01T12:00:00") == "2015-02-01T12:00:00Z"
+
+
+def test_relative_days_for_cron_name_whole_days_in_the_zone() -> None:
+    # 01:30 UTC on 3 March is still 2 March in Denver.
+    now = datetime(2015, 3, 3, 1, 30, tzinfo=UTC)
+    denver = parse_timezone("America/Denver")
+
+    def bound(text: str, end: bool) -> str:
+        return canvas_timestamp(parse_bound(text, denver, end=end, flag="x", now=now))
+
+    assert bound("today", False) == "2015-03-02T07:00:00Z"
+    assert bound("TODAY", True) == "2015-03-03T06:59:59Z"
+    assert bound("yesterday", False) == "2015-03-01T07:00:00Z"
+    assert bound("-7d", False) == "2015-02-23T07:00:00Z"
+    assert bound("-0d", True) == bound("today", True)
+    with pytest.raises(UsageError, match="today, yesterday or -Nd"):
+        parse_bound("-7w", denver, end=False, flag="x", now=now)
+    with pytest.raises(UsageError):
+        parse_bound("today", denver, end=False, flag="x")  # no clock given
