@@ -100,6 +100,10 @@ class CanvasClient:
         self.stats = ClientStats()
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
 
+    def spare_capacity(self) -> int:
+        """Requests that could start now with nobody waiting for them (for splitting)."""
+        return self.gate.spare
+
     @property
     def retry_attempts(self) -> int:
         """How many tries one request gets."""

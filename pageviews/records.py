@@ -60,11 +60,11 @@ def course_of(view: dict[str, Any]) -> int | None:
 
 def course_rows(
     views: list[dict[str, Any]],
-    courses: Collection[int],
+    courses: Collection[int] | None,
     start: str,
     end: str,
 ) -> list[Row]:
-    """Keep the views of ``courses`` whose time lies in ``[start, end]`` (UTC strings).
+    """Keep the views of ``courses`` (None: of any course) in ``[start, end]`` (UTC strings).
 
     The common case (an integer course context, a ``...Z`` timestamp, a float or
     missing ``interaction_seconds``) is decided inline; anything else goes through
@@ -79,7 +79,9 @@ def course_rows(
             links = view["links"]
             context = links["context"] if type(links) is dict else None
             course = context if type(context) is int and context < _SHARD_FACTOR else None
-            if course is not None and (course not in courses or view["context_type"] != "Course"):
+            if course is not None and (
+                view["context_type"] != "Course" or (courses is not None and course not in courses)
+            ):
                 continue
             seconds = view["interaction_seconds"]
             url = view["url"]
@@ -87,7 +89,7 @@ def course_rows(
             seconds, url, course = view.get("interaction_seconds"), view.get("url"), None
         if course is None:
             course = course_of(view)
-            if course is None or course not in courses:
+            if course is None or (courses is not None and course not in courses):
                 continue
         created = view["created_at"]
         if len(created) != 20 or created[19] != "Z":

@@ -1,0 +1,297 @@
+"""Harvest many courses in one run: each user read once, every view routed to its course.
+
+Shape: the planner lists the courses' rosters and feeds each distinct user's
+fetch units to the engine; the engine's workers read them through a source into
+the store; then each course's reports are rendered from the store. A single
+course is a batch of one, written straight into the output directory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from .client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
+from .engine import Engine, Tally
+from .errors import IncompleteHarvestError, PageviewsError, UsageError
+from .histories import LISTED, MISSING, HistoryStore, Run
+from .listing import ListSource
+from .planner import Planner, Selection
+from .render import render_course, selection_clash
+from .timerange import TimeRange, canvas_timestamp
+
+STATE_FILE = "pageviews-state.sqlite"
+ENROLLMENT_TYPES = (
+    "StudentEnrollment",
+    "TeacherEnrollment",
+    "TaEnrollment",
+    "DesignerEnrollment",
+    "ObserverEnrollment",
+)
+ENROLLMENT_STATES = (
+    "active",
+    "invited",
+    "creation_pending",
+    "inactive",
+    "completed",
+    "rejected",
+    "deleted",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    """What to harvest and where to put it; checked when built."""
+
+    courses: tuple[str | int, ...]
+    time_range: TimeRange
+    enrollment_types: tuple[str, ...] | None = None
+    enrollment_states: tuple[str, ...] | None = None
+    out_dir: Path = Path()
+    state_path: Path | None = None
+    #: ``OUT_DIR/<course_id>/`` per course; False writes one course straight into OUT_DIR.
+    course_dirs: bool = True
+    incremental: bool = False
+    overlap: timedelta = timedelta(hours=1)
+    fresh: bool = False
+    workers: int = DEFAULT_CONCURRENCY
+    split_heavy_users: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.courses, tuple) or not self.courses:
+            raise UsageError("courses must be a non-empty tuple of course ids")
+        for name, values, allowed in (
+            ("enrollment type", self.enrollment_types, ENROLLMENT_TYPES),
+            ("enrollment state", self.enrollment_states, ENROLLMENT_STATES),
+        ):
+            if values is None:
+                continue
+            if not isinstance(values, tuple):
+                raise UsageError(f"{name}s must be a tuple of names, not {values!r}")
+            unknown = [v for v in values if v not in allowed]
+            if unknown:
+                raise UsageError(f"unknown {name} {unknown[0]!r} (one of: {', '.join(allowed)})")
+        if not self.course_dirs and len(self.courses) != 1:
+            raise UsageError("several courses need a folder each (course_dirs)")
+        if self.workers < 1 or self.overlap < timedelta(0):
+            raise UsageError("workers must be positive and the overlap not negative")
+
+    @property
+    def store_path(self) -> Path:
+        """Where the state store lives (``--state``, default in the output directory)."""
+        return self.state_path or self.out_dir / STATE_FILE
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """The courses as text, as Canvas's paths take them."""
+        return tuple(str(c).strip() for c in self.courses)
+
+    def run_key(self) -> str:
+        """What makes two invocations the same run, so the second resumes the first."""
+
+        def canonical(values: tuple[str, ...] | None) -> list[str] | None:
+            return sorted(set(values)) if values else None
+
+        return orjson.dumps(
+            [
+                list(self.refs),
+                self.time_range.start_utc,
+                self.time_range.end_utc,
+                canonical(self.enrollment_types),
+                canonical(self.enrollment_states),
+                self.incremental,
+            ]
+        ).decode()
+
+    def course_dir(self, course_id: int) -> Path:
+        """Where one course's reports go."""
+        return self.out_dir / str(course_id) if self.course_dirs else self.out_dir
+
+
+@dataclass(slots=True)
+class CourseResult:
+    """One course of a batch: what its reports hold, or why it has none."""
+
+    ref: str
+    course_id: int | None
+    name: str
+    status: str  # "complete", "incomplete", or why the course could not be read
+    users: int = 0
+    records: int = 0
+    missing_users: list[tuple[int, str]] = field(default_factory=list)
+    failed_users: list[tuple[int, str]] = field(default_factory=list)
+    reports: dict[str, Path] = field(default_factory=dict)
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What a batch did and where it put it."""
+
+    courses: list[CourseResult]
+    state_path: Path
+    resumed: bool
+    stats: ClientStats
+    peak_in_flight: int
+    seconds: float
+    users: int
+
+    @property
+    def failed_courses(self) -> list[CourseResult]:
+        """Courses whose rosters could not be read."""
+        return [c for c in self.courses if c.status not in ("complete", "incomplete")]
+
+    @property
+    def complete(self) -> bool:
+        """True when every user of every readable course was read (404 users excepted)."""
+        return all(c.status != "incomplete" for c in self.courses)
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before any request if the reports could not be written."""
+    from .errors import OutputDirError
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".pageviews-probe-{time.monotonic_ns()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputDirError(
+            f"output directory {out_dir} is not writable: {exc.strerror}"
+        ) from None
+
+
+async def harvest_courses(
+    client: CanvasClient,
+    options: BatchOptions,
+    *,
+    tally: Tally | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> BatchResult:
+    """Harvest every course of ``options`` into its reports; resume an unfinished run."""
+    started = time.monotonic()
+    tally = tally or Tally()
+    check_writable(options.out_dir)
+    moment = now()
+    requested = options.time_range
+    if requested.start > moment:
+        raise UsageError("the start time is in the future")
+    me = await client.whoami()
+    pinned = requested.clamp_end(moment)
+    store = HistoryStore(options.store_path, client.base_url)
+    try:
+        run = store.open_run(
+            options.run_key(), requested.start_utc, pinned.end_utc, canvas_timestamp(moment)
+        )
+        if run.resumed and options.fresh:
+            store.finish_run(run.run_id, canvas_timestamp(moment))
+            run = store.open_run(
+                options.run_key(), requested.start_utc, pinned.end_utc, canvas_timestamp(moment)
+            )
+        elif run.resumed:
+            store.retry_failed(run.run_id)
+        selection = Selection(
+            options.refs,
+            options.enrollment_types,
+            options.enrollment_states,
+            options.incremental,
+            options.overlap,
+        )
+
+        def clash(course_id: int) -> str | None:
+            return selection_clash(options.course_dir(course_id), course_id, options)
+
+        planner = Planner(client, store, run, selection, int(me["id"]), tally, clash)
+        source = ListSource(client, None, split=options.split_heavy_users)
+        engine = Engine(store, run, source, workers=options.workers, tally=tally)
+        try:
+            await engine.run_all(planner.produce)
+        except BaseExceptionGroup as group:
+            leaf = first_error(group)
+            if isinstance(leaf, PageviewsError):
+                raise leaf from None
+            raise
+        unfinished = store.pending(run.run_id)
+        if unfinished:
+            # Every unit ends done, split, missing or failed; one still to do means the
+            # run was cut short, and its reports would silently lack pages.
+            raise IncompleteHarvestError(
+                f"the harvest stopped with {len(unfinished)} fetch units unfinished; "
+                "run the same command again to resume"
+            )
+        courses = _render(store, run, options)
+        if all(c.status != "incomplete" for c in courses):
+            store.finish_run(run.run_id, canvas_timestamp(now()))
+    finally:
+        store.close()
+    return BatchResult(
+        courses=courses,
+        state_path=options.store_path,
+        resumed=run.resumed,
+        stats=client.stats,
+        peak_in_flight=client.gate.peak,
+        seconds=time.monotonic() - started,
+        users=tally.users_total,
+    )
+
+
+def _render(store: HistoryStore, run: Run, options: BatchOptions) -> list[CourseResult]:
+    problems = store.problems(run.run_id)
+    results = []
+    for ref, course in store.courses(run.run_id).items():
+        if course.state != LISTED or course.course_id is None:
+            results.append(
+                CourseResult(ref, course.course_id, course.name, course.state, detail=course.detail)
+            )
+            continue
+        roster = store.roster(run.run_id, course.course_id)
+        missing = [(u, problems[u][1]) for u, _ in roster if problems.get(u, ("",))[0] == MISSING]
+        failed = [
+            (u, problems[u][1]) for u, _ in roster if u in problems and problems[u][0] != MISSING
+        ]
+        totals = render_course(
+            store,
+            run,
+            course.course_id,
+            roster,
+            options,
+            exclude={u for u, _ in failed},
+        )
+        results.append(
+            CourseResult(
+                ref,
+                course.course_id,
+                course.name,
+                "incomplete" if failed else "complete",
+                users=len(roster),
+                records=totals.records,
+                missing_users=missing,
+                failed_users=failed,
+                reports=totals.paths,
+            )
+        )
+    return results
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first non-group leaf, preferring our own errors, for one-line reporting."""
+    leaves: list[BaseException] = []
+
+    def collect(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                collect(inner)
+        else:
+            leaves.append(exc)
+
+    collect(group)
+    for leaf in leaves:
+        if isinstance(leaf, PageviewsError):
+            return leaf
+    return leaves[0]

@@ -1,0 +1,426 @@
+"""The state store: users' page-view histories with coverage, and the runs that read them.
+
+Invariants:
+- Page views belong to users, so the store does too: ``views`` holds each page
+  view once, keyed by (user, second, id), with the course it belongs to. A view
+  read again (a window edge, a page re-read after a crash, a later run) replaces
+  its earlier copy, so corrections Canvas makes later win. Only views that belong
+  to some course are kept; no course report could use the others.
+- A page's views and its fetch unit's next link are written in one transaction,
+  so after any crash the store says exactly which pages are held: resuming
+  re-requests at most the pages that were in flight.
+- ``coverage`` says, per user, which seconds are known complete, since when
+  (``read_at``) and from which source. It grows only when a unit has read its
+  interval to the end (or, when a unit is split, the part it read itself).
+- A run is a plan over the store: its courses, their rosters and its fetch
+  units. Reports are rendered per course from ``views`` by course, range and
+  roster; they never depend on which run read a view.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from .coverage import Covered, Interval
+from .errors import StateError
+from .records import Row
+
+SCHEMA_VERSION: Final = 5
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (user_id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS views (
+    user_id INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    id TEXT NOT NULL,
+    course_id INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    interaction REAL,
+    PRIMARY KEY (user_id, created, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS coverage (
+    user_id INTEGER NOT NULL,
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    read_at TEXT NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS coverage_by_user ON coverage (user_id);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_key ON runs (key, finished_at);
+CREATE TABLE IF NOT EXISTS run_courses (
+    position INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    ref TEXT NOT NULL,
+    course_id INTEGER,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    UNIQUE (run_id, ref)
+);
+CREATE TABLE IF NOT EXISTS rosters (
+    run_id INTEGER NOT NULL,
+    course_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    PRIMARY KEY (run_id, course_id, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS units (
+    unit_id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    source TEXT NOT NULL,
+    next_url TEXT,
+    state TEXT NOT NULL DEFAULT 'todo',
+    pages INTEGER NOT NULL DEFAULT 0,
+    oldest TEXT,
+    ordered INTEGER NOT NULL DEFAULT 1,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS units_by_run ON units (run_id, state, user_id);
+"""
+
+#: States of a fetch unit. ``split`` units handed the rest of their range to children.
+TODO, DONE, SPLIT, MISSING, FAILED = "todo", "done", "split", "missing", "failed"
+#: States of a run's course.
+LISTING, LISTED = "listing", "listed"
+
+_INSERT_UNIT = "INSERT INTO units (run_id, user_id, start, end, source) VALUES (?, ?, ?, ?, ?)"
+_UPSERT_USER = "INSERT INTO users VALUES (?, ?) ON CONFLICT DO UPDATE SET name = excluded.name"
+_UPSERT_VIEW = (
+    "INSERT INTO views (course_id, created, id, url, interaction, user_id)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, created, id) DO UPDATE SET"
+    " course_id = excluded.course_id, url = excluded.url, interaction = excluded.interaction"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A run in the store; ``resumed`` when an unfinished one with the same key was found."""
+
+    run_id: int
+    key: str
+    start: str
+    end: str  # pinned: never past the moment the run started
+    started_at: str
+    resumed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One unit of work: a user's page views in ``[start, end]``, from ``next_url`` on."""
+
+    unit_id: int
+    user_id: int
+    start: str
+    end: str
+    source: str
+    next_url: str | None = None
+    pages: int = 0
+    oldest: str | None = None  # the oldest second read so far: later pages must be older
+    ordered: bool = True  # False once the chain broke newest-first order
+
+
+@dataclass(frozen=True, slots=True)
+class RunCourse:
+    """A course of a run, as the user named it: how far its roster was listed, or why not."""
+
+    ref: str
+    course_id: int | None
+    name: str
+    state: str
+    detail: str
+
+
+class HistoryStore:
+    """The SQLite store (WAL) behind harvests, resume and offline reports."""
+
+    def __init__(self, path: Path, origin: str | None) -> None:
+        self.path = path
+        if origin is None and not path.exists():
+            raise StateError(f"no state store at {path}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"cannot open the state store {path}: {exc}") from None
+        self._check_meta(origin)
+
+    def _check_meta(self, origin: str | None) -> None:
+        meta = dict(self._db.execute("SELECT name, value FROM meta").fetchall())
+        self.origin = meta.get("origin", origin)
+        if not meta and origin is not None:
+            with self._tx():
+                self._db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [("schema_version", str(SCHEMA_VERSION)), ("origin", origin)],
+                )
+            return
+        if meta.get("schema_version") != str(SCHEMA_VERSION):
+            raise StateError(
+                f"{self.path} was written by another version of pageviews (store version "
+                f"{meta.get('schema_version')}, this one reads {SCHEMA_VERSION}); "
+                "run again with --fresh to start over"
+            )
+        if origin is not None and meta.get("origin") != origin:
+            raise StateError(
+                f"{self.path} holds data from {meta.get('origin')}, not {origin}; "
+                "use another --state file"
+            )
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def _tx(self) -> sqlite3.Connection:
+        # ``with connection`` commits or rolls back; BEGIN makes the block one transaction.
+        self._db.execute("BEGIN")
+        return self._db
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        with closing(self._db.execute(sql, tuple(params))) as cursor:
+            return cursor.fetchall()
+
+    # Runs -------------------------------------------------------------------
+
+    def open_run(self, key: str, start: str, end: str, now: str) -> Run:
+        """Find the unfinished run with this key, or start a new one."""
+        found = self._rows(
+            "SELECT run_id, start, end, started_at FROM runs"
+            " WHERE key = ? AND finished_at IS NULL ORDER BY run_id DESC LIMIT 1",
+            (key,),
+        )
+        if found:
+            run_id, start, end, started_at = found[0]
+            return Run(run_id, key, start, end, started_at, resumed=True)
+        with self._tx():
+            cursor = self._db.execute(
+                "INSERT INTO runs (key, start, end, started_at) VALUES (?, ?, ?, ?)",
+                (key, start, end, now),
+            )
+        assert cursor.lastrowid is not None
+        return Run(cursor.lastrowid, key, start, end, now, resumed=False)
+
+    def latest_run(self, key: str) -> tuple[Run, bool] | None:
+        """The newest run with this key, finished or not, and whether it finished."""
+        found = self._rows(
+            "SELECT run_id, start, end, started_at, finished_at IS NOT NULL FROM runs"
+            " WHERE key = ? ORDER BY run_id DESC LIMIT 1",
+            (key,),
+        )
+        if not found:
+            return None
+        run_id, start, end, started_at, finished = found[0]
+        return Run(run_id, key, start, end, started_at, resumed=True), bool(finished)
+
+    def finish_run(self, run_id: int, now: str) -> None:
+        """Close a run, so the same command later starts a new one."""
+        with self._tx():
+            self._db.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", (now, run_id))
+
+    # Courses and rosters ----------------------------------------------------
+
+    def set_course(self, run_id: int, course: RunCourse) -> None:
+        """Record a course of the run and how far it got."""
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO run_courses (run_id, ref, course_id, name, state, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET course_id ="
+                " excluded.course_id, name = excluded.name, state = excluded.state,"
+                " detail = excluded.detail",
+                (run_id, course.ref, course.course_id, course.name, course.state, course.detail),
+            )
+
+    def courses(self, run_id: int) -> dict[str, RunCourse]:
+        """The run's courses by the reference the user gave, in the order first recorded."""
+        rows = self._rows(
+            "SELECT ref, course_id, name, state, detail FROM run_courses WHERE run_id = ?"
+            " ORDER BY position",
+            (run_id,),
+        )
+        return {row[0]: RunCourse(*row) for row in rows}
+
+    def add_roster(self, run_id: int, course_id: int, users: Iterable[tuple[int, str]]) -> None:
+        """Record users of a course's roster (each once) and their names."""
+        with self._tx():
+            for user_id, name in users:
+                self._db.execute(_UPSERT_USER, (user_id, name))
+                self._db.execute(
+                    "INSERT OR IGNORE INTO rosters VALUES (?, ?, ?)", (run_id, course_id, user_id)
+                )
+
+    def roster(self, run_id: int, course_id: int) -> list[tuple[int, str]]:
+        """A course's roster users and their names, by user id."""
+        return self._rows(
+            "SELECT r.user_id, u.name FROM rosters AS r JOIN users AS u USING (user_id)"
+            " WHERE r.run_id = ? AND r.course_id = ? ORDER BY r.user_id",
+            (run_id, course_id),
+        )
+
+    # Coverage ---------------------------------------------------------------
+
+    def coverage(self, user_id: int) -> list[Covered]:
+        """The intervals of the user's history known complete."""
+        return [
+            Covered(*row)
+            for row in self._rows(
+                "SELECT start, end, read_at FROM coverage WHERE user_id = ?", (user_id,)
+            )
+        ]
+
+    def _cover(self, user_id: int, interval: Interval, run_id: int, source: str) -> None:
+        self._db.execute(
+            "INSERT INTO coverage SELECT ?, ?, ?, started_at, ? FROM runs WHERE run_id = ?",
+            (user_id, *interval, source, run_id),
+        )
+
+    # Fetch units ------------------------------------------------------------
+
+    def add_units(
+        self, run_id: int, user_id: int, intervals: Iterable[Interval], source: str
+    ) -> list[Unit]:
+        """New units over ``intervals`` of one user's history."""
+        units = []
+        with self._tx():
+            for start, end in intervals:
+                cursor = self._db.execute(_INSERT_UNIT, (run_id, user_id, start, end, source))
+                assert cursor.lastrowid is not None
+                units.append(Unit(cursor.lastrowid, user_id, start, end, source))
+        return units
+
+    def pending(self, run_id: int, user_id: int | None = None) -> list[Unit]:
+        """Units still to do, in user order; only ``user_id``'s when given."""
+        user_filter = "" if user_id is None else " AND user_id = ?"
+        rows = self._rows(
+            "SELECT unit_id, user_id, start, end, source, next_url, pages, oldest, ordered"
+            f" FROM units WHERE run_id = ? AND state = ?{user_filter} ORDER BY user_id, unit_id",
+            (run_id, TODO) if user_id is None else (run_id, TODO, user_id),
+        )
+        return [
+            Unit(unit_id, user, start, end, source, next_url, pages, oldest, bool(ordered))
+            for unit_id, user, start, end, source, next_url, pages, oldest, ordered in rows
+        ]
+
+    def has_units(self, run_id: int, user_id: int) -> bool:
+        """Whether the run already planned this user."""
+        return bool(
+            self._rows(
+                "SELECT 1 FROM units WHERE run_id = ? AND user_id = ? LIMIT 1", (run_id, user_id)
+            )
+        )
+
+    def save_page(
+        self,
+        run_id: int,
+        unit: Unit,
+        rows: list[Row],
+        next_url: str | None,
+        order: tuple[str | None, bool],
+    ) -> None:
+        """Store a page of a unit with its next link (``None``: the unit is done, and covered)."""
+        with self._tx():
+            self._insert(unit.user_id, rows)
+            if next_url is None:
+                self._db.execute(
+                    "UPDATE units SET next_url = NULL, pages = pages + 1, state = ?, oldest = ?,"
+                    " ordered = ? WHERE unit_id = ?",
+                    (DONE, *order, unit.unit_id),
+                )
+                self._cover(unit.user_id, (unit.start, unit.end), run_id, unit.source)
+            else:
+                self._db.execute(
+                    "UPDATE units SET next_url = ?, pages = pages + 1, oldest = ?, ordered = ?"
+                    " WHERE unit_id = ?",
+                    (next_url, *order, unit.unit_id),
+                )
+
+    def split(
+        self,
+        run_id: int,
+        unit: Unit,
+        rows: list[Row],
+        read: Interval,
+        windows: list[Interval],
+    ) -> list[Unit]:
+        """Store a page, cover what the unit read itself, give the rest to ``windows``."""
+        children = []
+        with self._tx():
+            self._insert(unit.user_id, rows)
+            self._db.execute(
+                "UPDATE units SET state = ?, pages = pages + 1, detail = ? WHERE unit_id = ?",
+                (SPLIT, orjson.dumps(windows).decode(), unit.unit_id),
+            )
+            if read[0] <= read[1]:
+                self._cover(unit.user_id, read, run_id, unit.source)
+            for start, end in windows:
+                cursor = self._db.execute(
+                    _INSERT_UNIT, (run_id, unit.user_id, start, end, unit.source)
+                )
+                assert cursor.lastrowid is not None
+                children.append(Unit(cursor.lastrowid, unit.user_id, start, end, unit.source))
+        return children
+
+    def give_up(self, unit_id: int, state: str, detail: str) -> None:
+        """Mark a unit ``missing`` (Canvas says 404) or ``failed`` (retries ran out)."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE units SET state = ?, detail = ? WHERE unit_id = ?",
+                (state, detail, unit_id),
+            )
+
+    def retry_failed(self, run_id: int) -> int:
+        """Put failed units of an unfinished run back in the queue; return how many."""
+        with self._tx():
+            cursor = self._db.execute(
+                "UPDATE units SET state = ? WHERE run_id = ? AND state = ?", (TODO, run_id, FAILED)
+            )
+        return cursor.rowcount
+
+    def problems(self, run_id: int) -> dict[int, tuple[str, str]]:
+        """Users with a ``missing`` or ``failed`` unit: user id to (state, detail)."""
+        rows = self._rows(
+            "SELECT user_id, state, COALESCE(detail, '') FROM units"
+            " WHERE run_id = ? AND state IN (?, ?) ORDER BY user_id, state",
+            (run_id, MISSING, FAILED),
+        )
+        found: dict[int, tuple[str, str]] = {}
+        for user_id, state, detail in rows:
+            found.setdefault(user_id, (state, detail))
+        return found
+
+    def _insert(self, user_id: int, rows: list[Row]) -> None:
+        if rows:
+            self._db.executemany(_UPSERT_VIEW, [(*row, user_id) for row in rows])
+
+    # Reports ----------------------------------------------------------------
+
+    def user_rows(self, user_id: int, course_id: int, start: str, end: str) -> Iterator[Row]:
+        """One user's views of a course in ``[start, end]``, by (time, id), each id once."""
+        with closing(
+            self._db.execute(
+                "SELECT course_id, created, id, url, interaction FROM views"
+                " WHERE user_id = ? AND created BETWEEN ? AND ? AND course_id = ?"
+                " ORDER BY created, id",
+                (user_id, start, end, course_id),
+            )
+        ) as cursor:
+            yield from cursor

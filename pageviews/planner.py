@@ -1,0 +1,152 @@
+"""Plan a run: courses, their rosters, each distinct user once, the units each needs.
+
+For every course the user named, the planner resolves it, lists its roster
+(enrollment filter applied by Canvas) page by page and, for each user not seen
+yet in this run, hands the engine the units that user needs: the whole range,
+or with ``incremental`` only the parts the store does not already cover. A user
+in five courses is planned once; the reports route each view to its course.
+
+A course that cannot be read (not found, not permitted, or whose reports would
+overwrite another selection's) is recorded with its reason and the others go
+on; only an unreachable Canvas or a rejected token stops the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .client import CanvasClient
+from .coverage import missing, trusted
+from .engine import Dispatch, Tally
+from .errors import NotFoundError, PermissionDeniedError, ProtocolError, TransientError
+from .histories import LISTED, LISTING, HistoryStore, Run, RunCourse, Unit
+from .listing import SOURCE
+from .pagination import walk
+from .records import local_id
+
+log = logging.getLogger(__name__)
+
+#: States of a course that could not be read, beside ``listing`` and ``listed``.
+MISSING_COURSE, DENIED_COURSE, FAILED_COURSE = "not found", "not permitted", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Whose page views, over which range of a run."""
+
+    courses: tuple[str, ...]
+    enrollment_types: tuple[str, ...] | None
+    enrollment_states: tuple[str, ...] | None
+    incremental: bool = False
+    overlap: timedelta = timedelta(hours=1)
+
+
+class Planner:
+    """Feed an engine the units of a run's users, course by course."""
+
+    def __init__(
+        self,
+        client: CanvasClient,
+        store: HistoryStore,
+        run: Run,
+        selection: Selection,
+        me: int,
+        tally: Tally,
+        check_course: Callable[[int], str | None] = lambda _: None,
+    ) -> None:
+        self.client, self.store, self.run, self.selection = client, store, run, selection
+        self.me, self.tally, self.check_course = local_id(me), tally, check_course
+        self.planned: set[int] = set()
+
+    async def produce(self, dispatch: Dispatch) -> None:
+        """List every course's roster and dispatch each new user's units."""
+        known = self.store.courses(self.run.run_id)
+        self.tally.courses_total = len(self.selection.courses)
+        for ref in self.selection.courses:
+            course = known.get(ref)
+            if course is None or course.state == LISTING:
+                course = await self._list(ref, dispatch)
+            elif course.state == LISTED and course.course_id is not None:
+                roster = self.store.roster(self.run.run_id, course.course_id)
+                await self._plan([user for user, _ in roster], dispatch)
+            self.tally.courses_listed += 1
+        self.tally.roster_complete = True
+
+    async def _list(self, ref: str, dispatch: Dispatch) -> RunCourse:
+        run_id = self.run.run_id
+        try:
+            found = await self.client.course(ref)
+            course_id = local_id(int(found["id"]))
+            name = str(found.get("name") or "")
+        except NotFoundError as exc:
+            return self._give_up(ref, None, MISSING_COURSE, str(exc))
+        except PermissionDeniedError as exc:
+            return self._give_up(ref, None, DENIED_COURSE, str(exc))
+        except TransientError as exc:
+            return self._give_up(ref, None, FAILED_COURSE, f"gave up after retries: {exc}")
+        clash = self.check_course(course_id)
+        if clash is not None:
+            return self._give_up(ref, course_id, FAILED_COURSE, clash, name)
+        course = RunCourse(ref, course_id, name, LISTING, "")
+        self.store.set_course(run_id, course)
+        url = self.client.enrollments_url(
+            course_id, self.selection.enrollment_types, self.selection.enrollment_states
+        )
+        try:
+            async for page in walk(self.client, url):
+                users: dict[int, str] = {}
+                for enrollment in page.data:
+                    if not isinstance(enrollment, dict) or "user_id" not in enrollment:
+                        raise ProtocolError(f"an enrollment without a user_id in {url}")
+                    user_id = int(enrollment["user_id"])
+                    if local_id(user_id) == self.me or user_id in users:
+                        continue
+                    user = enrollment.get("user") or {}
+                    users[user_id] = str(user.get("name") or "")
+                self.store.add_roster(run_id, course_id, users.items())
+                await self._plan(list(users), dispatch)
+        except PermissionDeniedError as exc:
+            return self._give_up(ref, course_id, DENIED_COURSE, str(exc), name)
+        except TransientError as exc:
+            return self._give_up(
+                ref, course_id, FAILED_COURSE, f"gave up after retries: {exc}", name
+            )
+        course = RunCourse(ref, course_id, name, LISTED, "")
+        self.store.set_course(run_id, course)
+        log.info("course %s: roster complete", course_id)
+        return course
+
+    def _give_up(
+        self, ref: str, course_id: int | None, state: str, detail: str, name: str = ""
+    ) -> RunCourse:
+        log.info("course %s: %s (%s)", ref, state, detail)
+        course = RunCourse(ref, course_id, name, state, detail)
+        self.store.set_course(self.run.run_id, course)
+        return course
+
+    async def _plan(self, users: list[int], dispatch: Dispatch) -> None:
+        """Dispatch the units of users this run has not planned yet."""
+        for user_id in users:
+            if user_id in self.planned:
+                continue
+            self.planned.add(user_id)
+            units = self._units(user_id)
+            self.tally.users_total += 1
+            if not units:
+                self.tally.users_done += 1
+            await dispatch(units)
+
+    def _units(self, user_id: int) -> list[Unit]:
+        store, run = self.store, self.run
+        if store.has_units(run.run_id, user_id):
+            return store.pending(run.run_id, user_id)  # resuming this run
+        want = (run.start, run.end)
+        if self.selection.incremental:
+            covered = trusted(store.coverage(user_id), self.selection.overlap)
+            gaps = missing(covered, want)
+        else:
+            gaps = [want]
+        return store.add_units(run.run_id, user_id, gaps, SOURCE)

@@ -1,0 +1,114 @@
+"""Render a course's reports from the store, and guard reports of another selection.
+
+The store keeps views by user and second, so a course's reports are its roster's
+users in id order, each user's views of the course in the range read back in
+(time, id) order by SQLite: no merging, and one user's rows at a time in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from .histories import HistoryStore, Run
+from .reports import ReportMeta, ReportTotals, ReportWriter
+
+if TYPE_CHECKING:
+    from .batch import BatchOptions
+
+#: The JSON header is short; this much of a report holds it whole.
+_HEAD_BYTES = 8192
+
+
+def report_meta(course_id: int, options: BatchOptions) -> ReportMeta:
+    """What every report of this course and selection repeats."""
+    requested = options.time_range
+    return ReportMeta(
+        course_id=course_id,
+        start_time=requested.start.isoformat(),
+        end_time=requested.end.isoformat(),
+        label=requested.label,
+    )
+
+
+def selection_of(options: BatchOptions) -> dict[str, list[str] | None]:
+    """The enrollment filter as the JSON reports record it."""
+    return {
+        "enrollment_types": sorted(options.enrollment_types) if options.enrollment_types else None,
+        "enrollment_states": sorted(options.enrollment_states)
+        if options.enrollment_states
+        else None,
+    }
+
+
+def selection_clash(out_dir: Path, course_id: int, options: BatchOptions) -> str | None:
+    """Why this course's reports may not be written into ``out_dir``, or None.
+
+    Report names carry the course and the dates, not the enrollment filter or the
+    times of day; reports of another selection under the same names are never
+    replaced silently.
+    """
+    meta = report_meta(course_id, options)
+    path = meta.paths(out_dir)["user-pageviews.json"]
+    try:
+        with path.open("rb") as file:
+            head = file.read(_HEAD_BYTES)
+    except OSError:
+        return None
+    cut = head.find(b',"data":')
+    try:
+        found = orjson.loads(head[:cut] + b"}") if cut > 0 else None
+    except orjson.JSONDecodeError:
+        found = None
+    if not isinstance(found, dict) or "selection" not in found:
+        return None
+    mine = {
+        "start_time": meta.start_time,
+        "end_time": meta.end_time,
+        "selection": selection_of(options),
+    }
+    theirs = {key: found.get(key) for key in mine}
+    if theirs == mine:
+        return None
+    return (
+        f"{path} holds reports of another selection ({_describe(theirs)}); this run selects "
+        f"{_describe(mine)}: use another --out-dir, or remove those files"
+    )
+
+
+def _describe(selection: Mapping[str, object]) -> str:
+    chosen = selection.get("selection")
+    parts = [f"{selection.get('start_time')} to {selection.get('end_time')}"]
+    if isinstance(chosen, dict):
+        for key in ("enrollment_types", "enrollment_states"):
+            parts.append(f"{key} {','.join(chosen.get(key) or ['(all)'])}")
+    return ", ".join(parts)
+
+
+def render_course(
+    store: HistoryStore,
+    run: Run,
+    course_id: int,
+    roster: list[tuple[int, str]],
+    options: BatchOptions,
+    *,
+    exclude: Collection[int] = (),
+) -> ReportTotals:
+    """Write one course's six reports from the store, in one streaming pass.
+
+    Users in ``exclude`` (read only in part) are left out whole, so no report holds
+    a partial count; the summary names them.
+    """
+    out_dir = options.course_dir(course_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with ReportWriter(out_dir, report_meta(course_id, options)) as writer:
+        for user_id, name in roster:
+            if user_id in exclude:
+                continue
+            writer.write_user(
+                user_id, name, store.user_rows(user_id, course_id, run.start, run.end)
+            )
+    return writer.summary
