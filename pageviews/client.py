@@ -17,20 +17,18 @@ from yarl import URL
 from .errors import (
     CanvasUnreachableError,
     NotFoundError,
-    PageviewsError,
+    ProtocolError,
     ThrottledError,
     TransientError,
     UsageError,
 )
 from .limiter import AdaptiveLimit, Gate
 from .links import check_same_origin
-from .pagination import walk
+from .pagination import PER_PAGE, walk
 from .ratelimit import rate_limit_from_headers
 from .responses import Page, decipher
 from .retry import RetryPolicy
 
-#: Canvas clamps per_page to 100 (lib/api.rb MAX_PER_PAGE); asking for more is pointless.
-PER_PAGE = 100
 #: A page of 100 views is about 60 KB; a read buffer that holds it whole takes it in
 #: fewer reads than aiohttp's 64 KiB default (about a third less client CPU a request).
 READ_BUFFER = 256 * 1024
@@ -158,6 +156,9 @@ class CanvasClient:
                 self.stats.throttled += 1
                 self.gate.throttled(rate_limit_from_headers(headers))
                 raise
+            if page.next_url is not None:
+                # Refused here, before the page is returned: a refused link is never stored.
+                check_same_origin(page.next_url, self.base_url)
             self.gate.observe(page.rate)
             self.stats.pages += 1
             return page
@@ -213,6 +214,6 @@ class CanvasClient:
 
 
 def _object(page: Page) -> dict[str, Any]:
-    if not isinstance(page.data, dict):
-        raise PageviewsError(f"expected a JSON object from {urlsplit(page.url).path}")
+    if not isinstance(page.data, dict) or "id" not in page.data:
+        raise ProtocolError(f"expected a JSON object with an id from {urlsplit(page.url).path}")
     return page.data
