@@ -27,6 +27,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
 from .errors import (
+    BodyTooLargeError,
     CanvasUnreachableError,
     IncompleteHarvestError,
     NotFoundError,
@@ -274,6 +275,9 @@ class _Harvest:
                     "an account-admin token with the view_statistics permission"
                 ) from None
             store.give_up(fetch.fetch_id, FAILED, f"permission denied: {exc}")
+        except BodyTooLargeError as exc:
+            log.info("user %s: %s", fetch.user_id, exc)
+            store.give_up(fetch.fetch_id, FAILED, str(exc))
         except CanvasUnreachableError:
             raise
         except TransientError as exc:

@@ -63,6 +63,7 @@ class Served:
 
 
 Reply = Callable[[Served], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Hostile:
     per_page: int = 100  # Canvas's clamp (contract §4); the request's per_page if smaller
     reply: Reply | None = None
     roster: list[Any] | dict[str, Any] | None = None  # replaces the enrollments body
+    whoami: Handler | None = None  # replaces the users/self answer
     base_url: str = ""
     asked: list[str] = field(default_factory=list)  # page-view request paths with query
 
@@ -108,7 +110,9 @@ class Hostile:
     def app(self) -> web.Application:
         app = web.Application()
 
-        async def me(request: web.Request) -> web.Response:
+        async def me(request: web.Request) -> web.StreamResponse:
+            if self.whoami:
+                return await self.whoami(request)
             return web.json_response({"id": ME, "name": "Admin"})
 
         async def course(request: web.Request) -> web.Response:
