@@ -11,6 +11,7 @@ command line against it.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
 import pytest
 from aiohttp import web
 
@@ -123,6 +125,97 @@ class Hostile:
         app.router.add_get("/api/v1/courses/{course}/enrollments", self.enrollments)
         app.router.add_get("/api/v1/users/{user}/page_views", self.page_views)
         return app
+
+
+# Misbehaviours, each a Reply for every request of user 12 (others are answered normally).
+
+
+def user_12(answer: Reply) -> Reply:
+    """Answer user 12's page-view requests with ``answer``, everyone else's normally."""
+
+    async def reply(served: Served) -> web.StreamResponse:
+        return await answer(served) if served.user == "12" else served.normal()
+
+    return reply
+
+
+def gone_on_page(page: int) -> Reply:
+    """404 on page ``page`` of user 12's page views."""
+
+    async def answer(served: Served) -> web.StreamResponse:
+        if served.page == page:
+            return web.json_response({"errors": [{"message": "gone"}]}, status=404)
+        return served.normal()
+
+    return user_12(answer)
+
+
+def throttled(retry_after: str) -> Reply:
+    """429 with ``Retry-After: retry_after`` on every request of user 12."""
+
+    async def answer(served: Served) -> web.StreamResponse:
+        return web.Response(status=429, text="slow down", headers={"Retry-After": retry_after})
+
+    return user_12(answer)
+
+
+def gzip_bomb(inflated_mib: int) -> bytes:
+    """A gzip body that inflates to ``inflated_mib`` MiB of JSON-ish blanks."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    blanks = b" " * 2**20
+    parts = [packer.compress(b"[")]
+    parts += [packer.compress(blanks) for _ in range(inflated_mib)]
+    return b"".join([*parts, packer.compress(b"]"), packer.flush()])
+
+
+def inflating(inflated_mib: int) -> Reply:
+    """User 12's pages come as a small gzip body inflating to ``inflated_mib`` MiB."""
+    bomb = gzip_bomb(inflated_mib)
+
+    async def answer(served: Served) -> web.StreamResponse:
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        return web.Response(body=bomb, headers=headers)
+
+    return user_12(answer)
+
+
+async def trickling(served: Served) -> web.StreamResponse:
+    """User 12's page in one byte every 50 ms after the headers, for about 2 s."""
+    if served.user != "12":
+        return served.normal()
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(served.request)
+    for _ in range(40):
+        await response.write(b" ")
+        await anyio.sleep(0.05)  # the server's pace, not synchronisation
+    await response.write(orjson.dumps(served.rows))
+    return response
+
+
+def linking(netloc: str) -> Reply:
+    """A next link to ``http://<netloc>/...``, ``{port}`` being the server's own port."""
+
+    async def reply(served: Served) -> web.StreamResponse:
+        port = served.request.url.port
+        bad = f"http://{netloc.format(port=port)}/api/v1/users/{served.user}/page_views?page=2"
+        return served.normal(Link=f'<{bad}>; rel="next"')
+
+    return reply
+
+
+async def as_object(served: Served) -> web.StreamResponse:
+    """The page's records wrapped in an object, where Canvas sends a list."""
+    return web.json_response({"page_views": served.rows})
+
+
+def unusable_records(count: int) -> list[dict[str, Any]]:
+    """User 11's ``count`` views, the first five without a usable id or created_at."""
+    records = views(11, count)
+    for record in records[:3]:
+        record["id"] = None
+    del records[3]["id"]
+    del records[4]["created_at"]
+    return records
 
 
 @asynccontextmanager

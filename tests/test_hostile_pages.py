@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from .hostile import Hostile, Served, run_cli, serving, views
+from .hostile import (
+    Hostile,
+    Served,
+    as_object,
+    gone_on_page,
+    linking,
+    run_cli,
+    serving,
+    unusable_records,
+    views,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -46,12 +56,7 @@ async def test_shard_global_user_ids_are_requested_as_canvas_gave_them(
 async def test_404_in_the_middle_of_a_chain_names_the_user_incomplete(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async def reply(served: Served) -> web.StreamResponse:
-        if served.user == "12" and served.page == 2:
-            raise web.HTTPNotFound(text='{"errors":[{"message":"gone"}]}')
-        return served.normal()
-
-    canvas = Hostile({11: views(11, 30), 12: views(12, 150)}, reply=reply)
+    canvas = Hostile({11: views(11, 30), 12: views(12, 150)}, reply=gone_on_page(2))
     async with serving(canvas):
         outcome = await run_cli(canvas, tmp_path, capsys, "--no-split")
     assert outcome.code == 9, outcome.err
@@ -93,12 +98,7 @@ async def test_404_instead_of_the_empty_last_page_after_a_short_page_is_the_end(
 async def test_records_without_id_or_time_are_skipped_and_counted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    records = views(11, 30)
-    for record in records[:3]:
-        record["id"] = None
-    del records[3]["id"]
-    del records[4]["created_at"]
-    canvas = Hostile({11: records, 12: views(12, 10)})
+    canvas = Hostile({11: unusable_records(30), 12: views(12, 10)})
     async with serving(canvas):
         outcome = await run_cli(canvas, tmp_path, capsys)
     assert outcome.code == 0, outcome.err
@@ -132,12 +132,7 @@ async def test_endless_empty_pages_end_the_chain(
 async def test_a_bad_next_link_is_refused_and_never_stored(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], netloc: str, code: int, says: str
 ) -> None:
-    async def reply(served: Served) -> web.StreamResponse:
-        port = served.request.url.port
-        bad = f"http://{netloc.format(port=port)}/api/v1/users/11/page_views?page=2"
-        return served.normal(Link=f'<{bad}>; rel="next"')
-
-    canvas = Hostile({11: views(11, 30)}, reply=reply)
+    canvas = Hostile({11: views(11, 30)}, reply=linking(netloc))
     async with serving(canvas):
         first = await run_cli(canvas, tmp_path, capsys)
         again = await run_cli(canvas, tmp_path, capsys)
@@ -152,14 +147,11 @@ async def test_a_bad_next_link_is_refused_and_never_stored(
 async def test_an_object_where_a_list_belongs_is_not_canvas(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
 ) -> None:
-    async def reply(served: Served) -> web.StreamResponse:
-        return web.json_response({"page_views": served.rows})
-
     if where == "enrollments":
         canvas = Hostile({11: views(11, 3)}, roster={"enrollments": [{"user_id": 11}]})
         path = "/api/v1/courses/1693/enrollments"
     else:
-        canvas = Hostile({11: views(11, 3)}, reply=reply)
+        canvas = Hostile({11: views(11, 3)}, reply=as_object)
         path = "/api/v1/users/11/page_views"
     async with serving(canvas):
         outcome = await run_cli(canvas, tmp_path, capsys)
