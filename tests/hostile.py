@@ -171,10 +171,28 @@ def gzip_bomb(inflated_mib: int) -> bytes:
 def inflating(inflated_mib: int) -> Reply:
     """User 12's pages come as a small gzip body inflating to ``inflated_mib`` MiB."""
     bomb = gzip_bomb(inflated_mib)
+    assert len(bomb) < inflated_mib * 2**20 // 500  # it does inflate hugely
 
     async def answer(served: Served) -> web.StreamResponse:
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         return web.Response(body=bomb, headers=headers)
+
+    return user_12(answer)
+
+
+def oversized(mib: int, *, chunked: bool) -> Reply:
+    """User 12's pages padded to ``mib`` MiB, with a Content-Length or chunked without one."""
+    body = b"[" + b" " * (mib * 2**20) + b"]"
+
+    async def answer(served: Served) -> web.StreamResponse:
+        if not chunked:
+            return web.Response(body=body, content_type="application/json")
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(served.request)
+        for start in range(0, len(body), 2**16):
+            await response.write(body[start : start + 2**16])
+        return response
 
     return user_12(answer)
 

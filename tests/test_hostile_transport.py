@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .hostile import Hostile, gzip_bomb, inflating, run_cli, serving, throttled, trickling, views
+from .hostile import (
+    Hostile,
+    Reply,
+    inflating,
+    oversized,
+    run_cli,
+    serving,
+    throttled,
+    trickling,
+    views,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -26,11 +37,16 @@ async def test_timeout_is_a_deadline_for_the_whole_body(
     assert outcome.rows() == {11: 20}
 
 
+@pytest.mark.parametrize("body", ["gzip inflating to 64 MiB", "2 MiB sized", "2 MiB chunked"])
 async def test_a_body_past_the_cap_is_cut_off_and_the_user_named(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str
 ) -> None:
-    assert len(gzip_bomb(64)) < 2**20
-    canvas = Hostile({11: views(11, 20), 12: views(12, 20)}, reply=inflating(64))
+    replies: dict[str, Callable[[], Reply]] = {
+        "gzip inflating to 64 MiB": lambda: inflating(64),  # a body under 1 MiB itself
+        "2 MiB sized": lambda: oversized(2, chunked=False),
+        "2 MiB chunked": lambda: oversized(2, chunked=True),
+    }
+    canvas = Hostile({11: views(11, 20), 12: views(12, 20)}, reply=replies[body]())
     async with serving(canvas):
         outcome = await run_cli(canvas, tmp_path, capsys, "--max-body-mb", "1")
     assert outcome.code == 9, outcome.err
