@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio
 import orjson
@@ -80,17 +81,25 @@ class Hostile:
     base_url: str = ""
     asked: list[str] = field(default_factory=list)  # page-view request paths with query
 
-    def page_url(self, user: str, page: int) -> str:
-        return f"{self.base_url}/api/v1/users/{user}/page_views?page={page}&per_page=100"
+    def page_url(self, request: web.Request, page: int) -> str:
+        """Page ``page`` of the list ``request`` reads (same user and time bounds)."""
+        bounds = {k: v for k, v in request.query.items() if k in ("start_time", "end_time")}
+        query = urlencode({**bounds, "page": page, "per_page": 100})
+        return f"{self.base_url}{request.path}?{query}"
 
     def served(self, request: web.Request) -> Served:
         user, page = request.match_info["user"], int(request.query.get("page", "1"))
         size = min(self.per_page, int(request.query.get("per_page", "10")))
-        rows = self.users.get(int(user), [])[(page - 1) * size : page * size]
-        next_url = self.page_url(user, page + 1) if rows else None
-        links = [f'<{self.page_url(user, page)}>; rel="current"']
+        start, end = request.query.get("start_time", ""), request.query.get("end_time", "~")
+        # Bounds are inclusive (contract §2); a record without a time is always served.
+        rows = [
+            r for r in self.users.get(int(user), []) if start <= r.get("created_at", start) <= end
+        ]
+        rows = rows[(page - 1) * size : page * size]
+        next_url = self.page_url(request, page + 1) if rows else None
+        links = [f'<{self.page_url(request, page)}>; rel="current"']
         links += [f'<{next_url}>; rel="next"'] if next_url else []
-        links += [f'<{self.page_url(user, 1)}>; rel="first"']
+        links += [f'<{self.page_url(request, 1)}>; rel="first"']
         return Served(request, user, page, rows, next_url, ",".join(links))
 
     async def page_views(self, request: web.Request) -> web.StreamResponse:
@@ -215,7 +224,7 @@ def linking(netloc: str) -> Reply:
 
     async def reply(served: Served) -> web.StreamResponse:
         port = served.request.url.port
-        bad = f"http://{netloc.format(port=port)}/api/v1/users/{served.user}/page_views?page=2"
+        bad = f"http://{netloc.format(port=port)}{served.request.path}?page=2"
         return served.normal(Link=f'<{bad}>; rel="next"')
 
     return reply

@@ -64,6 +64,24 @@ async def test_404_in_the_middle_of_a_chain_names_the_user_incomplete(
     assert "not found" not in outcome.err
 
 
+async def test_404_on_a_window_split_off_names_the_user_incomplete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 400 views a minute apart before 2015-02-20 12:00: the first page covers 100 minutes
+    # of a 45-day range, so the rest is split into windows, each ending before that page.
+    async def reply(served: Served) -> web.StreamResponse:
+        if served.request.query.get("end_time", "~") < "2015-02-20T12":
+            return web.json_response({"errors": [{"message": "gone"}]}, status=404)
+        return served.normal()
+
+    canvas = Hostile({11: views(11, 400)}, reply=reply)
+    async with serving(canvas):
+        outcome = await run_cli(canvas, tmp_path, capsys)
+    assert any("end_time=2015-02" in path for path in canvas.asked)  # it did split
+    assert outcome.code == 9, outcome.err
+    assert "INCOMPLETE user 11: Canvas answered 404 part-way" in outcome.err
+
+
 async def test_404_on_the_first_request_means_the_user_is_gone(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -112,7 +130,9 @@ async def test_endless_empty_pages_end_the_chain(
     async def reply(served: Served) -> web.StreamResponse:
         if served.page > 50:  # a bound, so the unfixed client ends too (with 50 requests)
             return served.normal()
-        return served.normal(Link=f'<{canvas.page_url(served.user, served.page + 1)}>; rel="next"')
+        return served.normal(
+            Link=f'<{canvas.page_url(served.request, served.page + 1)}>; rel="next"'
+        )
 
     canvas = Hostile({11: views(11, 130)}, reply=reply)
     async with serving(canvas):
