@@ -9,6 +9,7 @@ from .client import CanvasClient, ClientStats, normalize_base_url
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    BodyTooLargeError,
     CanvasUnreachableError,
     IncompleteHarvestError,
     NotFoundError,
@@ -33,6 +34,7 @@ from .timerange import TimeRange, parse_bound, request_bounds
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "BodyTooLargeError",
     "CanvasClient",
     "CanvasUnreachableError",
     "ClientStats",

@@ -17,7 +17,7 @@ from typing import NoReturn
 import aiohttp
 import anyio
 
-from .client import DEFAULT_CONCURRENCY, CanvasClient, normalize_base_url
+from .client import DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY, CanvasClient, normalize_base_url
 from .errors import (
     CanvasUnreachableError,
     IncompleteHarvestError,
@@ -132,7 +132,18 @@ def build_parser(*, report: bool = False) -> argparse.ArgumentParser:
         help=f"most requests in flight (default {DEFAULT_CONCURRENCY}; "
         "Canvas's rate-limit headers may hold it lower)",
     )
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a reply")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds one request may take, body included, before it is retried (default 60)",
+    )
+    p.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=DEFAULT_MAX_BODY / 2**20,
+        help=f"largest response read, MiB (default {DEFAULT_MAX_BODY // 2**20})",
+    )
     p.add_argument("--retries", type=int, default=10, help="tries per request (default 10)")
     p.add_argument(
         "--retry-max-wait",
@@ -163,6 +174,7 @@ class Invocation:
     retry: RetryPolicy
     concurrency: int
     timeout: float
+    max_body: int
     verbose: bool
     quiet: bool
 
@@ -242,8 +254,13 @@ def selection(args: argparse.Namespace) -> HarvestOptions:
 def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]) -> Invocation:
     """Validate the parsed arguments and gather the run's inputs."""
     options = selection(args)
-    if min(args.concurrency, args.retries) < 1 or min(args.timeout, args.retry_time) <= 0:
-        raise UsageError("--concurrency, --retries, --retry-time and --timeout must be positive")
+    if (
+        min(args.concurrency, args.retries) < 1
+        or not min(args.timeout, args.retry_time, args.max_body_mb) > 0
+    ):
+        raise UsageError(
+            "--concurrency, --retries, --retry-time, --timeout and --max-body-mb must be positive"
+        )
     base = args.base_url or environ.get("CANVAS_BASE_URL")
     if not base:
         raise UsageError(
@@ -266,6 +283,7 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]
         retry=retry,
         concurrency=args.concurrency,
         timeout=args.timeout,
+        max_body=int(args.max_body_mb * 2**20),
         verbose=args.verbose,
         quiet=args.quiet,
     )
@@ -285,6 +303,7 @@ async def run(inv: Invocation) -> HarvestResult:
             retry=inv.retry,
             concurrency=inv.concurrency,
             timeout=inv.timeout,
+            max_body=inv.max_body,
         )
         if inv.quiet or not sys.stderr.isatty():
             return await harvest_course(client, inv.options, progress=progress)

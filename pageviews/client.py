@@ -12,25 +12,25 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
+import anyio
 from yarl import URL
 
 from .errors import (
+    BodyTooLargeError,
     CanvasUnreachableError,
     NotFoundError,
-    PageviewsError,
+    ProtocolError,
     ThrottledError,
     TransientError,
     UsageError,
 )
 from .limiter import AdaptiveLimit, Gate
 from .links import check_same_origin
-from .pagination import walk
+from .pagination import PER_PAGE, walk
 from .ratelimit import rate_limit_from_headers
 from .responses import Page, decipher
 from .retry import RetryPolicy
 
-#: Canvas clamps per_page to 100 (lib/api.rb MAX_PER_PAGE); asking for more is pointless.
-PER_PAGE = 100
 #: A page of 100 views is about 60 KB; a read buffer that holds it whole takes it in
 #: fewer reads than aiohttp's 64 KiB default (about a third less client CPU a request).
 READ_BUFFER = 256 * 1024
@@ -38,6 +38,11 @@ READ_BUFFER = 256 * 1024
 #: limit near 11 anyway (12 up-front charges of 50 fill a 600 bucket); this ceiling
 #: matters where Canvas sends no such headers (throttling off), where latency decides.
 DEFAULT_CONCURRENCY = 32
+#: The largest response body read: a page of 100 page views is about 60 KB, so this is
+#: generous headroom, and it bounds memory against a runaway or inflating body.
+DEFAULT_MAX_BODY = 16 * 2**20
+#: aiohttp's own timeouts are off (its session default cuts at 300 s): the deadline rules.
+_NO_AIOHTTP_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
 
 @dataclass(slots=True)
@@ -87,10 +92,12 @@ class CanvasClient:
         concurrency: int = DEFAULT_CONCURRENCY,
         timeout: float = 60.0,
         adaptive: bool = True,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._token = token.encode()
         self.retry = retry or RetryPolicy()
         # adaptive=False pins the limit at ``concurrency``: a static pool, for comparison.
         if adaptive:
@@ -98,7 +105,10 @@ class CanvasClient:
         else:
             self.gate = Gate(AdaptiveLimit(ceiling=concurrency, initial=concurrency, frozen=True))
         self.stats = ClientStats()
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        # One deadline for the whole request, body included (a cancel scope at the call
+        # site, see _get_once): a per-read timeout never fires on a body that trickles.
+        self.deadline = timeout
+        self.max_body = max_body
 
     def spare_capacity(self) -> int:
         """Requests that could start now with nobody waiting for them (for splitting)."""
@@ -130,15 +140,16 @@ class CanvasClient:
         async with self.gate.slot():
             self.stats.requests += 1
             try:
-                async with self.session.get(
-                    URL(url, encoded=True),
-                    headers=self._headers,
-                    allow_redirects=False,
-                    timeout=self._timeout,
-                    read_bufsize=READ_BUFFER,
-                ) as response:
-                    body = await response.read()
-                    status, headers = response.status, response.headers
+                with anyio.fail_after(self.deadline):
+                    async with self.session.get(
+                        URL(url, encoded=True),
+                        headers=self._headers,
+                        allow_redirects=False,
+                        timeout=_NO_AIOHTTP_TIMEOUT,
+                        read_bufsize=READ_BUFFER,
+                    ) as response:
+                        body = await read_capped(response, self.max_body)
+                        status, headers = response.status, response.headers
             except aiohttp.ClientConnectorError as exc:
                 # Its text names only host and port, never request headers.
                 raise CanvasUnreachableError(
@@ -153,15 +164,24 @@ class CanvasClient:
                     f"connection error ({exc.strerror or type(exc).__name__})"
                 ) from None
             except TimeoutError:
-                raise TransientError("Canvas did not answer in time") from None
+                raise TransientError(
+                    f"Canvas did not answer within {self.deadline:g} s (--timeout)"
+                ) from None
             except aiohttp.ClientError as exc:
                 raise TransientError(f"HTTP client error ({type(exc).__name__})") from None
+            if not 200 <= status < 300:
+                # Error text reaches stderr and the store; some proxies echo the request's
+                # Authorization header into it.
+                body = body.replace(self._token, b"[token]")
             try:
                 page = decipher(status, headers, body, url)
             except ThrottledError:
                 self.stats.throttled += 1
                 self.gate.throttled(rate_limit_from_headers(headers))
                 raise
+            if page.next_url is not None:
+                # Refused here, before the page is returned: a refused link is never stored.
+                check_same_origin(page.next_url, self.base_url)
             self.gate.observe(page.rate)
             self.stats.pages += 1
             return page
@@ -221,7 +241,30 @@ class CanvasClient:
         return walk(self, self.page_views_url(user_id, start, end))
 
 
+async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, decoded from gzip or deflate as it arrives, refused once past ``limit`` bytes.
+
+    aiohttp inflates in bounded steps as it is read, so an inflating body is stopped
+    near the cap, not after it has filled memory.
+    """
+    length = response.content_length  # as sent, compressed or not
+    chunks: list[bytes] = []
+    size = 0
+    if length is None or length <= limit:
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+        else:
+            return b"".join(chunks)
+    raise BodyTooLargeError(
+        f"Canvas sent a response larger than {limit / 2**20:g} MiB (--max-body-mb) for "
+        f"{urlsplit(str(response.url)).path}; a page of 100 page views is under 1 MB"
+    )
+
+
 def _object(page: Page) -> dict[str, Any]:
-    if not isinstance(page.data, dict):
-        raise PageviewsError(f"expected a JSON object from {urlsplit(page.url).path}")
+    if not isinstance(page.data, dict) or "id" not in page.data:
+        raise ProtocolError(f"expected a JSON object with an id from {urlsplit(page.url).path}")
     return page.data

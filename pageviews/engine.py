@@ -22,7 +22,13 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .errors import CanvasUnreachableError, NotFoundError, PermissionDeniedError, TransientError
+from .errors import (
+    BodyTooLargeError,
+    CanvasUnreachableError,
+    NotFoundError,
+    PermissionDeniedError,
+    TransientError,
+)
 from .histories import FAILED, MISSING, HistoryStore, Run, Unit
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,7 @@ class Tally:
     users_done: int = 0
     roster_complete: bool = False
     records: int = 0
+    unusable: int = 0  # course views left out: no id or no created_at (records.course_rows)
     courses_total: int = 0
     courses_listed: int = 0
     stored_pages: int = 0
@@ -50,8 +57,8 @@ class UnitContext(Protocol):
     store: HistoryStore
     run: Run
 
-    def page_stored(self, records: int) -> None:
-        """Count a stored page and its records."""
+    def page_stored(self, records: int, unusable: int = 0) -> None:
+        """Count a stored page, its records and the records it had to leave out."""
 
     def spawn(self, units: list[Unit]) -> None:
         """Start units that take over the rest of this one (a split)."""
@@ -116,11 +123,11 @@ class Engine:
         try:
             await self.source.read(unit, context)
         except NotFoundError as exc:
-            if unit.pages or context.pages:
-                # Canvas knew the user a page ago: rows may be missing, so the user is
-                # incomplete, not gone.
-                log.info("user %s: 404 mid-way, incomplete", unit.user_id)
-                self.store.give_up(unit.unit_id, FAILED, f"not found mid-way: {exc}")
+            if context.pages or self.store.pages_read(self.run.run_id, unit.user_id):
+                # Canvas knew the user a page ago: what the 404 hid is missing, so the
+                # user is incomplete, not gone.
+                log.info("user %s: 404 part-way through the page views", unit.user_id)
+                self.store.give_up(unit.unit_id, FAILED, f"Canvas answered 404 part-way: {exc}")
             else:
                 log.info("user %s: not found, skipped", unit.user_id)
                 self.store.give_up(unit.unit_id, MISSING, str(exc))
@@ -128,6 +135,9 @@ class Engine:
             if not self.any_success:
                 raise self.source.permission_hint(exc) from None
             self.store.give_up(unit.unit_id, FAILED, f"permission denied: {exc}")
+        except BodyTooLargeError as exc:
+            log.info("user %s: %s", unit.user_id, exc)
+            self.store.give_up(unit.unit_id, FAILED, str(exc))
         except CanvasUnreachableError:
             raise
         except TransientError as exc:
@@ -152,10 +162,11 @@ class _Context:
         self.store, self.run = engine.store, engine.run
         self.pages = 0
 
-    def page_stored(self, records: int) -> None:
+    def page_stored(self, records: int, unusable: int = 0) -> None:
         self.engine.any_success = True
         self.pages += 1
         self.engine.tally.records += records
+        self.engine.tally.unusable += unusable
         self.engine.tally.stored_pages += 1
 
     def spawn(self, units: list[Unit]) -> None:

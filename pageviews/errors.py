@@ -57,6 +57,10 @@ class UnsafeLinkError(ProtocolError):
     exit_code = 8
 
 
+class BodyTooLargeError(ProtocolError):
+    """A response body ran past the size cap: no Canvas page is that large."""
+
+
 class BadRequestError(PageviewsError):
     """Canvas refused the parameters (HTTP 400)."""
 

@@ -19,24 +19,27 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .client import DEFAULT_CONCURRENCY, PER_PAGE, CanvasClient, ClientStats
+from .client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
 from .errors import (
+    BodyTooLargeError,
     CanvasUnreachableError,
     IncompleteHarvestError,
     NotFoundError,
     OutputDirError,
     PageviewsError,
     PermissionDeniedError,
+    ProtocolError,
     TransientError,
     UsageError,
 )
 from .ordering import ordered_rows
-from .pagination import walk
+from .pagination import PER_PAGE, walk
 from .records import course_rows, local_id, merge_user_rows, newest_first_so_far, page_order
 from .reports import ReportMeta, ReportTotals, ReportWriter
 from .splitting import MAX_WINDOWS, plan_windows
@@ -80,6 +83,7 @@ class Progress:
     users_done: int = 0
     roster_complete: bool = False
     records: int = 0
+    unusable: int = 0  # course views left out: no id or no created_at (records.course_rows)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -96,6 +100,7 @@ class HarvestResult:
     resumed: bool
     missing_users: list[tuple[int, str]]
     failed_users: list[tuple[int, str]]
+    unusable_records: int
     warnings: list[str]
     stats: ClientStats
     peak_in_flight: int
@@ -154,14 +159,16 @@ class _Harvest:
         client: CanvasClient,
         store: Store,
         run: Run,
-        course_id: int,
+        course_ref: int,
         me: int,
         options: HarvestOptions,
         progress: Progress,
     ) -> None:
         self.client, self.store, self.run = client, store, run
-        self.course_id, self.me, self.options, self.progress = course_id, me, options, progress
-        self.courses = frozenset({course_id})
+        self.me, self.options, self.progress = me, options, progress
+        # URLs take ids exactly as Canvas gave them; page-view contexts compare local ids.
+        self.course_ref, self.course_id = course_ref, local_id(course_ref)
+        self.courses = frozenset({self.course_id})
         self.open_units: Counter[int] = Counter()
         self.dispatched: set[int] = set()
         self.any_success = False
@@ -195,12 +202,14 @@ class _Harvest:
         async for page in walk(
             self.client,
             self.client.enrollments_url(
-                self.course_id, opts.enrollment_types, opts.enrollment_states
+                self.course_ref, opts.enrollment_types, opts.enrollment_states
             ),
         ):
             users: dict[int, str] = {}
             for enrollment in page.data:
-                user_id = local_id(int(enrollment["user_id"]))
+                # Exactly as Canvas gave it: a shard-global id (shard * 10**13 + local) names
+                # another person than the local id it reduces to (contract §7).
+                user_id = _user_id(enrollment, page.url)
                 if user_id == self.me or user_id in self.dispatched or user_id in users:
                     continue
                 user = enrollment.get("user") or {}
@@ -242,7 +251,8 @@ class _Harvest:
         newest_first, raw_oldest = ordered, fetch.oldest
         try:
             async for page in walk(client, url):
-                rows = course_rows(page.data, self.courses, start, end)
+                rows, unusable = course_rows(page.data, self.courses, start, end)
+                self.progress.unusable += unusable
                 oldest, ordered = page_order(rows, oldest, ordered)
                 newest_first, raw_oldest = newest_first_so_far(page.data, raw_oldest, newest_first)
                 self.any_success = True
@@ -270,8 +280,14 @@ class _Harvest:
                 # Drop the page while waiting for the next: many chains wait at the gate.
                 del page, rows
         except NotFoundError as exc:
-            log.info("user %s: not found, skipped", fetch.user_id)
-            store.give_up(fetch.fetch_id, MISSING, str(exc))
+            if seq == 0 and fetch.next_url is None and store.first_unit(fetch, self.run.run_id):
+                # The user's very first request: Canvas no longer knows the user.
+                log.info("user %s: not found, skipped", fetch.user_id)
+                store.give_up(fetch.fetch_id, MISSING, str(exc))
+            else:
+                # Pages were read, so the user exists: what the 404 hid is missing.
+                log.info("user %s: 404 part-way through the page views", fetch.user_id)
+                store.give_up(fetch.fetch_id, FAILED, f"Canvas answered 404 part-way: {exc}")
         except PermissionDeniedError as exc:
             if not self.any_success:
                 raise PermissionDeniedError(
@@ -279,6 +295,9 @@ class _Harvest:
                     "an account-admin token with the view_statistics permission"
                 ) from None
             store.give_up(fetch.fetch_id, FAILED, f"permission denied: {exc}")
+        except BodyTooLargeError as exc:
+            log.info("user %s: %s", fetch.user_id, exc)
+            store.give_up(fetch.fetch_id, FAILED, str(exc))
         except CanvasUnreachableError:
             raise
         except TransientError as exc:
@@ -343,7 +362,8 @@ async def harvest_course(
         raise UsageError("the start time is in the future")
     me = await client.whoami()
     course = await client.course(options.course)
-    course_id = local_id(int(course["id"]))
+    course_ref = int(course["id"])
+    course_id = local_id(course_ref)
     pinned = requested.clamp_end(moment)
     key = run_key(course_id, options)
     store = Store(options.store_path, client.base_url)
@@ -353,7 +373,7 @@ async def harvest_course(
             log.info("resuming the unfinished harvest in %s", options.store_path)
             store.retry_failed(run.run_id)
         log.info("course %s: %s to %s", course_id, key.start, run.end)
-        harvest = _Harvest(client, store, run, course_id, int(me["id"]), options, progress)
+        harvest = _Harvest(client, store, run, course_ref, int(me["id"]), options, progress)
         try:
             await harvest.run_all()
         except BaseExceptionGroup as group:
@@ -388,11 +408,25 @@ async def harvest_course(
         resumed=run.resumed,
         missing_users=missing,
         failed_users=failed,
+        unusable_records=progress.unusable,
         warnings=range_warnings(requested, moment),
         stats=client.stats,
         peak_in_flight=client.gate.peak,
         seconds=time.monotonic() - started,
     )
+
+
+def _user_id(enrollment: dict[str, Any], url: str) -> int:
+    """An enrollment's ``user_id``, which Canvas always sends as an integer (contract §3)."""
+    value = enrollment.get("user_id")
+    if type(value) is str and value.isdigit():
+        value = int(value)
+    if type(value) is not int:
+        raise ProtocolError(
+            f"an enrollment from {urlsplit(url).path} has no integer user_id: "
+            "that is not Canvas's API"
+        )
+    return value
 
 
 def run_key(course_id: int, options: HarvestOptions) -> RunKey:

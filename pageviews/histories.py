@@ -328,6 +328,15 @@ class HistoryStore:
             )
         )
 
+    def pages_read(self, run_id: int, user_id: int) -> bool:
+        """Whether the run stored any page of the user (then a 404 cannot mean "gone")."""
+        return bool(
+            self._rows(
+                "SELECT 1 FROM units WHERE run_id = ? AND user_id = ? AND pages > 0 LIMIT 1",
+                (run_id, user_id),
+            )
+        )
+
     def save_page(
         self,
         run_id: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .errors import UnsafeLinkError
+from .errors import ProtocolError, UnsafeLinkError
 
 
 def parse_link_header(value: str | None) -> dict[str, str]:
@@ -12,6 +12,7 @@ def parse_link_header(value: str | None) -> dict[str, str]:
 
     Canvas joins ``<url>; rel="next"`` entries with commas (contract §4); URLs
     themselves may contain commas in query strings, so split on ``<`` boundaries.
+    A header sent as several lines is passed here joined with commas (RFC 9110 §5.3).
     """
     links: dict[str, str] = {}
     if not value:
@@ -22,7 +23,7 @@ def parse_link_header(value: str | None) -> dict[str, str]:
             name, _, raw = param.strip().partition("=")
             if name.strip().lower() != "rel":
                 continue
-            for rel in raw.strip().strip(",").strip().strip('"').split():
+            for rel in raw.strip().strip(",").strip().strip("\"'").split():
                 links.setdefault(rel.lower(), url.strip())
     return links
 
@@ -39,8 +40,23 @@ def check_same_origin(url: str, base_url: str) -> str:
     """Return ``url`` if it shares ``base_url``'s origin, else raise.
 
     The token rides on every request, so a link to any other scheme, host or
-    port is never followed.
+    port is never followed, nor one carrying credentials of its own. Neither
+    error message repeats the link: it may hold a password.
     """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- parsing the port is the check: "8080 " raises
+    except ValueError:
+        raise ProtocolError(
+            "Canvas sent a malformed pagination link (its host or port does not parse)"
+        ) from None
+    if any(c.isspace() for c in url):
+        raise ProtocolError("Canvas sent a malformed pagination link (it contains spaces)")
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeLinkError(
+            "Canvas sent a pagination link that carries credentials (user:password@host); "
+            "refusing to follow it"
+        )
     if origin_of(url) != origin_of(base_url):
         scheme, host, port = origin_of(url)
         raise UnsafeLinkError(

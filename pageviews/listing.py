@@ -16,11 +16,11 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from .client import PER_PAGE, CanvasClient
+from .client import CanvasClient
 from .engine import UnitContext
 from .errors import PermissionDeniedError
 from .histories import Unit
-from .pagination import walk
+from .pagination import PER_PAGE, walk
 from .records import course_rows, newest_first_so_far
 from .splitting import MAX_WINDOWS, plan_windows
 from .timerange import canvas_timestamp, request_bounds
@@ -57,7 +57,7 @@ class ListSource:
         fetched = 0
         ordered, oldest = unit.ordered, unit.oldest
         async for page in walk(client, url):
-            rows = course_rows(page.data, self.courses, unit.start, unit.end)
+            rows, unusable = course_rows(page.data, self.courses, unit.start, unit.end)
             ordered, oldest = newest_first_so_far(page.data, oldest, ordered)
             fetched += len(page.data)
             windows = self._windows(unit, context, oldest, page.data, page.next_url, fetched)
@@ -65,11 +65,11 @@ class ListSource:
                 log.info("user %s: long history, fetching %d windows", unit.user_id, len(windows))
                 read = (_next_second(oldest), unit.end)
                 children = store.split(run.run_id, unit, rows, read, windows)
-                context.page_stored(len(rows))
+                context.page_stored(len(rows), unusable)
                 context.spawn(children)
                 return
             store.save_page(run.run_id, unit, rows, page.next_url, (oldest, ordered))
-            context.page_stored(len(rows))
+            context.page_stored(len(rows), unusable)
             # Drop the page while waiting for the next: many chains wait at the gate.
             del page, rows
 

@@ -5,6 +5,11 @@ and a faulty proxy can hand back a link already followed (contract §4). Either
 would silently repeat or skip records, so both are detected: a link already
 followed, or a page that starts like one already read, makes the walker ask
 again for the page that gave the bad link, within the retry budget.
+
+Where a list ends (contract §8: pv4 puts a next link on every non-empty page and
+ends with an empty one): a second empty page in a row ends it whatever its link
+says, and a 404 in place of the empty page ends it when the page before was
+visibly the last with data (:func:`last_with_data`). Any other 404 is raised.
 """
 
 from __future__ import annotations
@@ -13,9 +18,13 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from operator import itemgetter
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from .errors import PaginationLoopError
+from .errors import NotFoundError, PaginationLoopError, ProtocolError
 from .responses import Page
+
+#: Canvas clamps per_page to 100 (lib/api.rb MAX_PER_PAGE); asking for more is pointless.
+PER_PAGE = 100
 
 
 class PageSource(Protocol):
@@ -30,14 +39,35 @@ class PageSource(Protocol):
 _ID = itemgetter("id")
 
 
-def _ids(data: Any) -> list[Any]:
+def _records(page: Page) -> list[dict[str, Any]]:
+    """The page's records; every paginated Canvas endpoint answers a list of objects."""
+    data = page.data
+    if type(data) is not list or not all(type(item) is dict for item in data):
+        raise ProtocolError(
+            f"expected a JSON list {'of objects ' if type(data) is list else ''}from "
+            f"{urlsplit(page.url).path}: that is not Canvas's API (a proxy?)"
+        )
+    return data
+
+
+def _ids(data: list[dict[str, Any]]) -> list[Any]:
     """The records' ids; C-level for the usual list of objects that all have one."""
-    if not isinstance(data, list):
-        return []
     try:
-        return list(map(_ID, data))
-    except (KeyError, TypeError):
-        return [item["id"] for item in data if isinstance(item, dict) and "id" in item]
+        ids = list(map(_ID, data))
+    except KeyError:
+        ids = [item.get("id") for item in data]
+    # A record without an id says nothing about which page this is.
+    return [i for i in ids if i is not None] if None in ids else ids
+
+
+def last_with_data(size: int, longest_before: int) -> bool:
+    """Say whether a page of ``size`` records was visibly its list's last with data.
+
+    It was when it is short (an empty page is): fewer than the ``per_page`` asked
+    for, and fewer than the longest page before it (an old Canvas clamping at 50
+    serves full pages of 50). A full page may have more behind it.
+    """
+    return size < PER_PAGE and (longest_before == 0 or size < longest_before)
 
 
 async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
@@ -49,6 +79,9 @@ async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
     page_heads: set[Any] = set()
     came_from: str | None = None
     strikes = 0
+    empty_in_a_row = 0
+    last_size: int | None = None  # records on the page before, None before the first
+    longest = longest_before = 0
 
     async def relink(page_url: str) -> str | None:
         # Ask again for a page until its next link is one not yet followed.
@@ -65,8 +98,16 @@ async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
 
     current: str | None = url
     while current is not None:
-        page = await source.get(current)
-        ids = _ids(page.data)
+        try:
+            page = await source.get(current)
+        except NotFoundError:
+            if last_size is None or not last_with_data(last_size, longest_before):
+                raise
+            # The list ended (see the module notes): an empty last page in the 404's place.
+            yield Page(url=current, data=[], next_url=None, rate=None)
+            return
+        records = _records(page)
+        ids = _ids(records)
         if (
             came_from is not None
             and ids
@@ -82,9 +123,14 @@ async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
             page_heads.add(ids[0])
         followed.add(current)
         next_url = page.next_url
+        empty_in_a_row = 0 if records else empty_in_a_row + 1
+        if empty_in_a_row >= 2:
+            next_url = None  # an empty page ends a list; two in a row end it for sure
         if next_url is not None and next_url in followed:
             next_url = await relink(current)
         yield replace(page, next_url=next_url)
+        longest_before, last_size = longest, len(records)
+        longest = max(longest, last_size)
         # Let the page go before waiting for the next one: many chains wait at once.
-        del page, ids
+        del page, ids, records
         came_from, current = current, next_url

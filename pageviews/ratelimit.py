@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -19,12 +20,14 @@ class RateLimit:
 
 
 def _float(value: str | None) -> float | None:
+    """A finite number from a header; ``inf`` or ``nan`` count as absent (nothing to steer by)."""
     if value is None:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def rate_limit_from_headers(headers: Mapping[str, str]) -> RateLimit | None:

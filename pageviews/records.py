@@ -63,15 +63,18 @@ def course_rows(
     courses: Collection[int] | None,
     start: str,
     end: str,
-) -> list[Row]:
+) -> tuple[list[Row], int]:
     """Keep the views of ``courses`` (None: of any course) in ``[start, end]`` (UTC strings).
 
-    The common case (an integer course context, a ``...Z`` timestamp, a float or
-    missing ``interaction_seconds``) is decided inline; anything else goes through
-    :func:`course_of` and :func:`normalize_timestamp`.
+    Return the rows and how many of the courses' views were left out as unusable:
+    without an id (nothing to de-duplicate by, contract §8) or without a readable
+    ``created_at``. The common case (an integer course context, a ``...Z``
+    timestamp, a float or missing ``interaction_seconds``) is decided inline;
+    anything else goes through :func:`course_of` and :func:`normalize_timestamp`.
     """
     rows: list[Row] = []
     append = rows.append
+    unusable = 0
     for view in views:
         try:
             # Canvas sends every PageView field, null or not (contract §3): subscripts are
@@ -85,23 +88,33 @@ def course_rows(
                 continue
             seconds = view["interaction_seconds"]
             url = view["url"]
+            created = view["created_at"]
+            view_id = view["id"]
         except KeyError:
             seconds, url, course = view.get("interaction_seconds"), view.get("url"), None
+            created, view_id = view.get("created_at"), view.get("id")
         if course is None:
             course = course_of(view)
             if course is None or (courses is not None and course not in courses):
                 continue
-        created = view["created_at"]
+        if type(view_id) is not str:
+            # Integer ids are kept as their digits; anything else cannot be told apart.
+            view_id = str(view_id) if type(view_id) is int else ""
+        if not view_id or type(created) is not str:
+            unusable += 1
+            continue
         if len(created) != 20 or created[19] != "Z":
-            created = normalize_timestamp(created)
+            try:
+                created = normalize_timestamp(created)
+            except ValueError:
+                unusable += 1
+                continue
         if created < start or created > end:
             continue
         if seconds is not None and type(seconds) is not float:
             seconds = float(seconds)
-        view_id = view["id"]
-        append((course, created, view_id if type(view_id) is str else str(view_id),
-                url or "", seconds))  # fmt: skip
-    return rows
+        append((course, created, view_id, url or "", seconds))
+    return rows, unusable
 
 
 def page_order(rows: list[Row], oldest: str | None, ordered: bool) -> tuple[str | None, bool]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from multidict import MultiMapping
 
 from .errors import (
     AuthenticationError,
@@ -68,7 +69,7 @@ def is_throttle(status: int, body: bytes, rate: RateLimit | None) -> bool:
     return _THROTTLE_EVIDENCE in body or (rate is not None and rate.remaining <= 0)
 
 
-def decipher(status: int, headers: Mapping[str, str], body: bytes, url: str) -> Page:
+def decipher(status: int, headers: MultiMapping[str], body: bytes, url: str) -> Page:
     """Return the :class:`Page` for a 2xx response, or raise the matching error."""
     rate = rate_limit_from_headers(headers)
     if 200 <= status < 300:
@@ -98,9 +99,9 @@ def decipher(status: int, headers: Mapping[str, str], body: bytes, url: str) -> 
 
 
 def _success(
-    status: int, headers: Mapping[str, str], body: bytes, url: str, rate: RateLimit | None
+    status: int, headers: MultiMapping[str], body: bytes, url: str, rate: RateLimit | None
 ) -> Page:
-    next_url = parse_link_header(headers.get("Link")).get("next")
+    next_url = parse_link_header(",".join(headers.getall("Link", ()))).get("next")
     if status == 204 or not body:
         return Page(url=url, data=[], next_url=next_url, rate=rate)
     try:
@@ -113,4 +114,10 @@ def _success(
                 "not JSON (a login page or proxy?); check the base URL"
             ) from None
         raise TransientError("Canvas sent a truncated or undecodable JSON body") from None
+    if type(data) is list and any(
+        type(item) is dict and type(item.get("id")) is float for item in data
+    ):
+        # orjson reads integers past 64 bits as floats, and floats collapse distinct ids
+        # into one; the standard parser keeps every digit (ids are de-duplicated as text).
+        data = json.loads(body)
     return Page(url=url, data=data, next_url=next_url, rate=rate)

@@ -1,18 +1,19 @@
-"""The one retry policy: which failures are retried, how long to wait, when to give up."""
+"""The one retry policy: which failures are retried, how long to wait, when to give up.
+
+The user's bounds win over the server's wishes: no wait exceeds ``cap``
+(``--retry-max-wait``) or the retry time left (``--retry-time``), and a
+Retry-After longer than the time left ends the retries at once, saying so.
+"""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import NoReturn
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from .errors import TransientError
 
@@ -22,28 +23,55 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, TransientError)
 
 
+def asked_wait(exc: BaseException | None) -> float | None:
+    """The server's Retry-After carried by ``exc``, if it is a usable number of seconds."""
+    asked = exc.retry_after if isinstance(exc, TransientError) else None
+    return asked if asked is not None and math.isfinite(asked) and asked >= 0 else None
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Bounded, jittered exponential backoff.
 
     ``attempts`` and ``max_elapsed`` bound one request; ``initial`` and ``cap``
     shape the waits. Canvas sends no Retry-After on throttles (contract §5), but
-    a proxy might, so it is honoured when present (capped by ``max_retry_after``).
+    a proxy might, so it is honoured when present, within the same bounds.
     """
 
     attempts: int = 10
     max_elapsed: float = 900.0
     initial: float = 1.0
     cap: float = 60.0
-    max_retry_after: float = 300.0
 
-    def wait(self, attempt: int, exc: BaseException | None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        if isinstance(exc, TransientError) and exc.retry_after is not None:
-            return min(exc.retry_after, self.max_retry_after)
-        ceiling = min(self.cap, self.initial * 2.0 ** (attempt - 1))
+    def wait(self, attempt: int, exc: BaseException | None, elapsed: float = 0.0) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based), ``elapsed`` s in."""
+        left = max(0.0, self.max_elapsed - elapsed)
+        asked = asked_wait(exc)
+        if asked is not None:
+            return min(asked, self.cap, left)
+        # The exponent is bounded: 2.0 ** 1100 overflows, and the cap binds long before.
+        ceiling = min(self.cap, self.initial * 2.0 ** min(attempt - 1, 64))
         # "Equal jitter": never less than half the step, so waits still grow.
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+        return min(ceiling / 2 + random.uniform(0, ceiling / 2), left)
+
+    def refused_wait(self, exc: BaseException | None, elapsed: float) -> str | None:
+        """Say so when the server asks for a wait longer than the retry time left."""
+        left = self.max_elapsed - elapsed
+        asked = asked_wait(exc)
+        if asked is None or asked <= left:
+            return None
+        return (
+            f"Canvas asked to wait {asked:g} s (Retry-After), more than the "
+            f"{max(left, 0.0):.1f} s of retry time left"
+        )
+
+    def stop(self, attempt: int, exc: BaseException | None, elapsed: float) -> bool:
+        """Whether retrying ends after try number ``attempt``, ``elapsed`` s in."""
+        return (
+            attempt >= self.attempts
+            or elapsed >= self.max_elapsed
+            or self.refused_wait(exc, elapsed) is not None
+        )
 
     def with_attempts(self, attempts: int) -> RetryPolicy:
         """Return a copy allowing at most ``attempts`` tries."""
@@ -52,25 +80,40 @@ class RetryPolicy:
     def retrying(self, on_retry: Callable[[BaseException], None] | None = None) -> AsyncRetrying:
         """Build the tenacity controller for one request."""
 
+        def failure(state: RetryCallState) -> BaseException | None:
+            return state.outcome.exception() if state.outcome else None
+
+        def elapsed(state: RetryCallState) -> float:
+            return state.seconds_since_start or 0.0  # None only before the first outcome
+
         def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            return self.wait(state.attempt_number, exc)
+            return self.wait(state.attempt_number, failure(state), elapsed(state))
+
+        def stop(state: RetryCallState) -> bool:
+            return self.stop(state.attempt_number, failure(state), elapsed(state))
+
+        def give_up(state: RetryCallState) -> NoReturn:
+            exc = failure(state)
+            assert exc is not None  # tenacity stops only after a failure
+            refused = self.refused_wait(exc, elapsed(state))
+            if refused is None:
+                raise exc
+            raise TransientError(f"{exc}; {refused}") from None
 
         def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
+            exc = failure(state)
             if on_retry is not None and exc is not None:
                 on_retry(exc)
 
         return AsyncRetrying(
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_elapsed),
+            stop=stop,
             wait=wait,
             retry=retry_if_exception(is_retryable),
+            retry_error_callback=give_up,
             before_sleep=before_sleep,
             reraise=True,
         )
 
 
 #: Waits of a few milliseconds, for tests against the local fake Canvas.
-FAST_RETRIES = RetryPolicy(
-    attempts=8, max_elapsed=60.0, initial=0.005, cap=0.05, max_retry_after=0.05
-)
+FAST_RETRIES = RetryPolicy(attempts=8, max_elapsed=60.0, initial=0.005, cap=0.05)

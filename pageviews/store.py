@@ -318,6 +318,14 @@ class Store:
                 (state, detail, fetch_id),
             )
 
+    def first_unit(self, fetch: Fetch, run_id: int) -> bool:
+        """Whether ``fetch`` is its user's first unit in the run (not a window split off)."""
+        earlier = self._db.execute(
+            "SELECT 1 FROM fetches WHERE run_id = ? AND user_id = ? AND fetch_id < ? LIMIT 1",
+            (run_id, fetch.user_id, fetch.fetch_id),
+        ).fetchone()
+        return earlier is None
+
     def retry_failed(self, run_id: int) -> int:
         """Put failed units of an unfinished run back in the queue; return how many."""
         with self._tx():

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,19 @@ from pageviews.testing import FakeConfig, FaultConfig, World, expected_reports, 
 
 from .cli_process import FAST_RETRIES, SEED_ARGS
 from .harvesting import END, START, STUDENTS
+from .hostile import (
+    Hostile,
+    Reply,
+    as_object,
+    gone_on_page,
+    inflating,
+    linking,
+    serving,
+    throttled,
+    trickling,
+    unusable_records,
+    views,
+)
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -45,6 +59,12 @@ class Case:
     token_mode: int = 0o600
     fake: Callable[[World], FakeConfig] = field(default=lambda world: FakeConfig())
     before_any_request: bool = False
+    hostile: Callable[[], Hostile] | None = None  # serve this instead of the fake
+
+
+def hostile_users(reply: Reply) -> Callable[[], Hostile]:
+    """Users 11 and 12 (two pages) on a :class:`Hostile` Canvas answering with ``reply``."""
+    return lambda: Hostile({11: views(11, 30), 12: views(12, 130)}, reply=reply)
 
 
 def broken_user(world: World) -> FakeConfig:
@@ -106,7 +126,39 @@ CASES = [
              faults=FaultConfig(foreign_link_users=frozenset(world.user_ids)))),
     Case("a user whose page views always fail", 9, "users incomplete", fake=broken_user,
          args=("--retries", "2")),
+    Case("a 404 part-way through a user's page views", 9,
+         "INCOMPLETE user 12: Canvas answered 404 part-way",
+         hostile=hostile_users(gone_on_page(2))),
+    Case("page views without an id or a created_at", 0, "warning: 5 page views left out",
+         hostile=lambda: Hostile({11: unusable_records(30)})),
+    Case("a reply slower than --timeout, body included", 9,
+         "INCOMPLETE user 12: gave up after retries: Canvas did not answer within 0.3 s",
+         args=("--timeout", "0.3", "--retries", "2"), hostile=hostile_users(trickling)),
+    Case("a Retry-After longer than --retry-time", 9,
+         "Canvas asked to wait 999999 s (Retry-After), more than the",
+         args=("--retry-time", "5"), hostile=hostile_users(throttled("999999"))),
+    Case("a response larger than --max-body-mb", 9,
+         "INCOMPLETE user 12: Canvas sent a response larger than 1 MiB (--max-body-mb)",
+         args=("--max-body-mb", "1"), hostile=hostile_users(inflating(8))),
+    Case("pagination link with credentials", 8, "carries credentials (user:password@host)",
+         hostile=hostile_users(linking("evil:pw@127.0.0.1:{port}"))),
+    Case("malformed pagination link", 7, "Canvas sent a malformed pagination link",
+         hostile=hostile_users(linking("127.0.0.1:{port} "))),
+    Case("JSON object where Canvas sends a list", 7,
+         "expected a JSON list from /api/v1/users/11/page_views",
+         hostile=hostile_users(as_object)),
 ]  # fmt: skip
+
+
+@asynccontextmanager
+async def canvas_for(case: Case, world: World) -> AsyncIterator[tuple[str, Callable[[], int]]]:
+    """The Canvas a case runs against: its base URL and a count of requests it was sent."""
+    if case.hostile is not None:
+        async with serving(case.hostile()) as hostile:
+            yield hostile.base_url, lambda: len(hostile.asked)
+    else:
+        async with serve(world, case.fake(world)) as fake:
+            yield fake.base_url, lambda: len(fake.requests)
 
 
 def prepare(case: Case, world: World, tmp: Path) -> Path:
@@ -137,14 +189,14 @@ async def test_bad_input(
     monkeypatch.chdir(tmp_path)
     token_path = prepare(case, small_world, tmp_path)
     port = free_port()
-    async with serve(small_world, case.fake(small_world)) as canvas:
-        base = [*SEED_ARGS, "--base-url", canvas.base_url, "--token-file", str(token_path),
+    async with canvas_for(case, small_world) as (base_url, sent):
+        base = [*SEED_ARGS, "--base-url", base_url, "--token-file", str(token_path),
                 *FAST_RETRIES]  # fmt: skip
         extra = [a.format(tmp=tmp_path, port=port) for a in case.args]
         if extra[:1] and not extra[0].startswith("-"):
             base[0], extra = extra[0], extra[1:]  # a course id replaces 1693
         code = await anyio.to_thread.run_sync(main, [*base, *extra])
-        requests = len(canvas.requests)
+        requests = sent()
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert code == case.code, err

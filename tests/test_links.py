@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pageviews.errors import UnsafeLinkError
+from pageviews.errors import ProtocolError, UnsafeLinkError
 from pageviews.links import check_same_origin, origin_of, parse_link_header
 
 PV = "https://c.example.edu/api/v1/users/5/page_views"
@@ -63,3 +63,23 @@ def test_same_origin_link_is_allowed() -> None:
 def test_links_to_other_origins_are_refused(url: str) -> None:
     with pytest.raises(UnsafeLinkError):
         check_same_origin(url, "https://c.example.edu")
+
+
+def test_single_quoted_relation_is_the_same_relation() -> None:
+    assert parse_link_header("<https://h/p2>; rel='next'") == {"next": "https://h/p2"}
+
+
+@pytest.mark.parametrize(
+    ("url", "error", "says"),
+    [
+        ("https://evil:pw@c.example.edu/api/v1/x", UnsafeLinkError, "credentials"),
+        ("https://c.example.edu:443 /api/v1/x", ProtocolError, "malformed"),
+        ("https://c.example.edu:44x3/api/v1/x", ProtocolError, "malformed"),
+    ],
+)
+def test_links_with_credentials_or_a_bad_port_are_refused_without_echoing_them(
+    url: str, error: type[Exception], says: str
+) -> None:
+    with pytest.raises(error, match=says) as caught:
+        check_same_origin(url, "https://c.example.edu")
+    assert "pw" not in str(caught.value)

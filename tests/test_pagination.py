@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from pageviews.errors import PaginationLoopError
-from pageviews.pagination import walk
+from pageviews.errors import NotFoundError, PaginationLoopError
+from pageviews.pagination import last_with_data, walk
 from pageviews.responses import Page
 
 pytestmark = pytest.mark.anyio
@@ -78,3 +78,47 @@ async def test_a_loop_that_never_clears_gives_up() -> None:
     with pytest.raises(PaginationLoopError):
         await ids_walked(script)
     assert script.asked["p2"] <= 1 + Script.retry_attempts
+
+
+async def test_two_empty_pages_in_a_row_end_the_list_whatever_their_links() -> None:
+    script = Script({"p1": [(["a"], "e1")], "e1": [([], "e2")], "e2": [([], "e3")]})
+    assert await ids_walked(script) == ["a"]
+    assert "e3" not in script.asked
+
+
+class Gone(Script):
+    """A script whose listed URLs answer 404."""
+
+    def __init__(self, table: dict[str, list[tuple[list[str], str | None]]], gone: str) -> None:
+        super().__init__(table)
+        self.gone = gone
+
+    async def get(self, url: str, *, attempts: int | None = None) -> Page:
+        if url == self.gone:
+            raise NotFoundError("gone")
+        return await super().get(url, attempts=attempts)
+
+
+async def test_404_after_a_short_page_ends_the_list() -> None:
+    script = Gone({"p1": [(["a", "b"], "p2")]}, gone="p2")
+    pages = [page async for page in walk(script, "p1")]
+    assert [page.data for page in pages][-1] == [] and pages[-1].next_url is None
+
+
+async def test_404_after_a_page_as_full_as_the_one_before_is_raised() -> None:
+    script = Gone({"p1": [(["a", "b"], "p2")], "p2": [(["c", "d"], "p3")]}, gone="p3")
+    with pytest.raises(NotFoundError):
+        await ids_walked(script)
+
+
+async def test_404_on_the_first_page_is_raised() -> None:
+    with pytest.raises(NotFoundError):
+        await ids_walked(Gone({}, gone="p1"))
+
+
+def test_a_page_is_visibly_last_only_when_short() -> None:
+    assert last_with_data(0, 100)
+    assert last_with_data(30, 0)
+    assert last_with_data(30, 100)
+    assert not last_with_data(100, 0)
+    assert not last_with_data(50, 50)  # an old Canvas clamping per_page at 50

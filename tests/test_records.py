@@ -56,7 +56,7 @@ def test_url_fallback_matches_exact_ids_only(url: str, expected: int | None) -> 
 
 def test_169_never_matches_1693_urls() -> None:
     v = view(url="https://c.example.edu/courses/1693/grades", links=None, context_type=None)
-    assert course_rows([v], {169}, "2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z") == []
+    assert course_rows([v], {169}, "2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z") == ([], 0)
 
 
 def test_rows_keep_course_views_inside_inclusive_bounds() -> None:
@@ -68,7 +68,8 @@ def test_rows_keep_course_views_inside_inclusive_bounds() -> None:
         view(id="other", links={"context": 42}),
         view(id="none", interaction_seconds=None, created_at="2015-02-01T05:00:00-07:00"),
     ]
-    rows = course_rows(views, {1693}, "2015-01-26T00:00:00Z", "2015-03-12T23:59:59Z")
+    rows, unusable = course_rows(views, {1693}, "2015-01-26T00:00:00Z", "2015-03-12T23:59:59Z")
+    assert unusable == 0
     modules = "https://c.example.edu/courses/1693/modules"
     assert rows == [
         (1693, "2015-01-26T00:00:00Z", "edge-start", modules, 7.21),
@@ -79,7 +80,7 @@ def test_rows_keep_course_views_inside_inclusive_bounds() -> None:
 
 def test_rows_route_to_each_wanted_course() -> None:
     views = [view(id="a"), view(id="b", links={"context": 169}), view(id="c", links={"context": 7})]
-    rows = course_rows(views, {169, 1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
+    rows, _ = course_rows(views, {169, 1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
     assert [(r[0], r[2]) for r in rows] == [(1693, "a"), (169, "b")]
 
 
@@ -102,9 +103,34 @@ def test_records_missing_fields_take_the_careful_path() -> None:
          "context_type": "Course"},
         {"id": 77, "url": "https://c/courses/169/x", "created_at": "2015-02-01T00:00:00Z"},
     ]  # fmt: skip
-    rows = course_rows(sparse, {1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
+    rows, _ = course_rows(sparse, {1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
     assert rows == [
         (1693, "2015-02-01T00:00:00Z", "s1", "https://c/courses/1693/x", None),
         (1693, "2015-02-01T00:00:00Z", "s2", "", None),
     ]
-    assert course_rows(sparse, {169}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")[0][2] == "77"
+    assert (
+        course_rows(sparse, {169}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")[0][0][2] == "77"
+    )
+
+
+def test_views_without_id_or_time_are_left_out_and_counted() -> None:
+    views = [
+        view(id=None),
+        {k: v for k, v in view().items() if k != "id"},
+        {k: v for k, v in view().items() if k != "created_at"},
+        view(id="bad-time", created_at="yesterday"),
+        view(id=""),
+        view(id=None, links={"context": 7}),  # another course's: not this report's loss
+        view(id="kept"),
+    ]
+    rows, unusable = course_rows(views, {1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
+    assert [r[2] for r in rows] == ["kept"]
+    assert unusable == 5
+
+
+def test_integer_ids_are_kept_as_their_digits() -> None:
+    big = 2**70 + 1
+    rows, _ = course_rows(
+        [view(id=big), view(id=7)], {1693}, "2015-01-01T00:00:00Z", "2016-01-01T00:00:00Z"
+    )
+    assert [r[2] for r in rows] == [str(big), "7"]

@@ -142,3 +142,25 @@ def test_retry_after_must_be_a_non_negative_number() -> None:
     assert (
         retry_after_seconds(CIMultiDict({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) is None
     )
+
+
+def test_link_header_lines_are_read_together() -> None:
+    sent = CIMultiDict(JSON)
+    sent.add("Link", f'<{URL}?page=1>; rel="current"')
+    sent.add("Link", f'<{URL}?page=2>; rel="next"')
+    assert decipher(200, sent, b"[]", URL).next_url == f"{URL}?page=2"
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "Infinity"])
+def test_non_finite_throttle_headers_are_ignored(value: str) -> None:
+    assert rate_limit_from_headers(CIMultiDict({"X-Rate-Limit-Remaining": value})) is None
+    sent = CIMultiDict({"X-Rate-Limit-Remaining": "5", "X-Request-Cost": value})
+    assert rate_limit_from_headers(sent) == RateLimit(5.0, None)
+    assert retry_after_seconds(CIMultiDict({"Retry-After": value})) is None
+
+
+def test_ids_past_64_bits_keep_every_digit() -> None:
+    body = b'[{"id": 18446744073709551617}, {"id": 18446744073709551618, "x": 0.5}]'
+    data = decipher(200, headers(), body, URL).data
+    assert [item["id"] for item in data] == [2**64 + 1, 2**64 + 2]
+    assert data[1]["x"] == 0.5

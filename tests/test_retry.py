@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from pageviews.errors import (
@@ -28,10 +30,54 @@ def test_waits_grow_exponentially_with_jitter_up_to_the_cap() -> None:
         assert max(waits) - min(waits) > step / 10  # jittered, not fixed
 
 
-def test_retry_after_is_honoured_but_bounded() -> None:
-    policy = RetryPolicy(initial=1.0, cap=8.0, max_retry_after=30.0)
+def test_retry_after_is_honoured_within_the_users_bounds() -> None:
+    policy = RetryPolicy(initial=1.0, cap=8.0, max_elapsed=100.0)
     assert policy.wait(1, ThrottledError("x", retry_after=5.0)) == 5.0
-    assert policy.wait(1, ThrottledError("x", retry_after=3600.0)) == 30.0
+    assert policy.wait(1, ThrottledError("x", retry_after=30.0)) == 8.0
+    assert policy.wait(1, ThrottledError("x", retry_after=5.0), elapsed=97.0) == 3.0
+
+
+@pytest.mark.parametrize("asked", [math.nan, math.inf, -1.0])
+def test_unusable_retry_after_falls_back_to_backoff(asked: float) -> None:
+    policy = RetryPolicy(initial=0.1, cap=0.5)
+    waits = [policy.wait(3, ThrottledError("x", retry_after=asked)) for _ in range(50)]
+    assert all(0.2 <= w <= 0.4 for w in waits)
+    assert not policy.stop(1, ThrottledError("x", retry_after=asked), elapsed=0.0)
+
+
+def test_backoff_never_outlasts_the_retry_time() -> None:
+    policy = RetryPolicy(initial=1.0, cap=60.0, max_elapsed=10.0)
+    assert policy.wait(9, TransientError("x"), elapsed=8.0) <= 2.0
+    assert policy.wait(5000, TransientError("x")) <= 10.0  # no OverflowError either
+
+
+def test_a_retry_after_past_the_time_left_stops_at_once_and_says_why() -> None:
+    policy = RetryPolicy(attempts=10, max_elapsed=5.0, cap=1.0)
+    asked = ThrottledError("x", retry_after=999999.0)
+    assert policy.stop(1, asked, elapsed=0.0)
+    assert policy.refused_wait(asked, 0.0) == (
+        "Canvas asked to wait 999999 s (Retry-After), more than the 5.0 s of retry time left"
+    )
+    assert not policy.stop(1, ThrottledError("x", retry_after=4.0), elapsed=0.0)
+    assert policy.stop(10, TransientError("x"), elapsed=0.0)
+    assert policy.stop(2, TransientError("x"), elapsed=5.0)
+
+
+@pytest.mark.anyio
+async def test_the_controller_names_the_refused_wait() -> None:
+    policy = RetryPolicy(attempts=5, max_elapsed=5.0, initial=0.0, cap=0.0)
+    calls = 0
+
+    async def throttled() -> None:
+        nonlocal calls
+        async for attempt in policy.retrying():
+            with attempt:
+                calls += 1
+                raise ThrottledError("rate limited by Canvas (HTTP 429)", retry_after=999999.0)
+
+    with pytest.raises(TransientError, match="asked to wait 999999 s"):
+        await throttled()
+    assert calls == 1
 
 
 @pytest.mark.anyio

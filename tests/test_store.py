@@ -148,3 +148,20 @@ def test_units_keep_their_order_marks(store: Store) -> None:
     assert (resumed.oldest, resumed.ordered) == ("2015-02-02T00:00:00Z", False)
     ((_, _, units),) = list(store.user_units(run.run_id))
     assert [u.ordered for u in units] == [False]
+
+
+def test_only_a_users_first_unit_is_first_and_global_ids_stay_apart(store: Store) -> None:
+    # A 404 on the first unit means the user is gone; on a window split off, rows are missing.
+    run = store.open_run(KEY, KEY.end, NOW)
+    far = 20_000_000_000_011  # user 11 of shard 2: not this shard's user 11
+    store.add_users(run.run_id, [(11, "Near"), (far, "Far")], KEY.start, KEY.end)
+    near_unit, far_unit = store.pending(run.run_id)
+    assert (near_unit.user_id, far_unit.user_id) == (11, far)
+    assert store.first_unit(near_unit, run.run_id) and store.first_unit(far_unit, run.run_id)
+    windows = [
+        (KEY.start, "2015-02-01T00:00:00Z"),
+        ("2015-02-01T00:00:00Z", "2015-02-10T00:00:00Z"),
+    ]
+    children = store.split(far_unit, 0, [], IN_ORDER, run.run_id, windows)
+    assert [store.first_unit(child, run.run_id) for child in children] == [False, False]
+    assert store.roster(run.run_id) == {11: "Near", far: "Far"}

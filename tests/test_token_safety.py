@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from pathlib import Path
 
 import anyio
+import orjson
 import pytest
 from aiohttp import web
 
@@ -17,6 +19,7 @@ from pageviews.testing import FakeConfig, FaultConfig, World, expected_reports, 
 
 from .cli_process import FAST_RETRIES, SEED_ARGS, start_cli, write_token
 from .harvesting import END, START, STUDENTS, harvest
+from .hostile import TOKEN, Hostile, Reply, Served, run_cli, serving, views
 
 pytestmark = pytest.mark.anyio
 
@@ -53,11 +56,11 @@ async def test_link_to_another_origin_is_refused(small_world: World, tmp_path: P
     assert seen == []
 
 
-def scan(directory: Path, token: str) -> list[str]:
-    """Files under ``directory`` (but the user's own token file) that contain the token."""
+def scan(directory: Path, token: str, keep: str = "oauthtoken.txt") -> list[str]:
+    """Files under ``directory`` (but the user's own token file, ``keep``) holding the token."""
     hits = []
     for path in directory.rglob("*"):
-        if path.is_file() and path.name != "oauthtoken.txt" and token.encode() in path.read_bytes():
+        if path.is_file() and path.name != keep and token.encode() in path.read_bytes():
             hits.append(str(path))
     return hits
 
@@ -125,3 +128,55 @@ async def test_group_readable_token_file_is_warned_about(
     err = capsys.readouterr().err
     assert code == 0
     assert f"warning: token file {token_file} is readable by other users" in err
+
+
+def echo(status: int, request: web.Request, **headers: str) -> web.Response:
+    """An error answer that repeats the request's Authorization header, as some proxies do."""
+    said = request.headers.get("Authorization", "")
+    body = orjson.dumps({"errors": [{"message": f"{status} for Authorization: {said}"}]})
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+async def echo_401(request: web.Request) -> web.StreamResponse:
+    return echo(401, request)
+
+
+def page_views_echo(status: int, *, page: int = 1, **headers: str) -> Reply:
+    async def reply(served: Served) -> web.StreamResponse:
+        if served.user == "12" and served.page == page:
+            return echo(status, served.request, **headers)
+        return served.normal()
+
+    return reply
+
+
+def echoing(status: int, *, page: int = 1, pages: int = 3, **headers: str) -> Hostile:
+    """A Canvas whose page views of user 12 answer ``status`` on ``page``, echoing the token."""
+    return Hostile(
+        {11: views(11, 3), 12: views(12, pages)},
+        reply=page_views_echo(status, page=page, **headers),
+    )
+
+
+ECHOES: dict[str, Callable[[], Hostile]] = {
+    "users/self 401": lambda: Hostile({11: views(11, 3)}, whoami=echo_401),
+    **{f"page views {status}": partial(echoing, status)
+       for status in (400, 401, 403, 404, 418, 429, 500)},
+    "page views 404 part-way": lambda: echoing(404, page=2, pages=130),
+    "page views 302": lambda: echoing(302, Location="/login"),
+}  # fmt: skip
+#: Errors whose text never quotes Canvas's body, so there is nothing to redact.
+_BODY_UNQUOTED = {"page views 429", "page views 500", "page views 302"}
+
+
+@pytest.mark.parametrize("name", list(ECHOES))
+async def test_an_error_body_echoing_the_token_is_redacted_everywhere(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    canvas = ECHOES[name]()
+    async with serving(canvas):
+        outcome = await run_cli(canvas, tmp_path, capsys, "-v")
+    assert outcome.code != 70, outcome.err
+    assert TOKEN not in outcome.err
+    assert scan(tmp_path, TOKEN, keep="token.txt") == []
+    assert name in _BODY_UNQUOTED or "Authorization: Bearer [token]" in outcome.err
