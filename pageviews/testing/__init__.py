@@ -5,6 +5,7 @@ harvester at `fake.base_url` with `world.admin_token`, and compare its reports
 with `expected_reports(...)`.
 """
 
+from .accounts import ACCOUNTS, TERMS, Account, Term
 from .config import FakeConfig, LateViews
 from .faults import ALL_FAULT_KINDS, FaultConfig, FaultKind, decide_fault
 from .observe import FakeStats, RequestRecord
@@ -25,12 +26,15 @@ from .truth import ExpectedReports, PageViewRow, expected_reports, view_course
 from .world import World, WorldSpec
 
 __all__ = [
+    "ACCOUNTS",
     "ALL_FAULT_KINDS",
     "ENROLLMENT_STATES",
     "ENROLLMENT_TYPES",
     "HOST",
     "MAIN_COURSE_ID",
     "SIBLING_COURSE_ID",
+    "TERMS",
+    "Account",
     "Course",
     "Enrollment",
     "ExpectedReports",
@@ -43,6 +47,7 @@ __all__ = [
     "LeakyBucket",
     "PageViewRow",
     "RequestRecord",
+    "Term",
     "ThrottleConfig",
     "User",
     "World",
