@@ -7,6 +7,7 @@ with `expected_reports(...)`.
 
 from .accounts import ACCOUNTS, TERMS, Account, Term
 from .config import FakeConfig, LateViews
+from .extra_courses import EMPTY_COURSE_ID
 from .faults import ALL_FAULT_KINDS, FaultConfig, FaultKind, decide_fault
 from .observe import FakeStats, RequestRecord
 from .pagination import decode_bookmark, encode_bookmark
@@ -28,6 +29,7 @@ from .world import World, WorldSpec
 __all__ = [
     "ACCOUNTS",
     "ALL_FAULT_KINDS",
+    "EMPTY_COURSE_ID",
     "ENROLLMENT_STATES",
     "ENROLLMENT_TYPES",
     "HOST",
