@@ -23,7 +23,14 @@ from .records import (
 )
 from .server import FakeCanvas, serve
 from .throttle import LeakyBucket, ThrottleConfig
-from .truth import ExpectedReports, PageViewRow, expected_reports, view_course
+from .truth import (
+    ExpectedReports,
+    PageViewRow,
+    batch_roster,
+    expected_reports,
+    fewest_page_view_requests,
+    view_course,
+)
 from .world import World, WorldSpec
 
 __all__ = [
@@ -54,10 +61,12 @@ __all__ = [
     "User",
     "World",
     "WorldSpec",
+    "batch_roster",
     "decide_fault",
     "decode_bookmark",
     "encode_bookmark",
     "expected_reports",
+    "fewest_page_view_requests",
     "serve",
     "view_course",
 ]
