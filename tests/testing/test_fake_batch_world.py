@@ -42,11 +42,18 @@ def _digest(world: World) -> str:
     return h.hexdigest()
 
 
-def test_worlds_without_extra_courses_are_unchanged(small_world: World) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "digest"),
+    [
+        ("small_world", "2a17c58f257d5c2f0d298ff0e3cf78d0e095259c606a8f7ecdd3e14db7f5d108"),
+        ("test_world", "f8804923787ad5d84a4779aa9f375959ab0725ae46fdbc65b3dc8a684de04241"),
+    ],
+)
+def test_worlds_without_extra_courses_are_unchanged(
+    request: pytest.FixtureRequest, fixture: str, digest: str
+) -> None:
     # Recorded before batch worlds existed: the new fields must not move a single draw.
-    assert _digest(small_world) == (
-        "2a17c58f257d5c2f0d298ff0e3cf78d0e095259c606a8f7ecdd3e14db7f5d108"
-    )
+    assert _digest(request.getfixturevalue(fixture)) == digest
 
 
 def _courses_per_student(world: World) -> dict[int, set[int]]:

@@ -135,6 +135,13 @@ async def test_per_page_is_clamped_and_bad_pages_are_404(batch_world: World) -> 
         assert (status, body) == (404, NOT_FOUND)
 
 
+async def test_state_filter_defaults_to_all_but_deleted(batch_world: World) -> None:
+    status, every, _ = await _get(batch_world, "/api/v1/accounts/1/courses?state[]=all&per_page=50")
+    assert [c["id"] for c in every] == batch_world.course_ids
+    status, none, _ = await _get(batch_world, "/api/v1/accounts/1/courses?state[]=deleted")
+    assert (status, none) == (200, [])  # every course here is available
+
+
 async def test_unknown_accounts_are_404(batch_world: World) -> None:
     for ref in ("99", "sis_account_id:NOPE", "abc"):
         status, body, _ = await _get(batch_world, f"/api/v1/accounts/{ref}/courses")
