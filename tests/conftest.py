@@ -22,3 +22,9 @@ def test_world() -> World:
 def small_world() -> World:
     """A small world for quick behaviour tests."""
     return World.generate(WorldSpec.preset("small"))
+
+
+@pytest.fixture(scope="session")
+def batch_world() -> World:
+    """24 courses with overlapping rosters, in accounts and terms, for batch tests."""
+    return World.generate(WorldSpec.preset("batch"))

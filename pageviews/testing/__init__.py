@@ -5,7 +5,9 @@ harvester at `fake.base_url` with `world.admin_token`, and compare its reports
 with `expected_reports(...)`.
 """
 
+from .accounts import ACCOUNTS, TERMS, Account, Term
 from .config import FakeConfig, LateViews
+from .extra_courses import EMPTY_COURSE_ID
 from .faults import ALL_FAULT_KINDS, FaultConfig, FaultKind, decide_fault
 from .observe import FakeStats, RequestRecord
 from .pagination import decode_bookmark, encode_bookmark
@@ -21,16 +23,27 @@ from .records import (
 )
 from .server import FakeCanvas, serve
 from .throttle import LeakyBucket, ThrottleConfig
-from .truth import ExpectedReports, PageViewRow, expected_reports, view_course
+from .truth import (
+    ExpectedReports,
+    PageViewRow,
+    batch_roster,
+    expected_reports,
+    fewest_page_view_requests,
+    view_course,
+)
 from .world import World, WorldSpec
 
 __all__ = [
+    "ACCOUNTS",
     "ALL_FAULT_KINDS",
+    "EMPTY_COURSE_ID",
     "ENROLLMENT_STATES",
     "ENROLLMENT_TYPES",
     "HOST",
     "MAIN_COURSE_ID",
     "SIBLING_COURSE_ID",
+    "TERMS",
+    "Account",
     "Course",
     "Enrollment",
     "ExpectedReports",
@@ -43,14 +56,17 @@ __all__ = [
     "LeakyBucket",
     "PageViewRow",
     "RequestRecord",
+    "Term",
     "ThrottleConfig",
     "User",
     "World",
     "WorldSpec",
+    "batch_roster",
     "decide_fault",
     "decode_bookmark",
     "encode_bookmark",
     "expected_reports",
+    "fewest_page_view_requests",
     "serve",
     "view_course",
 ]

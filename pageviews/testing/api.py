@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from . import replies
+from .account_courses import account_courses
 from .config import FakeConfig, LateViews
 from .pagination import decode_bookmark, encode_bookmark, page_url, per_page, ruby_to_i
 from .records import (
@@ -34,6 +35,7 @@ _ROUTES: Final = (
     ("page_views", re.compile(r"/api/v1/users/([^/]+)/page_views/?")),
     ("course", re.compile(r"/api/v1/courses/([^/]+)/?")),
     ("enrollments", re.compile(r"/api/v1/courses/([^/]+)/enrollments/?")),
+    ("account_courses", re.compile(r"/api/v1/accounts/([^/]+)/courses/?")),
 )
 
 
@@ -87,6 +89,8 @@ def handle(world: World, config: FakeConfig, request: ApiRequest) -> Reply:
         return page_views(world, config, request, arg)
     if name == "course":
         return course(world, config, request, arg)
+    if name == "account_courses":
+        return account_courses(world, config, request, arg)
     return enrollments(world, config, request, arg)
 
 

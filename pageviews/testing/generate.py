@@ -26,6 +26,7 @@ from .catalog import (
     global_targets,
     group_targets,
 )
+from .extra_courses import add_extra_courses
 from .records import (
     DESIGNER,
     ENROLLMENT_STATES,
@@ -203,13 +204,14 @@ def generate(spec: WorldSpec) -> WorldParts:
         b.enroll(uid, rng.choice(_OTHER_COURSES), STUDENT, b.state(len(ENROLLMENT_STATES)))
         if rng.random() < 0.2:
             b.enroll(uid, 2001, STUDENT, "active")
+    extra = add_extra_courses(b, spec) if spec.extra_courses else []
     b.users[admin] = _rename(b.users[admin], "Ada", "Admin")
     b.users[teacher] = _rename(b.users[teacher], "Terry", "Teacher")
     admin_token, teacher_token = b.token(), b.token()
 
     tables, views = _generate_views(b, admin, students)
     return WorldParts(
-        courses={c.id: c for c in COURSES},
+        courses={c.id: c for c in (*COURSES, *extra)},
         users=b.users,
         enrollments=b.enrollments,
         groups=dict(GROUPS),
@@ -236,6 +238,10 @@ def _rename(user: User, first: str, last: str) -> User:
 
 class _Profiles:
     """Cache, per set of courses, the pages a user visits and their cumulative weights."""
+
+    # Big batch worlds give nearly every user their own set of courses: past this
+    # many sets, profiles are built afresh instead of kept.
+    _MAX_CACHED = 2_048
 
     def __init__(self, course_share: float) -> None:
         self.targets: list[Target] = []
@@ -273,7 +279,8 @@ class _Profiles:
         weighted += [(t, w * scale) for t, w in pages]
         indices = [self.add(t) for t, _ in weighted]
         cum = list(itertools.accumulate(w for _, w in weighted))
-        self._cache[courses] = (indices, cum)
+        if len(self._cache) < self._MAX_CACHED:
+            self._cache[courses] = (indices, cum)
         return indices, cum
 
 

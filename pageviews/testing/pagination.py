@@ -72,3 +72,27 @@ def page_url(base: str, params: Iterable[tuple[str, str]], page: str, size: int)
 def link_header(links: Iterable[tuple[str, str]]) -> str:
     """Join (rel, url) pairs into a Link header value."""
     return ",".join(f'<{url}>; rel="{rel}"' for rel, url in links)
+
+
+def numbered_links(
+    base: str, params: Iterable[tuple[str, str]], page: int, size: int, shown: int
+) -> list[tuple[str, str]]:
+    """Return the Link relations of numbered page ``page`` holding ``shown`` items.
+
+    As `Api.paginate` (lib/api.rb) gives them for a collection paginated with
+    `total_entries: nil` (no count query), through folio-pagination's ordinal
+    page: the total is known only from a short page that is the first page or
+    not empty (`Folio::Ordinal::Page::DecoratedArray#replace`). Then there is no
+    `next` and `last` is this page; otherwise `next` is the following page and
+    there is no `last`, even on an empty page past the end.
+    """
+    known = shown < size and (page == 1 or shown > 0)
+    rels: list[tuple[str, int]] = [("current", page)]
+    if not known:
+        rels.append(("next", page + 1))
+    if page > 1:
+        rels.append(("prev", page - 1))
+    rels.append(("first", 1))
+    if known:
+        rels.append(("last", page))
+    return [(rel, page_url(base, params, str(number), size)) for rel, number in rels]

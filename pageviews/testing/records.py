@@ -9,6 +9,10 @@ from typing import Any, Final
 # host the browser used, which has nothing to do with where the API is reached.
 HOST: Final = "https://canvas.example.edu"
 ROOT_ACCOUNT_ID: Final = 1
+# Enrollment terms (see `accounts.TERMS`): most courses run in Spring 2015.
+DEFAULT_TERM_ID: Final = 1
+SPRING_TERM_ID: Final = 2
+WINTER_TERM_ID: Final = 3
 MAIN_COURSE_ID: Final = 1693
 # 169 is a prefix of 1693 and 16930 extends it: a harvester that matches URL
 # prefixes instead of exact course ids mixes their views up.
@@ -46,17 +50,20 @@ class Course:
     course_code: str
     sis_course_id: str | None
     workflow_state: str = "available"
+    account_id: int = ROOT_ACCOUNT_ID  # the root or a sub-account (`accounts.ACCOUNTS`)
+    enrollment_term_id: int = SPRING_TERM_ID
 
     def to_json(self) -> dict[str, Any]:
-        """Return the course as `GET /api/v1/courses/:id` serves it."""
+        """Return the course as `GET /api/v1/courses/:id` serves it (lib/api/v1/course.rb)."""
         return {
             "id": self.id,
             "name": self.name,
             "course_code": self.course_code,
             "sis_course_id": self.sis_course_id,
             "workflow_state": self.workflow_state,
-            "account_id": ROOT_ACCOUNT_ID,
+            "account_id": self.account_id,
             "root_account_id": ROOT_ACCOUNT_ID,
+            "enrollment_term_id": self.enrollment_term_id,
         }
 
 

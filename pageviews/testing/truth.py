@@ -7,11 +7,12 @@ time filter and course matching are written again here from the contract.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 from .world import World
 
@@ -19,6 +20,7 @@ from .world import World
 _COURSE_URL: Final = re.compile(r"^[a-z]+://[^/?#]+/(?:api/v1/)?courses/(\d+)(?:[/?#]|$)")
 _ALWAYS_HIDDEN: Final = frozenset({"rejected", "completed", "deleted"})
 _STAFF: Final = frozenset({"TeacherEnrollment", "TaEnrollment", "DesignerEnrollment"})
+MAX_PER_PAGE: Final = 100  # contract §4
 
 
 class PageViewRow(NamedTuple):
@@ -72,28 +74,8 @@ def expected_reports(
     cut to the second. Each id counts once.
     """
     me = world.token_user(world.admin_token if token is None else token)
-    records = world.enrollment_records(course_id)
-    if enrollment_states is None:
-        # active_or_pending; all_active_or_pending (inactive too) for read_as_admin
-        # callers: account admins and the course's active teachers, TAs, designers.
-        reads_as_admin = me == world.admin_user_id or any(
-            e.user_id == me and e.type in _STAFF and e.workflow_state == "active" for e in records
-        )
-        hidden = _ALWAYS_HIDDEN if reads_as_admin else _ALWAYS_HIDDEN | {"inactive"}
-        states = {e.workflow_state for e in records} - hidden
-    else:
-        states = set(enrollment_states)
-    roster = sorted(
-        {
-            e.user_id
-            for e in records
-            if e.workflow_state in states
-            and (enrollment_types is None or e.type in enrollment_types)
-            and e.user_id != me
-        }
-    )
-    lo = _epoch_ms(_aware(start).replace(microsecond=0))
-    hi = _epoch_ms(_aware(end).replace(microsecond=0) + timedelta(seconds=1))
+    roster = _roster(world, course_id, enrollment_types, enrollment_states, me)
+    lo, hi = _window_ms(start, end)
     seen: set[str] = set()
     rows: list[PageViewRow] = []
     for user_id in roster:
@@ -120,6 +102,92 @@ def expected_reports(
             key=lambda t: (t[0], -t[2], t[1]),
         ),
     )
+
+
+def batch_roster(
+    world: World,
+    course_ids: Iterable[int],
+    *,
+    enrollment_types: Collection[str] | None = None,
+    enrollment_states: Collection[str] | None = None,
+    token: str | None = None,
+) -> list[int]:
+    """Return the users the courses' rosters hold, ascending, each once.
+
+    Each course's roster is the one `expected_reports` uses; a course id the world
+    lacks (a 404 in a batch) adds nobody.
+    """
+    me = world.token_user(world.admin_token if token is None else token)
+    users: set[int] = set()
+    for course_id in course_ids:
+        if course_id in world.courses:
+            users.update(_roster(world, course_id, enrollment_types, enrollment_states, me))
+    return sorted(users)
+
+
+def fewest_page_view_requests(
+    world: World,
+    user_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+    *,
+    per_page: int = 100,
+    pagination: Literal["bookmark", "numeric"] = "bookmark",
+) -> int:
+    """Return the fewest page-view requests that read every user's range once.
+
+    Each user is fetched once, in ``per_page`` pages, over the views in the range
+    (all contexts, the window `expected_reports` uses). With bookmarks (pv4) every
+    non-empty page has a next link, so a user's chain ends on an empty page:
+    n views take ceil(n / per_page) + 1 requests, as a short page is no end
+    (contract §8). The fake's numbered pages end on the page with the oldest view:
+    max(1, ceil(n / per_page)). Late views and a retention limit are not counted.
+    """
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValueError(f"per_page must be 1..{MAX_PER_PAGE}")
+    lo, hi = _window_ms(start, end)
+    total = 0
+    for user_id in dict.fromkeys(user_ids):
+        millis = world.views(user_id).ms
+        pages = -(-(bisect_left(millis, hi) - bisect_left(millis, lo)) // per_page)
+        total += pages + 1 if pagination == "bookmark" else max(1, pages)
+    return total
+
+
+def _roster(
+    world: World,
+    course_id: int,
+    enrollment_types: Collection[str] | None,
+    enrollment_states: Collection[str] | None,
+    me: int | None,
+) -> list[int]:
+    """The course's users by type (None: all) and state (None: Canvas's default), without ``me``."""
+    records = world.enrollment_records(course_id)
+    if enrollment_states is None:
+        # active_or_pending; all_active_or_pending (inactive too) for read_as_admin
+        # callers: account admins and the course's active teachers, TAs, designers.
+        reads_as_admin = me == world.admin_user_id or any(
+            e.user_id == me and e.type in _STAFF and e.workflow_state == "active" for e in records
+        )
+        hidden = _ALWAYS_HIDDEN if reads_as_admin else _ALWAYS_HIDDEN | {"inactive"}
+        states = {e.workflow_state for e in records} - hidden
+    else:
+        states = set(enrollment_states)
+    return sorted(
+        {
+            e.user_id
+            for e in records
+            if e.workflow_state in states
+            and (enrollment_types is None or e.type in enrollment_types)
+            and e.user_id != me
+        }
+    )
+
+
+def _window_ms(start: datetime, end: datetime) -> tuple[int, int]:
+    """Epoch-ms bounds [lo, hi): ``start``'s second through the end of ``end``'s second."""
+    lo = _epoch_ms(_aware(start).replace(microsecond=0))
+    return lo, _epoch_ms(_aware(end).replace(microsecond=0) + timedelta(seconds=1))
 
 
 def _aware(moment: datetime) -> datetime:

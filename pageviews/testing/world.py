@@ -40,6 +40,11 @@ class WorldSpec:
     span_end: date = date(2015, 4, 1)  # exclusive
     term_start: date = date(2015, 1, 12)  # most views fall in the term
     term_end: date = date(2015, 3, 21)
+    # Batch worlds (`extra_courses.py`); zero keeps every older world exactly as it was.
+    extra_courses: int = 0  # courses besides the four fixed ones
+    extra_students: int = 0  # new users who study only in the extra (and older) courses
+    extra_join_share: float = 0.5  # share of existing students who join extra courses
+    max_courses_per_user: int = 5  # a student sits in 1 to this many courses
 
     PRESETS: ClassVar[tuple[str, ...]] = (
         "small",
@@ -49,7 +54,17 @@ class WorldSpec:
         "bench-throttle",
         "bench-cpu",
         "bench-cpu-250k",
+        "batch",
+        "batch-large",
     )
+
+    def __post_init__(self) -> None:
+        if self.extra_courses < 0 or self.extra_students < 0:
+            raise ValueError("extra_courses and extra_students cannot be negative")
+        if self.extra_students and not self.extra_courses:
+            raise ValueError("extra_students needs extra_courses")
+        if self.max_courses_per_user < 1:
+            raise ValueError("max_courses_per_user must be at least 1")
 
     @classmethod
     def preset(cls, name: str) -> WorldSpec:
@@ -91,6 +106,21 @@ class WorldSpec:
                 course_share=0.93,
                 sibling_share=0.05,
                 max_user_share=0.02,
+            )
+        if name in ("batch", "batch-large"):
+            # batch: 24 courses with overlapping rosters, generated in well under a second
+            # for tests; batch-large: 200 courses, about 20,000 users and 2,000,000 views
+            # for the batch benchmark.
+            large = name == "batch-large"
+            return replace(
+                base,
+                seed=200 if large else 24,
+                main_students=400 if large else 60,
+                other_students=100 if large else 30,
+                views_total=2_000_000 if large else 30_000,
+                extra_courses=196 if large else 20,
+                extra_students=19_300 if large else 240,
+                max_user_share=0.001 if large else base.max_user_share,
             )
         raise ValueError(f"unknown world preset {name!r}; choose from {', '.join(cls.PRESETS)}")
 

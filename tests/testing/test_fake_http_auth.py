@@ -92,6 +92,7 @@ async def test_courses_by_id_and_sis_id(small_world: World) -> None:
             "workflow_state",
             "account_id",
             "root_account_id",
+            "enrollment_term_id",
         }
         sis_url = fake.url(f"/api/v1/courses/sis_course_id:{course['sis_course_id']}")
         async with session.get(sis_url) as by_sis:

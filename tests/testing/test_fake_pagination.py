@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pageviews.testing import decode_bookmark, encode_bookmark
-from pageviews.testing.pagination import link_header, page_url, per_page, ruby_to_i
+from pageviews.testing.pagination import (
+    link_header,
+    numbered_links,
+    page_url,
+    per_page,
+    ruby_to_i,
+)
 from pageviews.testing.timeparse import parse_canvas_time, to_iso_millis
 
 
@@ -97,3 +103,23 @@ def test_to_iso_millis() -> None:
         to_iso_millis(int(datetime(2015, 2, 1, 12, tzinfo=UTC).timestamp()) * 1000 + 7)
         == "2015-02-01T12:00:00.007Z"
     )
+
+
+@pytest.mark.parametrize(
+    ("page", "shown", "rels"),
+    [
+        (1, 10, ["current", "next", "first"]),  # a full page cannot know the end
+        (1, 3, ["current", "first", "last"]),
+        (1, 0, ["current", "first", "last"]),  # an empty first page knows there is nothing
+        (3, 10, ["current", "next", "prev", "first"]),
+        (3, 4, ["current", "prev", "first", "last"]),
+        (4, 0, ["current", "next", "prev", "first"]),  # past the end: still unknown
+    ],
+)
+def test_numbered_links_without_a_count(page: int, shown: int, rels: list[str]) -> None:
+    links = numbered_links("https://x/c", [("state[]", "available")], page, 10, shown)
+    assert [rel for rel, _ in links] == rels
+    urls = dict(links)
+    assert urls["current"] == f"https://x/c?state%5B%5D=available&page={page}&per_page=10"
+    if "last" in urls:
+        assert urls["last"] == urls["current"]
