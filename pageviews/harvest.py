@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -32,6 +33,7 @@ from .errors import (
     OutputDirError,
     PageviewsError,
     PermissionDeniedError,
+    StateError,
     TransientError,
     UsageError,
 )
@@ -41,6 +43,7 @@ from .records import course_rows, local_id, merge_user_rows, page_order
 from .reports import ReportMeta, ReportTotals, ReportWriter
 from .splitting import MAX_WINDOWS, plan_windows
 from .store import FAILED, MISSING, Fetch, Run, RunKey, Store
+from .storelock import store_lock
 from .timerange import TimeRange, canvas_timestamp, normalize_timestamp
 
 log = logging.getLogger(__name__)
@@ -307,10 +310,22 @@ async def harvest_course(
     progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> HarvestResult:
-    """Harvest a course's page views into the three reports; resume an unfinished run."""
-    started = time.monotonic()
-    progress = progress or Progress()
+    """Harvest a course's page views into the three reports; resume an unfinished run.
+
+    The state store is locked for the whole run: a second run on it fails at once.
+    """
     check_writable(options.out_dir)
+    with store_lock(options.store_path):
+        return await _harvest_locked(client, options, progress or Progress(), now)
+
+
+async def _harvest_locked(
+    client: CanvasClient,
+    options: HarvestOptions,
+    progress: Progress,
+    now: Callable[[], datetime],
+) -> HarvestResult:
+    started = time.monotonic()
     if options.fresh:
         discard_store(options.store_path)
     moment = now()
@@ -396,14 +411,24 @@ def render_reports(store: Store, run: Run, options: HarvestOptions) -> ReportTot
         label=requested.label,
     )
     course_id, start, end = run.key.course_id, run.key.start, run.end
-    with ReportWriter(options.out_dir, meta) as writer:
-        for user_id, name, units in store.user_units(run.run_id):
-            pages = [store.unit_pages(unit.fetch_id) for unit in units]
-            if all(unit.ordered for unit in units):
-                rows: Iterable[Sequence[Any]] = ordered_rows(pages, course_id, start, end)
-            else:
-                rows = merge_user_rows(chain.from_iterable(pages), course_id, start, end)
-            writer.write_user(user_id, name, rows)
+    try:
+        with ReportWriter(options.out_dir, meta) as writer:
+            for user_id, name, units in store.user_units(run.run_id):
+                pages = [store.unit_pages(unit.fetch_id) for unit in units]
+                if all(unit.ordered for unit in units):
+                    rows: Iterable[Sequence[Any]] = ordered_rows(pages, course_id, start, end)
+                else:
+                    rows = merge_user_rows(chain.from_iterable(pages), course_id, start, end)
+                writer.write_user(user_id, name, rows)
+    except OSError as exc:  # a full disk, a quota: the writer removed its temporary files
+        raise OutputDirError(
+            f"cannot write the reports in {options.out_dir}: {exc.strerror or exc}"
+        ) from None
+    except orjson.JSONDecodeError as exc:  # SQLite's integrity check cannot see this
+        raise StateError(
+            f"the state store {store.path} holds a page that cannot be read ({exc}); "
+            "start over with --fresh"
+        ) from None
     return writer.summary
 
 

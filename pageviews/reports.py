@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
@@ -117,8 +118,9 @@ class _Pair:
         self.json.close()
 
     def discard(self) -> None:
-        self.csv.close()
-        self.json.close()
+        for file in (self.csv, self.json):
+            with suppress(OSError):  # on a full disk the last flush fails too
+                file.close()
         for _, part in self.targets:
             part.unlink(missing_ok=True)
 
@@ -155,10 +157,14 @@ class ReportWriter:
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
+        if exc_type is not None:
             self.discard()
+            return
+        try:
+            self.commit()
+        except BaseException:
+            self.discard()
+            raise
 
     def write_user(self, user_id: int, name: str, rows: Iterable[Sequence[Any]]) -> None:
         """Write one user's rows, in (created_at, id) order; users come in id order.
