@@ -11,13 +11,16 @@ import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from contextlib import nullcontext
 from pathlib import Path
 
 import anyio
 import pytest
 
 from pageviews.cli import main
+from pageviews.harvest import STATE_FILE
 from pageviews.store import Store
+from pageviews.storelock import store_lock
 from pageviews.testing import FakeConfig, FaultConfig, World, expected_reports, serve
 
 from .cli_process import FAST_RETRIES, SEED_ARGS
@@ -45,6 +48,7 @@ class Case:
     token_mode: int = 0o600
     fake: Callable[[World], FakeConfig] = field(default=lambda world: FakeConfig())
     before_any_request: bool = False
+    store_locked: bool = False  # another run holds the state store
 
 
 def broken_user(world: World) -> FakeConfig:
@@ -101,6 +105,8 @@ CASES = [
          args=("--out-dir", "{tmp}/blocker/out"), before_any_request=True),
     Case("state store of another Canvas", 10, "holds data from https://other.example.edu",
          args=("--state", "{tmp}/other.sqlite")),
+    Case("state store in use by another run", 13, "is in use by another pageviews run (pid ",
+         store_locked=True, before_any_request=True),
     Case("pagination link to another host", 8, "refusing to send the token there",
          fake=lambda world: FakeConfig(
              faults=FaultConfig(foreign_link_users=frozenset(world.user_ids)))),
@@ -143,7 +149,8 @@ async def test_bad_input(
         extra = [a.format(tmp=tmp_path, port=port) for a in case.args]
         if extra[:1] and not extra[0].startswith("-"):
             base[0], extra = extra[0], extra[1:]  # a course id replaces 1693
-        code = await anyio.to_thread.run_sync(main, [*base, *extra])
+        with store_lock(tmp_path / STATE_FILE) if case.store_locked else nullcontext():
+            code = await anyio.to_thread.run_sync(main, [*base, *extra])
         requests = len(canvas.requests)
     err = capsys.readouterr().err
     assert "Traceback" not in err
