@@ -36,7 +36,7 @@ from .harvest import (
     range_warnings,
 )
 from .interrupts import SigtermWatch, Terminated, sigterm_as_interrupt
-from .progress import show_progress, summary_lines
+from .progress import counted, show_progress, summary_lines
 from .rebuild import rebuild_reports
 from .retry import RetryPolicy
 from .timerange import TimeRange, parse_bound, parse_timezone
@@ -117,6 +117,12 @@ def build_parser(*, report: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--out-dir", "--out_dir", type=Path, default=Path(), help="report directory")
     p.add_argument(
         "--state", type=Path, help="state store (default OUT_DIR/pageviews-state.sqlite)"
+    )
+    p.add_argument(
+        "--excel",
+        action="store_true",
+        help="CSV for spreadsheets: a UTF-8 byte-order mark, and a ' before cells "
+        "starting with = + - @ so they are not run as formulas",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     if report:
@@ -239,6 +245,7 @@ def selection(args: argparse.Namespace) -> HarvestOptions:
         enrollment_states=_names(args.enrollment_states, ENROLLMENT_STATES, "enrollment state"),
         out_dir=args.out_dir,
         state_path=args.state,
+        excel=args.excel,
     )
 
 
@@ -354,8 +361,8 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
             _say(line)
     if not result.complete:
         raise IncompleteHarvestError(
-            f"{len(result.failed_users)} users incomplete (named above); "
-            "run the same command again to retry them"
+            f"{counted(len(result.failed_users), 'user')} incomplete (named above), "
+            "reports written without them; run the same command again to retry them"
         )
     return 0
 
@@ -374,7 +381,8 @@ def _report(args: list[str]) -> int:
     if not result.finished:
         raise IncompleteHarvestError(
             "that harvest did not finish "
-            f"({result.unfinished_units} units pending, {len(result.problem_users)} users failed): "
+            f"({counted(result.unfinished_units, 'unit')} pending, "
+            f"{counted(len(result.problem_users), 'user')} failed): "
             "the reports hold only what was harvested; run the harvest again to complete it"
         )
     return 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -66,6 +66,7 @@ class HarvestOptions:
     fresh: bool = False
     workers: int = DEFAULT_CONCURRENCY
     split_heavy_users: bool = True
+    excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
 
     @property
     def store_path(self) -> Path:
@@ -362,9 +363,9 @@ async def _harvest_locked(
             )
         problems = store.problems(run.run_id)
         roster = store.roster(run.run_id)
-        totals = render_reports(store, run, options)
         missing = [(u, d) for u, state, d in problems if state == MISSING]
         failed = [(u, d) for u, state, d in problems if state != MISSING]
+        totals = render_reports(store, run, options, leave_out={u for u, _ in failed})
         if not failed:
             store.finish_run(run.run_id, canvas_timestamp(now()))
     finally:
@@ -401,8 +402,14 @@ def run_key(course_id: int, options: HarvestOptions) -> RunKey:
     )
 
 
-def render_reports(store: Store, run: Run, options: HarvestOptions) -> ReportTotals:
-    """Write the six reports from the store, in one streaming pass."""
+def render_reports(
+    store: Store, run: Run, options: HarvestOptions, leave_out: Collection[int] = ()
+) -> ReportTotals:
+    """Write the six reports from the store, in one streaming pass.
+
+    Users in ``leave_out`` (read only in part) are left out whole: a report never
+    holds part of a user's page views, so no count in it is short.
+    """
     requested = options.time_range
     meta = ReportMeta(
         course_id=run.key.course_id,
@@ -412,8 +419,10 @@ def render_reports(store: Store, run: Run, options: HarvestOptions) -> ReportTot
     )
     course_id, start, end = run.key.course_id, run.key.start, run.end
     try:
-        with ReportWriter(options.out_dir, meta) as writer:
+        with ReportWriter(options.out_dir, meta, excel=options.excel) as writer:
             for user_id, name, units in store.user_units(run.run_id):
+                if user_id in leave_out:
+                    continue
                 pages = [store.unit_pages(unit.fetch_id) for unit in units]
                 if all(unit.ordered for unit in units):
                     rows: Iterable[Sequence[Any]] = ordered_rows(pages, course_id, start, end)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import StateError
 from .harvest import HarvestOptions, check_writable, render_reports, run_key
-from .store import Store
+from .store import FAILED, Store
 from .storelock import store_lock
 
 
@@ -40,9 +40,9 @@ def _rebuild_locked(options: HarvestOptions, course_id: int) -> RebuildResult:
                 f"{options.time_range.label} with these enrollment filters"
             )
         run, finished = found
-        totals = render_reports(store, run, options)
+        problems = [user for user, state, _ in store.problems(run.run_id) if state == FAILED]
+        totals = render_reports(store, run, options, leave_out=problems)
         unfinished = len(store.pending(run.run_id))
-        problems = [user for user, _, _ in store.problems(run.run_id)]
     finally:
         store.close()
     return RebuildResult(course_id, totals.records, totals.paths, finished, unfinished, problems)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -110,7 +110,8 @@ CASES = [
     Case("pagination link to another host", 8, "refusing to send the token there",
          fake=lambda world: FakeConfig(
              faults=FaultConfig(foreign_link_users=frozenset(world.user_ids)))),
-    Case("a user whose page views always fail", 9, "users incomplete", fake=broken_user,
+    Case("a user whose page views always fail", 9,
+         "error: 1 user incomplete (named above), reports written without them", fake=broken_user,
          args=("--retries", "2")),
 ]  # fmt: skip
 
