@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import stat
@@ -30,15 +31,18 @@ from .harvest import (
     HarvestOptions,
     HarvestResult,
     Progress,
+    first_error,
     harvest_course,
     range_warnings,
 )
-from .progress import show_progress, summary_lines
+from .interrupts import SigtermWatch, Terminated, sigterm_as_interrupt
+from .progress import counted, show_progress, summary_lines
 from .rebuild import rebuild_reports
 from .retry import RetryPolicy
 from .timerange import TimeRange, parse_bound, parse_timezone
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a run killed by it
 EXIT_INTERNAL = 70
 ENROLLMENT_TYPES = (
     "StudentEnrollment",
@@ -113,6 +117,12 @@ def build_parser(*, report: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--out-dir", "--out_dir", type=Path, default=Path(), help="report directory")
     p.add_argument(
         "--state", type=Path, help="state store (default OUT_DIR/pageviews-state.sqlite)"
+    )
+    p.add_argument(
+        "--excel",
+        action="store_true",
+        help="CSV for spreadsheets: a UTF-8 byte-order mark, and a ' before cells "
+        "starting with = + - @ so they are not run as formulas",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     if report:
@@ -248,6 +258,7 @@ def selection(args: argparse.Namespace) -> HarvestOptions:
         enrollment_states=_names(args.enrollment_states, ENROLLMENT_STATES, "enrollment state"),
         out_dir=args.out_dir,
         state_path=args.state,
+        excel=args.excel,
     )
 
 
@@ -289,8 +300,13 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]
     )
 
 
-async def run(inv: Invocation) -> HarvestResult:
-    """Harvest with a fresh session, showing progress on a terminal."""
+async def run(inv: Invocation, sigterm: SigtermWatch | None = None) -> HarvestResult:
+    """Harvest with a fresh session, showing progress on a terminal; SIGTERM cancels it."""
+    with (sigterm or SigtermWatch()).cancelling_this_task():
+        return await _run(inv)
+
+
+async def _run(inv: Invocation) -> HarvestResult:
     progress = Progress()
     connector = aiohttp.TCPConnector(limit=inv.concurrency + 4)
     async with aiohttp.ClientSession(
@@ -330,10 +346,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .testing.__main__ import main as fake_main
 
         return fake_main(args[1:])
-    if args[:1] == ["report"]:
-        return _guarded(lambda: _report(args[1:]), None)
-    holder: list[Invocation] = []
-    return _guarded(lambda: _harvest(args, holder), holder)
+    with sigterm_as_interrupt():
+        if args[:1] == ["report"]:
+            return _guarded(lambda: _report(args[1:]), None)
+        holder: list[Invocation] = []
+        return _guarded(lambda: _harvest(args, holder), holder)
 
 
 def _harvest(args: list[str], holder: list[Invocation]) -> int:
@@ -344,9 +361,14 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
     if not inv.quiet:
         for warning in range_warnings(inv.options.time_range, datetime.now(UTC)):
             _say(f"warning: {warning}")
+    sigterm = SigtermWatch()
     try:
         with fewer_collections():
-            result = anyio.run(run, inv)
+            result = anyio.run(run, inv, sigterm)
+    except asyncio.CancelledError:
+        if sigterm.seen:
+            raise Terminated from None
+        raise
     except CanvasUnreachableError as exc:
         if not inv.options.store_path.exists():
             raise
@@ -359,8 +381,8 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
             _say(line)
     if not result.complete:
         raise IncompleteHarvestError(
-            f"{len(result.failed_users)} users incomplete (named above); "
-            "run the same command again to retry them"
+            f"{counted(len(result.failed_users), 'user')} incomplete (named above), "
+            "reports written without them; run the same command again to retry them"
         )
     return 0
 
@@ -379,7 +401,8 @@ def _report(args: list[str]) -> int:
     if not result.finished:
         raise IncompleteHarvestError(
             "that harvest did not finish "
-            f"({result.unfinished_units} units pending, {len(result.problem_users)} users failed): "
+            f"({counted(result.unfinished_units, 'unit')} pending, "
+            f"{counted(len(result.problem_users), 'user')} failed): "
             "the reports hold only what was harvested; run the harvest again to complete it"
         )
     return 0
@@ -397,11 +420,16 @@ def _guarded(body: Callable[[], int], holder: list[Invocation] | None) -> int:
         return text.replace(token, "[token]") if token else text
 
     try:
-        return body()
-    except KeyboardInterrupt:
+        try:
+            return body()
+        except BaseExceptionGroup as group:
+            # A task group wraps what its tasks raised: report the error, not the wrapper.
+            raise first_error(group) from None
+    except KeyboardInterrupt as exc:
         where = f" (state in {holder[0].options.store_path})" if holder else ""
-        _say(f"interrupted; run the same command again to resume{where}")
-        return EXIT_INTERRUPTED
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        _say(f"{what}; run the same command again to resume{where}")
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except PageviewsError as exc:
         _say(f"error: {redact(str(exc))}")
         return exc.exit_code

@@ -79,6 +79,12 @@ class StateError(PageviewsError):
     exit_code = 10
 
 
+class StoreBusyError(StateError):
+    """Another run holds the state store's lock."""
+
+    exit_code = 13
+
+
 # Transient failures: retried by the retry policy, surfaced only when retries run out.
 
 

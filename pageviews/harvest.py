@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import orjson
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -35,6 +36,7 @@ from .errors import (
     PageviewsError,
     PermissionDeniedError,
     ProtocolError,
+    StateError,
     TransientError,
     UsageError,
 )
@@ -44,6 +46,7 @@ from .records import course_rows, local_id, merge_user_rows, newest_first_so_far
 from .reports import ReportMeta, ReportTotals, ReportWriter
 from .splitting import MAX_WINDOWS, plan_windows
 from .store import FAILED, MISSING, Fetch, Run, RunKey, Store
+from .storelock import store_lock
 from .timerange import TimeRange, canvas_timestamp, request_bounds
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,7 @@ class HarvestOptions:
     fresh: bool = False
     workers: int = DEFAULT_CONCURRENCY
     split_heavy_users: bool = True
+    excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
 
     @property
     def store_path(self) -> Path:
@@ -350,10 +354,22 @@ async def harvest_course(
     progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> HarvestResult:
-    """Harvest a course's page views into the three reports; resume an unfinished run."""
-    started = time.monotonic()
-    progress = progress or Progress()
+    """Harvest a course's page views into the three reports; resume an unfinished run.
+
+    The state store is locked for the whole run: a second run on it fails at once.
+    """
     check_writable(options.out_dir)
+    with store_lock(options.store_path):
+        return await _harvest_locked(client, options, progress or Progress(), now)
+
+
+async def _harvest_locked(
+    client: CanvasClient,
+    options: HarvestOptions,
+    progress: Progress,
+    now: Callable[[], datetime],
+) -> HarvestResult:
+    started = time.monotonic()
     if options.fresh:
         discard_store(options.store_path)
     moment = now()
@@ -391,9 +407,9 @@ async def harvest_course(
             )
         problems = store.problems(run.run_id)
         roster = store.roster(run.run_id)
-        totals = render_reports(store, run, options)
         missing = [(u, d) for u, state, d in problems if state == MISSING]
         failed = [(u, d) for u, state, d in problems if state != MISSING]
+        totals = render_reports(store, run, options, leave_out={u for u, _ in failed})
         if not failed:
             store.finish_run(run.run_id, canvas_timestamp(now()))
     finally:
@@ -444,8 +460,14 @@ def run_key(course_id: int, options: HarvestOptions) -> RunKey:
     )
 
 
-def render_reports(store: Store, run: Run, options: HarvestOptions) -> ReportTotals:
-    """Write the six reports from the store, in one streaming pass."""
+def render_reports(
+    store: Store, run: Run, options: HarvestOptions, leave_out: Collection[int] = ()
+) -> ReportTotals:
+    """Write the six reports from the store, in one streaming pass.
+
+    Users in ``leave_out`` (read only in part) are left out whole: a report never
+    holds part of a user's page views, so no count in it is short.
+    """
     requested = options.time_range
     meta = ReportMeta(
         course_id=run.key.course_id,
@@ -454,14 +476,26 @@ def render_reports(store: Store, run: Run, options: HarvestOptions) -> ReportTot
         label=requested.label,
     )
     course_id, start, end = run.key.course_id, run.key.start, run.end
-    with ReportWriter(options.out_dir, meta) as writer:
-        for user_id, name, units in store.user_units(run.run_id):
-            pages = [store.unit_pages(unit.fetch_id) for unit in units]
-            if all(unit.ordered for unit in units):
-                rows: Iterable[Sequence[Any]] = ordered_rows(pages, course_id, start, end)
-            else:
-                rows = merge_user_rows(chain.from_iterable(pages), course_id, start, end)
-            writer.write_user(user_id, name, rows)
+    try:
+        with ReportWriter(options.out_dir, meta, excel=options.excel) as writer:
+            for user_id, name, units in store.user_units(run.run_id):
+                if user_id in leave_out:
+                    continue
+                pages = [store.unit_pages(unit.fetch_id) for unit in units]
+                if all(unit.ordered for unit in units):
+                    rows: Iterable[Sequence[Any]] = ordered_rows(pages, course_id, start, end)
+                else:
+                    rows = merge_user_rows(chain.from_iterable(pages), course_id, start, end)
+                writer.write_user(user_id, name, rows)
+    except OSError as exc:  # a full disk, a quota: the writer removed its temporary files
+        raise OutputDirError(
+            f"cannot write the reports in {options.out_dir}: {exc.strerror or exc}"
+        ) from None
+    except orjson.JSONDecodeError as exc:  # SQLite's integrity check cannot see this
+        raise StateError(
+            f"the state store {store.path} holds a page that cannot be read ({exc}); "
+            "start over with --fresh"
+        ) from None
     return writer.summary
 
 

@@ -11,6 +11,13 @@ from .client import ClientStats
 from .harvest import HarvestResult, Progress
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 user``, ``2 users``, ``1 retry``, ``3 retries``: a count with its noun agreeing."""
+    if plural is None:
+        plural = singular[:-1] + "ies" if singular.endswith("y") else singular + "s"
+    return f"{n:,} {singular if n == 1 else plural}"
+
+
 def progress_line(progress: Progress, stats: ClientStats, now: float) -> str:
     """Render the live counters as one line."""
     elapsed = max(now - progress.started, 1e-9)
@@ -51,9 +58,10 @@ def summary_lines(result: HarvestResult) -> list[str]:
     name = f" ({result.course_name})" if result.course_name else ""
     folder = next(iter(result.reports.values())).parent if result.reports else "."
     lines = [
-        f"course {result.course_id}{name}: {result.records:,} page views of {result.users} users "
-        f"in {result.seconds:.1f}s ({stats.requests:,} requests, {stats.throttled} throttled, "
-        f"{stats.retries} retries{', resumed' if result.resumed else ''}); "
+        f"course {result.course_id}{name}: {counted(result.records, 'page view')} of "
+        f"{counted(result.users, 'user')} in {result.seconds:.1f}s "
+        f"({counted(stats.requests, 'request')}, {stats.throttled} throttled, "
+        f"{counted(stats.retries, 'retry')}{', resumed' if result.resumed else ''}); "
         f"reports in {folder}/, state in {result.state_path}"
     ]
     if result.users == 0:

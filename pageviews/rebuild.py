@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .errors import StateError
 from .harvest import HarvestOptions, check_writable, render_reports, run_key
-from .store import Store
+from .store import FAILED, Store
+from .storelock import store_lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,11 @@ class RebuildResult:
 def rebuild_reports(options: HarvestOptions, course_id: int) -> RebuildResult:
     """Render the reports of the newest stored harvest matching ``options``."""
     check_writable(options.out_dir)
+    with store_lock(options.store_path):
+        return _rebuild_locked(options, course_id)
+
+
+def _rebuild_locked(options: HarvestOptions, course_id: int) -> RebuildResult:
     store = Store(options.store_path, None)
     try:
         found = store.latest_run(run_key(course_id, options))
@@ -34,9 +40,9 @@ def rebuild_reports(options: HarvestOptions, course_id: int) -> RebuildResult:
                 f"{options.time_range.label} with these enrollment filters"
             )
         run, finished = found
-        totals = render_reports(store, run, options)
+        problems = [user for user, state, _ in store.problems(run.run_id) if state == FAILED]
+        totals = render_reports(store, run, options, leave_out=problems)
         unfinished = len(store.pending(run.run_id))
-        problems = [user for user, _, _ in store.problems(run.run_id)]
     finally:
         store.close()
     return RebuildResult(course_id, totals.records, totals.paths, finished, unfinished, problems)

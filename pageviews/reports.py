@@ -17,13 +17,14 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Self
 
-from .textcodec import csv_field, json_string
+from .textcodec import FORMULA_STARTS, csv_field, excel_field, json_string
 
 _REPORT_COLUMNS = "Report Start Time,Report End Time,Report Course ID"
 TOTALS_HEAD = f"Course URL,Page Views,{_REPORT_COLUMNS}"
@@ -89,10 +90,16 @@ def _part(path: Path) -> Path:
     return path.with_name(f".{path.name}.part")
 
 
+#: Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
+_BOM = "\ufeff"
+
+
 class _Pair:
     """One report's CSV and JSON files, open under temporary names."""
 
-    def __init__(self, csv_path: Path, json_path: Path, head: str, json_head: str) -> None:
+    def __init__(
+        self, csv_path: Path, json_path: Path, head: str, json_head: str, bom: str = ""
+    ) -> None:
         self.targets = [(csv_path, _part(csv_path)), (json_path, _part(json_path))]
         self.csv: IO[str] = open(_part(csv_path), "w", newline="", encoding="utf-8")  # noqa: SIM115
         try:
@@ -100,7 +107,7 @@ class _Pair:
         except BaseException:
             self.csv.close()
             raise
-        self.csv.write(head + "\r\n")
+        self.csv.write(bom + head + "\r\n")
         self.json.write(json_head + ',"data":[')
         self._separator = "\n"
 
@@ -117,17 +124,24 @@ class _Pair:
         self.json.close()
 
     def discard(self) -> None:
-        self.csv.close()
-        self.json.close()
+        for file in (self.csv, self.json):
+            with suppress(OSError):  # on a full disk the last flush fails too
+                file.close()
         for _, part in self.targets:
             part.unlink(missing_ok=True)
 
 
 class ReportWriter:
-    """Write users' sorted rows into the six files; use as a context manager."""
+    """Write users' sorted rows into the six files; use as a context manager.
 
-    def __init__(self, out_dir: Path, meta: ReportMeta) -> None:
+    ``excel=True`` makes the CSV files safe to open in a spreadsheet: a byte-order
+    mark, and a ``'`` before any text cell that would otherwise run as a formula.
+    """
+
+    def __init__(self, out_dir: Path, meta: ReportMeta, *, excel: bool = False) -> None:
         self.meta = meta
+        self._csv_text = excel_field if excel else csv_field
+        self._excel = excel
         paths = meta.paths(out_dir)
         start, end = json_string(meta.start_time), json_string(meta.end_time)
         json_head = f'{{"start_time":{start},"end_time":{end},"course_id":{meta.course_id}'
@@ -137,13 +151,19 @@ class ReportWriter:
                 KINDS, (TOTALS_HEAD, USER_TOTALS_HEAD, RECORDS_HEAD), strict=True
             ):
                 self._pairs.append(
-                    _Pair(paths[f"{kind}.csv"], paths[f"{kind}.json"], head, json_head)
+                    _Pair(
+                        paths[f"{kind}.csv"],
+                        paths[f"{kind}.json"],
+                        head,
+                        json_head,
+                        _BOM if excel else "",
+                    )
                 )
         except BaseException:
             self.discard()
             raise
         self._tail = ",".join(
-            (csv_field(meta.start_time), csv_field(meta.end_time), str(meta.course_id))
+            (self._csv_text(meta.start_time), self._csv_text(meta.end_time), str(meta.course_id))
         )
         self._url_counts: Counter[str] = Counter()
         self._seconds: dict[float, str] = {}
@@ -155,10 +175,14 @@ class ReportWriter:
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
+        if exc_type is not None:
             self.discard()
+            return
+        try:
+            self.commit()
+        except BaseException:
+            self.discard()
+            raise
 
     def write_user(self, user_id: int, name: str, rows: Iterable[Sequence[Any]]) -> None:
         """Write one user's rows, in (created_at, id) order; users come in id order.
@@ -168,7 +192,7 @@ class ReportWriter:
         a time, so a user with a very long history costs no more memory than a chunk.
         """
         counts: Counter[str] = Counter()
-        csv_name, json_name = csv_field(name), json_string(name)
+        csv_name, json_name = self._csv_text(name), json_string(name)
         seconds_text = self._seconds.get
         csv_mid = f",{self._tail},{csv_name},"
         json_lead = f'{{"user_id":{user_id},"course_url":'
@@ -180,7 +204,9 @@ class ReportWriter:
             csv_url, json_url = self._encoded_urls(chunk_counts)
             # Canvas ids are UUIDs: when none in the chunk needs quoting (one check over
             # all of them) they go in bare; otherwise through the encoders.
-            plain = _needs_no_quoting("".join([row[2] for row in chunk]))
+            plain = _needs_no_quoting("".join([row[2] for row in chunk])) and not (
+                self._excel and any(row[2].startswith(FORMULA_STARTS) for row in chunk)
+            )
             csv_lines: list[str] = []
             json_lines: list[str] = []
             add_csv, add_json = csv_lines.append, json_lines.append
@@ -188,7 +214,7 @@ class ReportWriter:
                 if plain:
                     csv_id, json_id = vid, f'"{vid}"'
                 else:
-                    csv_id, json_id = csv_field(vid), json_string(vid)
+                    csv_id, json_id = self._csv_text(vid), json_string(vid)
                 if sec is None:
                     csv_sec, json_sec = "", "null"
                 else:
@@ -227,7 +253,7 @@ class ReportWriter:
         cache = self._urls
         for url in urls:
             if url not in cache:
-                cache[url] = (csv_field(url), json_string(url))
+                cache[url] = (self._csv_text(url), json_string(url))
         return {u: cache[u][0] for u in urls}, {u: cache[u][1] for u in urls}
 
     def commit(self) -> None:

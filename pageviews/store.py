@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
@@ -155,7 +156,7 @@ class Store:
         self._check_meta(origin)
 
     def _check_meta(self, origin: str | None) -> None:
-        meta = dict(self._db.execute("SELECT name, value FROM meta").fetchall())
+        meta = dict(self._rows("SELECT name, value FROM meta"))
         self.origin = meta.get("origin", origin)
         if not meta and origin is not None:
             with self._tx():
@@ -180,20 +181,41 @@ class Store:
         """Close the database (committed data is already on disk)."""
         self._db.close()
 
-    def _tx(self) -> sqlite3.Connection:
-        # ``with connection`` commits or rolls back; BEGIN makes the block one transaction.
-        self._db.execute("BEGIN")
-        return self._db
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; SQLite failing (disk full, read-only file) is a StateError."""
+        with self._failing("write"):
+            # ``with connection`` commits or rolls back; BEGIN makes the block one transaction.
+            self._db.execute("BEGIN")
+            with self._db:
+                yield self._db
+
+    @contextmanager
+    def _failing(self, doing: str) -> Iterator[None]:
+        # A full disk, a read-only file or a damaged page surfaces here, deep inside a
+        # worker: name the store and SQLite's reason, never a bare sqlite3 error.
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot {doing} the state store {self.path}: {exc}") from None
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._failing("read"):
+            return self._db.execute(sql, params).fetchall()
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
 
     # Runs -------------------------------------------------------------------
 
     def open_run(self, key: RunKey, pinned_end: str, now: str) -> Run:
         """Find the unfinished run with this key, or start a new one."""
-        found = self._db.execute(
+        found = self._one(
             "SELECT run_id, end, roster_complete FROM runs"
             " WHERE key = ? AND finished_at IS NULL ORDER BY run_id DESC LIMIT 1",
             (key.encode(),),
-        ).fetchone()
+        )
         if found:
             return Run(found[0], key, found[1], resumed=True, roster_complete=bool(found[2]))
         with self._tx():
@@ -207,11 +229,11 @@ class Store:
 
     def latest_run(self, key: RunKey) -> tuple[Run, bool] | None:
         """The newest run with this key, finished or not, and whether it finished."""
-        found = self._db.execute(
+        found = self._one(
             "SELECT run_id, end, roster_complete, finished_at IS NOT NULL FROM runs"
             " WHERE key = ? ORDER BY run_id DESC LIMIT 1",
             (key.encode(),),
-        ).fetchone()
+        )
         if found is None:
             return None
         run = Run(found[0], key, found[1], resumed=True, roster_complete=bool(found[2]))
@@ -246,22 +268,23 @@ class Store:
 
     def roster(self, run_id: int) -> dict[int, str]:
         """The run's users and their names."""
-        rows = self._db.execute(
-            "SELECT user_id, name FROM run_users WHERE run_id = ? ORDER BY user_id", (run_id,)
+        return dict(
+            self._rows(
+                "SELECT user_id, name FROM run_users WHERE run_id = ? ORDER BY user_id", (run_id,)
+            )
         )
-        return dict(rows.fetchall())
 
     # Fetch units ------------------------------------------------------------
 
     def pending(self, run_id: int, user_id: int | None = None) -> list[Fetch]:
         """Fetch units still to do, in user order; only ``user_id``'s when given."""
         user_filter = "" if user_id is None else " AND user_id = ?"
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT fetch_id, user_id, start, end, next_url, pages, oldest, ordered FROM fetches"
             f" WHERE run_id = ? AND state = ?{user_filter} ORDER BY user_id, fetch_id",
             (run_id, TODO) if user_id is None else (run_id, TODO, user_id),
         )
-        return [_fetch(row) for row in rows.fetchall()]
+        return [_fetch(row) for row in rows]
 
     def save_page(
         self, fetch: Fetch, seq: int, rows: list[Row], next_url: str | None, order: Order
@@ -337,12 +360,11 @@ class Store:
 
     def problems(self, run_id: int) -> list[tuple[int, str, str]]:
         """Users with a ``missing`` or ``failed`` unit: (user_id, state, detail)."""
-        rows = self._db.execute(
+        return self._rows(
             "SELECT user_id, state, COALESCE(detail, '') FROM fetches"
             " WHERE run_id = ? AND state IN (?, ?) GROUP BY user_id ORDER BY user_id",
             (run_id, MISSING, FAILED),
         )
-        return rows.fetchall()
 
     def _insert(self, fetch_id: int, seq: int, rows: list[Row]) -> None:
         if rows:
@@ -355,21 +377,22 @@ class Store:
 
     def user_units(self, run_id: int) -> Iterator[tuple[int, str, list[StoredUnit]]]:
         """Each roster user of the run, in id order, with their fetch units that stored pages."""
-        cursor = self._db.execute(
+        users = self._rows(
             "SELECT u.user_id, u.name, f.fetch_id, f.ordered FROM run_users AS u"
             " LEFT JOIN fetches AS f ON f.run_id = u.run_id AND f.user_id = u.user_id"
             " AND EXISTS (SELECT 1 FROM pages AS p WHERE p.fetch_id = f.fetch_id)"
             " WHERE u.run_id = ? ORDER BY u.user_id, f.fetch_id",
             (run_id,),
         )
-        for (user_id, name), rows in groupby(cursor.fetchall(), key=itemgetter(0, 1)):
+        for (user_id, name), rows in groupby(users, key=itemgetter(0, 1)):
             units = [StoredUnit(f, bool(o)) for _, _, f, o in rows if f is not None]
             yield user_id, name, units
 
     def unit_pages(self, fetch_id: int) -> Iterator[bytes]:
         """A unit's page blobs, oldest page first, read one at a time."""
-        cursor = self._db.execute(
-            "SELECT rows FROM pages WHERE fetch_id = ? ORDER BY seq DESC", (fetch_id,)
-        )
-        for (blob,) in cursor:
-            yield blob
+        with self._failing("read"):
+            cursor = self._db.execute(
+                "SELECT rows FROM pages WHERE fetch_id = ? ORDER BY seq DESC", (fetch_id,)
+            )
+            for (blob,) in cursor:
+                yield blob

@@ -10,6 +10,8 @@ from __future__ import annotations
 import orjson
 
 _CSV_SPECIAL = frozenset(',"\r\n')
+#: A cell starting with one of these runs as a formula in Excel, LibreOffice and Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def csv_field(value: str) -> str:
@@ -17,6 +19,11 @@ def csv_field(value: str) -> str:
     if _CSV_SPECIAL.isdisjoint(value):
         return value
     return '"' + value.replace('"', '""') + '"'
+
+
+def excel_field(value: str) -> str:
+    """Like :func:`csv_field`, but a would-be formula gets a leading ``'`` (shown as text)."""
+    return csv_field("'" + value if value.startswith(FORMULA_STARTS) else value)
 
 
 def json_string(value: str) -> str:

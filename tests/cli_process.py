@@ -45,3 +45,10 @@ async def run_cli(canvas: FakeCanvas, cwd: Path, args: Sequence[str]) -> tuple[i
         [sys.executable, "-m", "pageviews", *args], cwd=cwd, env=cli_env(canvas), check=False
     )
     return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+async def finish(process: Process) -> tuple[int, str]:
+    """Read a started CLI's stderr to its end; return its exit code and stderr."""
+    assert process.stderr is not None
+    err = b"".join([chunk async for chunk in process.stderr]).decode()
+    return await process.wait(), err

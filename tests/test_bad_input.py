@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +18,9 @@ import anyio
 import pytest
 
 from pageviews.cli import main
+from pageviews.harvest import STATE_FILE
 from pageviews.store import Store
+from pageviews.storelock import store_lock
 from pageviews.testing import FakeConfig, FaultConfig, World, expected_reports, serve
 
 from .cli_process import FAST_RETRIES, SEED_ARGS
@@ -60,6 +62,7 @@ class Case:
     fake: Callable[[World], FakeConfig] = field(default=lambda world: FakeConfig())
     before_any_request: bool = False
     hostile: Callable[[], Hostile] | None = None  # serve this instead of the fake
+    store_locked: bool = False  # another run holds the state store
 
 
 def hostile_users(reply: Reply) -> Callable[[], Hostile]:
@@ -121,10 +124,13 @@ CASES = [
          args=("--out-dir", "{tmp}/blocker/out"), before_any_request=True),
     Case("state store of another Canvas", 10, "holds data from https://other.example.edu",
          args=("--state", "{tmp}/other.sqlite")),
+    Case("state store in use by another run", 13, "is in use by another pageviews run (pid ",
+         store_locked=True, before_any_request=True),
     Case("pagination link to another host", 8, "refusing to send the token there",
          fake=lambda world: FakeConfig(
              faults=FaultConfig(foreign_link_users=frozenset(world.user_ids)))),
-    Case("a user whose page views always fail", 9, "users incomplete", fake=broken_user,
+    Case("a user whose page views always fail", 9,
+         "error: 1 user incomplete (named above), reports written without them", fake=broken_user,
          args=("--retries", "2")),
     Case("a 404 part-way through a user's page views", 9,
          "INCOMPLETE user 12: Canvas answered 404 part-way",
@@ -195,7 +201,8 @@ async def test_bad_input(
         extra = [a.format(tmp=tmp_path, port=port) for a in case.args]
         if extra[:1] and not extra[0].startswith("-"):
             base[0], extra = extra[0], extra[1:]  # a course id replaces 1693
-        code = await anyio.to_thread.run_sync(main, [*base, *extra])
+        with store_lock(tmp_path / STATE_FILE) if case.store_locked else nullcontext():
+            code = await anyio.to_thread.run_sync(main, [*base, *extra])
         requests = sent()
     err = capsys.readouterr().err
     assert "Traceback" not in err

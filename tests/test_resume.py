@@ -12,7 +12,7 @@ import pytest
 from pageviews.testing import FakeCanvas, FakeConfig, World, serve
 from pageviews.testing.report_files import assert_reports_exact, files_in
 
-from .cli_process import FAST_RETRIES, SEED_ARGS, run_cli, start_cli, write_token
+from .cli_process import FAST_RETRIES, SEED_ARGS, finish, run_cli, start_cli, write_token
 from .harvesting import END, START, truth_for
 
 pytestmark = pytest.mark.anyio
@@ -40,10 +40,7 @@ async def kill_after(
     async with process:
         await canvas.wait_until(lambda c: page_view_pages(c) >= target)
         process.send_signal(how)
-        assert process.stderr is not None
-        err = b"".join([chunk async for chunk in process.stderr]).decode()
-        code = await process.wait()
-    return code, err
+        return await finish(process)
 
 
 async def test_three_sigkills_then_resume_is_exact(test_world: World, tmp_path: Path) -> None:

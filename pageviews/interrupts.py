@@ -1,0 +1,68 @@
+"""SIGTERM handled as Ctrl-C is: the store stays consistent, no temporary report is left.
+
+Outside the event loop SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) at
+once, so ``with`` blocks unwind: a store transaction rolls back, the report writer
+removes its temporary files. Inside the event loop an exception raised at a random
+point would tear asyncio's own bookkeeping, so there SIGTERM cancels the run's main
+task instead, exactly as asyncio treats Ctrl-C, and :class:`Terminated` is raised
+once the loop has unwound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+class Terminated(KeyboardInterrupt):
+    """The run was stopped by SIGTERM."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Raise :class:`Terminated` on SIGTERM for the block (main thread only)."""
+    try:
+        before = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: SIGTERM stays the host program's business
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+@dataclass(slots=True)
+class SigtermWatch:
+    """Whether SIGTERM cancelled the loop's main task."""
+
+    seen: bool = False
+
+    @contextmanager
+    def cancelling_this_task(self) -> Iterator[None]:
+        """For the block, SIGTERM cancels the current task (call inside the loop)."""
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        before = signal.getsignal(signal.SIGTERM)
+
+        def cancel() -> None:
+            self.seen = True
+            if task is not None:
+                task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGTERM, cancel)
+        except (ValueError, RuntimeError):  # not the main thread
+            yield
+            return
+        try:
+            yield
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)  # this resets SIGTERM to the default
+            signal.signal(signal.SIGTERM, before)

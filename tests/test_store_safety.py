@@ -1,0 +1,236 @@
+"""The store and the reports under stress: two runs at once, a full disk, SIGTERM,
+corrupt pages, and errors raised inside the worker pool. Each ends exact or loud.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from anyio.abc import Process
+
+from pageviews import reports
+from pageviews.cli import main
+from pageviews.testing import FakeCanvas, FakeConfig, World, serve
+from pageviews.testing.report_files import assert_reports_exact, files_in
+
+from .cli_process import (
+    FAST_RETRIES,
+    SEED_ARGS,
+    cli_env,
+    finish,
+    run_cli,
+    start_cli,
+    write_token,
+)
+from .harvesting import END, START, truth_for
+from .test_resume import page_view_pages
+
+pytestmark = pytest.mark.anyio
+STORE = "pageviews-state.sqlite"
+
+# Run the CLI with files capped at LIMIT bytes: a write past it fails with EFBIG
+# (SIGXFSZ ignored), as on a full disk, with no root or mount needed.
+CAPPED = (
+    "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+    "limit = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+    "from pageviews.cli import main; sys.exit(main(sys.argv[2:]))"
+)
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Temporary report files left behind."""
+    return [name for name in files_in(directory) if name.endswith(".part")]
+
+
+def report_files(directory: Path) -> list[str]:
+    return [name for name in files_in(directory) if name.endswith((".csv", ".json"))]
+
+
+@asynccontextmanager
+async def harvesting(canvas: FakeCanvas, cwd: Path, pages: int) -> AsyncIterator[Process]:
+    """A harvest running in a subprocess, once the fake has served ``pages`` pages."""
+    process = await start_cli(canvas, cwd, [*SEED_ARGS, *FAST_RETRIES])
+    async with process:
+        await canvas.wait_until(lambda c: page_view_pages(c) >= pages)
+        yield process
+
+
+async def test_a_second_run_on_the_same_store_stops_at_once(
+    test_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, test_world.admin_token)
+    async with serve(test_world, FakeConfig(latency=0.01)) as canvas:
+        async with harvesting(canvas, tmp_path, pages=20) as first:
+            code, _, err = await run_cli(canvas, tmp_path, SEED_ARGS)
+            report_code, _, report_err = await run_cli(canvas, tmp_path, ["report", *SEED_ARGS])
+            first_code, first_err = await finish(first)
+        truth = truth_for(canvas)
+    assert (code, report_code) == (13, 13), err + report_err
+    for text in (err, report_err):
+        assert text.splitlines()[-1].startswith(
+            f"pageviews: error: the state store {STORE} is in use by another pageviews run "
+            f"(pid {first.pid}, started "
+        ), text
+    assert first_code == 0, first_err
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+async def test_a_stale_lock_of_a_killed_run_is_taken_over(
+    small_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    (tmp_path / f"{STORE}.lock").write_text("999999 2015-01-01T00:00:00Z\n")
+    async with serve(small_world) as canvas:
+        code, _, err = await run_cli(canvas, tmp_path, SEED_ARGS)
+        truth = truth_for(canvas)
+    assert code == 0, err
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+async def run_capped(
+    canvas_env: dict[str, str], cwd: Path, limit: int, args: list[str]
+) -> tuple[int, str]:
+    done = await anyio.run_process(
+        [sys.executable, "-c", CAPPED, str(limit), *args], cwd=cwd, env=canvas_env, check=False
+    )
+    return done.returncode, done.stderr.decode()
+
+
+async def test_a_full_disk_under_the_store_is_exit_10_with_the_reason(
+    small_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    async with serve(small_world) as canvas:
+        code, err = await run_capped(cli_env(canvas), tmp_path, 128 * 1024, SEED_ARGS)
+    assert code == 10, err
+    assert "ExceptionGroup" not in err
+    assert err.splitlines()[-1].startswith(
+        f"pageviews: error: cannot write the state store {STORE}: "
+    )
+    # SQLite calls a file-size limit an I/O error ("database or disk is full" on a full disk).
+    assert err.splitlines()[-1].endswith(": disk I/O error")
+    assert not leftovers(tmp_path) and not report_files(tmp_path)
+
+
+async def test_a_full_disk_under_the_reports_is_exit_12_and_leaves_no_temporary_files(
+    small_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    async with serve(small_world) as canvas:
+        code, _, err = await run_cli(canvas, tmp_path, SEED_ARGS)
+        assert code == 0, err
+        for name in report_files(tmp_path):
+            (tmp_path / name).unlink()
+        code, err = await run_capped(cli_env(canvas), tmp_path, 64 * 1024, ["report", *SEED_ARGS])
+    assert code == 12, err
+    assert err.splitlines()[-1] == (
+        "pageviews: error: cannot write the reports in .: File too large"
+    ), err
+    assert not leftovers(tmp_path) and not report_files(tmp_path)
+
+
+async def test_sigterm_mid_harvest_stops_cleanly_and_says_how_to_resume(
+    test_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, test_world.admin_token)
+    async with serve(test_world, FakeConfig(latency=0.01)) as canvas:
+        async with harvesting(canvas, tmp_path, pages=50) as process:
+            process.send_signal(signal.SIGTERM)
+            code, err = await finish(process)
+        assert code == 143, err
+        assert all(line.startswith("pageviews: ") for line in err.splitlines()), err
+        assert err.endswith(
+            "pageviews: terminated (SIGTERM); run the same command again to resume "
+            f"(state in {STORE})\n"
+        ), err
+        assert not leftovers(tmp_path) and not report_files(tmp_path)
+        code, _, err = await run_cli(canvas, tmp_path, SEED_ARGS)
+        truth = truth_for(canvas)
+    assert code == 0, err
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+async def harvested(world: World, tmp_path: Path) -> None:
+    """Harvest the seed selection into ``tmp_path`` through the command line."""
+    write_token(tmp_path, world.admin_token)
+    async with serve(world) as canvas:
+        code, _, err = await run_cli(canvas, tmp_path, SEED_ARGS)
+    assert code == 0, err
+    for name in report_files(tmp_path):
+        (tmp_path / name).unlink()
+
+
+async def test_sigterm_while_reports_are_written_removes_the_temporary_files(
+    small_world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await harvested(small_world, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    real_write = reports.ReportWriter.write_user
+
+    def terminated_while_writing(self: reports.ReportWriter, *args: object) -> None:
+        assert leftovers(tmp_path)  # the temporary files are open
+        signal.raise_signal(signal.SIGTERM)  # handled before the next line runs
+        real_write(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reports.ReportWriter, "write_user", terminated_while_writing)
+    before = signal.getsignal(signal.SIGTERM)
+    code = main(["report", *SEED_ARGS])
+    err = capsys.readouterr().err
+    assert code == 143, err
+    assert err.splitlines() == [
+        "pageviews: terminated (SIGTERM); run the same command again to resume"
+    ]
+    assert not leftovers(tmp_path) and not report_files(tmp_path)
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+async def test_corrupt_pages_in_the_store_are_exit_10_naming_it(
+    small_world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await harvested(small_world, tmp_path)
+    with sqlite3.connect(tmp_path / STORE) as db:
+        db.execute("UPDATE pages SET rows = X'5b5b7b' WHERE rowid = (SELECT MIN(rowid) FROM pages)")
+    assert sqlite3.connect(tmp_path / STORE).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    monkeypatch.chdir(tmp_path)
+    code = main(["report", *SEED_ARGS])
+    err = capsys.readouterr().err
+    assert code == 10, err
+    assert err.splitlines() == [
+        f"pageviews: error: the state store {STORE} holds a page that cannot be read "
+        "(unexpected end of data: line 1 column 4 (char 3)); start over with --fresh"
+    ]
+    assert not leftovers(tmp_path) and not report_files(tmp_path)
+
+
+async def test_a_bug_inside_the_worker_pool_is_one_plain_line(
+    small_world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def broken(*_: object) -> object:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("pageviews.harvest.course_rows", broken)
+    monkeypatch.chdir(tmp_path)
+    token = write_token(tmp_path, small_world.admin_token)
+    async with serve(small_world) as canvas:
+        args = [*SEED_ARGS, "--base-url", canvas.base_url, "--token-file", str(token)]
+        code = await anyio.to_thread.run_sync(main, args)
+    err = capsys.readouterr().err
+    assert code == 70, err
+    assert "ExceptionGroup" not in err
+    assert err.splitlines()[-1] == "pageviews: internal error: ZeroDivisionError: division by zero"
