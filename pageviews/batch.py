@@ -17,12 +17,13 @@ from pathlib import Path
 import orjson
 
 from .client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
-from .engine import Engine, Tally
-from .errors import IncompleteHarvestError, PageviewsError, UsageError
-from .histories import LISTED, MISSING, HistoryStore, Run
+from .engine import Engine, Progress
+from .errors import IncompleteHarvestError, OutputDirError, PageviewsError, UsageError
 from .listing import ListSource
 from .planner import Planner, Selection
 from .render import render_course, selection_clash
+from .store import LISTED, MISSING, Run, Store
+from .storelock import store_lock
 from .timerange import TimeRange, canvas_timestamp
 
 STATE_FILE = "pageviews-state.sqlite"
@@ -61,6 +62,7 @@ class BatchOptions:
     fresh: bool = False
     workers: int = DEFAULT_CONCURRENCY
     split_heavy_users: bool = True
+    excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
 
     def __post_init__(self) -> None:
         if not isinstance(self.courses, tuple) or not self.courses:
@@ -154,8 +156,6 @@ class BatchResult:
 
 def check_writable(out_dir: Path) -> None:
     """Fail before any request if the reports could not be written."""
-    from .errors import OutputDirError
-
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / f".pageviews-probe-{time.monotonic_ns()}"
@@ -171,20 +171,32 @@ async def harvest_courses(
     client: CanvasClient,
     options: BatchOptions,
     *,
-    tally: Tally | None = None,
+    progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> BatchResult:
-    """Harvest every course of ``options`` into its reports; resume an unfinished run."""
-    started = time.monotonic()
-    tally = tally or Tally()
+    """Harvest every course of ``options`` into its reports; resume an unfinished run.
+
+    The state store is locked for the whole run: a second run on it fails at once.
+    """
     check_writable(options.out_dir)
+    with store_lock(options.store_path):
+        return await _harvest_locked(client, options, progress or Progress(), now)
+
+
+async def _harvest_locked(
+    client: CanvasClient,
+    options: BatchOptions,
+    progress: Progress,
+    now: Callable[[], datetime],
+) -> BatchResult:
+    started = time.monotonic()
     moment = now()
     requested = options.time_range
     if requested.start > moment:
         raise UsageError("the start time is in the future")
     me = await client.whoami()
     pinned = requested.clamp_end(moment)
-    store = HistoryStore(options.store_path, client.base_url)
+    store = Store(options.store_path, client.base_url)
     try:
         run = store.open_run(
             options.run_key(), requested.start_utc, pinned.end_utc, canvas_timestamp(moment)
@@ -207,9 +219,9 @@ async def harvest_courses(
         def clash(course_id: int) -> str | None:
             return selection_clash(options.course_dir(course_id), course_id, options)
 
-        planner = Planner(client, store, run, selection, int(me["id"]), tally, clash)
+        planner = Planner(client, store, run, selection, int(me["id"]), progress, clash)
         source = ListSource(client, None, split=options.split_heavy_users)
-        engine = Engine(store, run, source, workers=options.workers, tally=tally)
+        engine = Engine(store, run, source, workers=options.workers, progress=progress)
         try:
             await engine.run_all(planner.produce)
         except BaseExceptionGroup as group:
@@ -237,11 +249,11 @@ async def harvest_courses(
         stats=client.stats,
         peak_in_flight=client.gate.peak,
         seconds=time.monotonic() - started,
-        users=tally.users_total,
+        users=progress.users_total,
     )
 
 
-def _render(store: HistoryStore, run: Run, options: BatchOptions) -> list[CourseResult]:
+def _render(store: Store, run: Run, options: BatchOptions) -> list[CourseResult]:
     problems = store.problems(run.run_id)
     results = []
     for ref, course in store.courses(run.run_id).items():

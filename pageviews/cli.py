@@ -18,6 +18,7 @@ from typing import NoReturn
 import aiohttp
 import anyio
 
+from .batch import first_error
 from .client import DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY, CanvasClient, normalize_base_url
 from .errors import (
     CanvasUnreachableError,
@@ -31,7 +32,6 @@ from .harvest import (
     HarvestOptions,
     HarvestResult,
     Progress,
-    first_error,
     harvest_course,
     range_warnings,
 )
@@ -390,20 +390,16 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
 def _report(args: list[str]) -> int:
     parsed = build_parser(report=True).parse_args(args)
     options = selection(parsed)
-    if not str(options.course).isdigit():
-        raise UsageError("pageviews report needs the numeric course id")
-    result = rebuild_reports(options, int(options.course))
+    result = rebuild_reports(options.as_batch())
     if not parsed.quiet:
         _say(
             f"{result.records:,} page views of course {result.course_id} from {options.store_path}"
         )
         _say("reports: " + ", ".join(sorted(str(p) for p in result.reports.values())))
-    if not result.finished:
+    if result.failed_users:
         raise IncompleteHarvestError(
-            "that harvest did not finish "
-            f"({counted(result.unfinished_units, 'unit')} pending, "
-            f"{counted(len(result.problem_users), 'user')} failed): "
-            "the reports hold only what was harvested; run the harvest again to complete it"
+            f"{counted(len(result.failed_users), 'user')} of that harvest could not be read "
+            "whole and are left out; run the harvest again to retry them"
         )
     return 0
 

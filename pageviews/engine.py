@@ -13,6 +13,7 @@ wait forever for a free worker.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from .errors import (
     PermissionDeniedError,
     TransientError,
 )
-from .histories import FAILED, MISSING, HistoryStore, Run, Unit
+from .store import FAILED, MISSING, Run, Store, Unit
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ Dispatch = Callable[[list[Unit]], Awaitable[None]]
 
 
 @dataclass(slots=True)
-class Tally:
+class Progress:
     """Live counters of a run, for progress displays and the summary."""
 
     users_total: int = 0
@@ -48,13 +49,14 @@ class Tally:
     courses_total: int = 0
     courses_listed: int = 0
     stored_pages: int = 0
+    started: float = field(default_factory=time.monotonic)
     open_units: Counter[int] = field(default_factory=Counter)
 
 
 class UnitContext(Protocol):
     """What a source may do while it reads a unit."""
 
-    store: HistoryStore
+    store: Store
     run: Run
 
     def page_stored(self, records: int, unusable: int = 0) -> None:
@@ -86,10 +88,10 @@ class Engine:
     """Run units through a source with ``workers`` at a time."""
 
     def __init__(
-        self, store: HistoryStore, run: Run, source: Source, *, workers: int, tally: Tally
+        self, store: Store, run: Run, source: Source, *, workers: int, progress: Progress
     ) -> None:
         self.store, self.run, self.source = store, run, source
-        self.workers, self.tally = workers, tally
+        self.workers, self.progress = workers, progress
         self.any_success = False
 
     async def run_all(self, produce: Callable[[Dispatch], Awaitable[None]]) -> None:
@@ -106,7 +108,7 @@ class Engine:
     ) -> None:
         async def dispatch(units: list[Unit]) -> None:
             for unit in units:
-                self.tally.open_units[unit.user_id] += 1
+                self.progress.open_units[unit.user_id] += 1
             for unit in units:
                 await send.send(unit)
 
@@ -147,11 +149,11 @@ class Engine:
 
     def unit_done(self, user_id: int) -> None:
         """Count one of a user's units as ended; the user is done with the last."""
-        opened = self.tally.open_units
+        opened = self.progress.open_units
         opened[user_id] -= 1
         if opened[user_id] <= 0:
             del opened[user_id]
-            self.tally.users_done += 1
+            self.progress.users_done += 1
 
 
 class _Context:
@@ -165,13 +167,13 @@ class _Context:
     def page_stored(self, records: int, unusable: int = 0) -> None:
         self.engine.any_success = True
         self.pages += 1
-        self.engine.tally.records += records
-        self.engine.tally.unusable += unusable
-        self.engine.tally.stored_pages += 1
+        self.engine.progress.records += records
+        self.engine.progress.unusable += unusable
+        self.engine.progress.stored_pages += 1
 
     def spawn(self, units: list[Unit]) -> None:
         for unit in units:
-            self.engine.tally.open_units[unit.user_id] += 1
+            self.engine.progress.open_units[unit.user_id] += 1
             self.tg.start_soon(self.engine._read, unit, self.tg)
 
     def spare_capacity(self) -> int:

@@ -85,6 +85,18 @@ class StoreBusyError(StateError):
     exit_code = 13
 
 
+class NoStoredHarvestError(StateError):
+    """The store holds no harvest of the selection ``pageviews report`` asked for."""
+
+    exit_code = 14
+
+
+class CoursesFailedError(PageviewsError):
+    """Some courses of a batch could not be read; the others' reports were written."""
+
+    exit_code = 15
+
+
 # Transient failures: retried by the retry policy, surfaced only when retries run out.
 
 

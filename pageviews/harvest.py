@@ -1,59 +1,38 @@
-"""Harvest one course: roster producer, page-view workers, store, reports.
+"""Harvest one course into the three reports: a batch of one, written straight into OUT_DIR.
 
-Shape: a producer lists the course's enrollments and sends fetch units (a user
-and a time window) into a bounded stream; a pool of workers follows each unit's
-pagination, storing every page in one transaction with its next link; heavy
-users are split into windows run side by side. The gate in the client bounds
-requests in flight. When all units are done the reports are rendered from the
-store in one streaming pass.
+This is the seed-compatible face (``pageviews 1693 --start_time ...``) over the
+batch engine (:mod:`pageviews.batch`): the same planner, engine, store and
+rendering, with one course whose failures are the run's failures.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import chain
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-import anyio
-import orjson
-from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-
+from .batch import STATE_FILE, BatchOptions, check_writable, harvest_courses
 from .client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
-from .errors import (
-    BodyTooLargeError,
-    CanvasUnreachableError,
-    IncompleteHarvestError,
-    NotFoundError,
-    OutputDirError,
-    PageviewsError,
-    PermissionDeniedError,
-    ProtocolError,
-    StateError,
-    TransientError,
-    UsageError,
-)
-from .ordering import ordered_rows
-from .pagination import PER_PAGE, walk
-from .records import course_rows, local_id, merge_user_rows, newest_first_so_far, page_order
-from .reports import ReportMeta, ReportTotals, ReportWriter
-from .splitting import MAX_WINDOWS, plan_windows
-from .store import FAILED, MISSING, Fetch, Run, RunKey, Store
-from .storelock import store_lock
-from .timerange import TimeRange, canvas_timestamp, request_bounds
+from .engine import Progress
+from .errors import NotFoundError, OutputDirError, PermissionDeniedError, TransientError
+from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
+from .timerange import TimeRange, canvas_timestamp
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "LATE_VIEWS",
+    "LIST_WINDOW_DAYS",
+    "STATE_FILE",
+    "HarvestOptions",
+    "HarvestResult",
+    "Progress",
+    "check_writable",
+    "harvest_course",
+    "range_warnings",
+]
 
 #: Hosted Canvas's list endpoint serves about this many days (contract §8).
 LIST_WINDOW_DAYS = 30
-STATE_FILE = "pageviews-state.sqlite"
 #: Page views can become visible this long after they happen (contract §8).
 LATE_VIEWS = timedelta(hours=1)
 
@@ -72,23 +51,31 @@ class HarvestOptions:
     workers: int = DEFAULT_CONCURRENCY
     split_heavy_users: bool = True
     excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
+    incremental: bool = False
+    overlap: timedelta = LATE_VIEWS
 
     @property
     def store_path(self) -> Path:
         """Where the state store lives (``--state``, default in the output directory)."""
         return self.state_path or self.out_dir / STATE_FILE
 
-
-@dataclass(slots=True)
-class Progress:
-    """Live counters of a harvest, for progress displays."""
-
-    users_total: int = 0
-    users_done: int = 0
-    roster_complete: bool = False
-    records: int = 0
-    unusable: int = 0  # course views left out: no id or no created_at (records.course_rows)
-    started: float = field(default_factory=time.monotonic)
+    def as_batch(self) -> BatchOptions:
+        """The same harvest as a batch of one course, written straight into ``out_dir``."""
+        return BatchOptions(
+            courses=(self.course,),
+            time_range=self.time_range,
+            enrollment_types=self.enrollment_types,
+            enrollment_states=self.enrollment_states,
+            out_dir=self.out_dir,
+            state_path=self.state_path,
+            course_dirs=False,
+            incremental=self.incremental,
+            overlap=self.overlap,
+            fresh=self.fresh,
+            workers=self.workers,
+            split_heavy_users=self.split_heavy_users,
+            excel=self.excel,
+        )
 
 
 @dataclass(slots=True)
@@ -136,217 +123,6 @@ def range_warnings(time_range: TimeRange, now: datetime) -> list[str]:
     return warnings
 
 
-def check_writable(out_dir: Path) -> None:
-    """Fail before any request if the reports could not be written."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".pageviews-probe-{time.monotonic_ns()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputDirError(
-            f"output directory {out_dir} is not writable: {exc.strerror}"
-        ) from None
-
-
-def discard_store(path: Path) -> None:
-    """Delete a state store and its SQLite side files (``--fresh``)."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-class _Harvest:
-    """One run's moving parts; :func:`harvest_course` is the public face."""
-
-    def __init__(
-        self,
-        client: CanvasClient,
-        store: Store,
-        run: Run,
-        course_ref: int,
-        me: int,
-        options: HarvestOptions,
-        progress: Progress,
-    ) -> None:
-        self.client, self.store, self.run = client, store, run
-        self.me, self.options, self.progress = me, options, progress
-        # URLs take ids exactly as Canvas gave them; page-view contexts compare local ids.
-        self.course_ref, self.course_id = course_ref, local_id(course_ref)
-        self.courses = frozenset({self.course_id})
-        self.open_units: Counter[int] = Counter()
-        self.dispatched: set[int] = set()
-        self.any_success = False
-
-    async def run_all(self) -> None:
-        send, receive = anyio.create_memory_object_stream[Fetch](self.options.workers)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self.produce, send)
-            async with receive:
-                for _ in range(self.options.workers):
-                    tg.start_soon(self.work, receive.clone(), tg)
-
-    async def produce(self, send: MemoryObjectSendStream[Fetch]) -> None:
-        async with send:
-            if not self.run.roster_complete:
-                await self._list_roster(send)
-            roster = self.store.roster(self.run.run_id)
-            self.progress.users_total = len(roster)
-            self.progress.roster_complete = True
-            leftovers = [
-                f for f in self.store.pending(self.run.run_id) if f.user_id not in self.dispatched
-            ]
-            waiting = {f.user_id for f in leftovers}
-            undispatched = roster.keys() - self.dispatched
-            self.progress.users_done += len(undispatched - waiting)
-            self.dispatched |= undispatched
-            await self._dispatch(send, leftovers)
-
-    async def _list_roster(self, send: MemoryObjectSendStream[Fetch]) -> None:
-        run, opts = self.run, self.options
-        async for page in walk(
-            self.client,
-            self.client.enrollments_url(
-                self.course_ref, opts.enrollment_types, opts.enrollment_states
-            ),
-        ):
-            users: dict[int, str] = {}
-            for enrollment in page.data:
-                # Exactly as Canvas gave it: a shard-global id (shard * 10**13 + local) names
-                # another person than the local id it reduces to (contract §7).
-                user_id = _user_id(enrollment, page.url)
-                if user_id == self.me or user_id in self.dispatched or user_id in users:
-                    continue
-                user = enrollment.get("user") or {}
-                users[user_id] = str(user.get("name") or "")
-            self.store.add_users(run.run_id, users.items(), run.key.start, run.end)
-            self.progress.users_total += len(users)
-            for user_id in users:
-                self.dispatched.add(user_id)
-                fetches = self.store.pending(run.run_id, user_id)
-                if not fetches:
-                    self.progress.users_done += 1
-                await self._dispatch(send, fetches)
-        self.store.set_roster_complete(run.run_id)
-        log.info("roster complete: %d users", len(self.dispatched))
-
-    async def _dispatch(self, send: MemoryObjectSendStream[Fetch], fetches: list[Fetch]) -> None:
-        for fetch in fetches:
-            self.open_units[fetch.user_id] += 1
-        for fetch in fetches:
-            await send.send(fetch)
-
-    async def work(self, receive: MemoryObjectReceiveStream[Fetch], tg: TaskGroup) -> None:
-        async with receive:
-            async for fetch in receive:
-                await self.fetch(fetch, tg)
-
-    async def fetch(self, fetch: Fetch, tg: TaskGroup) -> None:
-        """Follow one unit to its end, storing each page with its next link."""
-        client, store = self.client, self.store
-        start, end = self.run.key.start, self.run.end
-        url = fetch.next_url or client.page_views_url(
-            fetch.user_id, *request_bounds(fetch.start, fetch.end)
-        )
-        seq = fetch.pages
-        fetched = 0
-        oldest, ordered = fetch.oldest, fetch.ordered
-        # Splitting trusts that the chain so far came newest first: checked on every
-        # record read in this pass, not only on the course's rows.
-        newest_first, raw_oldest = ordered, fetch.oldest
-        try:
-            async for page in walk(client, url):
-                rows, unusable = course_rows(page.data, self.courses, start, end)
-                self.progress.unusable += unusable
-                oldest, ordered = page_order(rows, oldest, ordered)
-                newest_first, raw_oldest = newest_first_so_far(page.data, raw_oldest, newest_first)
-                self.any_success = True
-                fetched += len(page.data)
-                windows = (
-                    self._windows(fetch, raw_oldest, page.data, page.next_url, fetched)
-                    if newest_first and ordered
-                    else []
-                )
-                if windows:
-                    log.info(
-                        "user %s: long history, fetching %d windows", fetch.user_id, len(windows)
-                    )
-                    children = store.split(
-                        fetch, seq, rows, (oldest, ordered), self.run.run_id, windows
-                    )
-                    self.progress.records += len(rows)
-                    self.open_units[fetch.user_id] += len(children)
-                    for child in children:
-                        tg.start_soon(self.fetch, child, tg)
-                    break
-                store.save_page(fetch, seq, rows, page.next_url, (oldest, ordered))
-                seq += 1
-                self.progress.records += len(rows)
-                # Drop the page while waiting for the next: many chains wait at the gate.
-                del page, rows
-        except NotFoundError as exc:
-            if seq == 0 and fetch.next_url is None and store.first_unit(fetch, self.run.run_id):
-                # The user's very first request: Canvas no longer knows the user.
-                log.info("user %s: not found, skipped", fetch.user_id)
-                store.give_up(fetch.fetch_id, MISSING, str(exc))
-            else:
-                # Pages were read, so the user exists: what the 404 hid is missing.
-                log.info("user %s: 404 part-way through the page views", fetch.user_id)
-                store.give_up(fetch.fetch_id, FAILED, f"Canvas answered 404 part-way: {exc}")
-        except PermissionDeniedError as exc:
-            if not self.any_success:
-                raise PermissionDeniedError(
-                    f"Canvas refused to show page views ({exc}); reading page views needs "
-                    "an account-admin token with the view_statistics permission"
-                ) from None
-            store.give_up(fetch.fetch_id, FAILED, f"permission denied: {exc}")
-        except BodyTooLargeError as exc:
-            log.info("user %s: %s", fetch.user_id, exc)
-            store.give_up(fetch.fetch_id, FAILED, str(exc))
-        except CanvasUnreachableError:
-            raise
-        except TransientError as exc:
-            log.info("user %s: gave up after retries: %s", fetch.user_id, exc)
-            store.give_up(fetch.fetch_id, FAILED, f"gave up after retries: {exc}")
-        self._unit_done(fetch.user_id)
-
-    def _windows(
-        self,
-        fetch: Fetch,
-        oldest: str | None,
-        data: list[Any],
-        next_url: str | None,
-        fetched: int,
-    ) -> list[tuple[str, str]]:
-        """Windows for the rest of a long unit, when requests would otherwise idle.
-
-        Splitting costs requests (every window ends with its own short page), so a
-        chain is split only while the gate has room nobody is waiting for: never
-        when Canvas's bucket binds, always for the long chains left at the end.
-        ``oldest`` is the oldest second read so far, the chain having been checked
-        to come newest first; the windows reach through that whole second.
-        """
-        # This chain's own next request takes one free place; only the rest is spare.
-        spare = self.client.gate.spare - 1
-        if not self.options.split_heavy_users or next_url is None or spare <= 0:
-            return []
-        if len(data) < PER_PAGE or oldest is None:
-            return []
-        return plan_windows(
-            start=fetch.start,
-            end=fetch.end,
-            oldest_seen=oldest,
-            fetched=fetched,
-            per_page=PER_PAGE,
-            max_windows=min(MAX_WINDOWS, spare + 1),
-        )
-
-    def _unit_done(self, user_id: int) -> None:
-        self.open_units[user_id] -= 1
-        if self.open_units[user_id] <= 0:
-            del self.open_units[user_id]
-            self.progress.users_done += 1
-
-
 async def harvest_course(
     client: CanvasClient,
     options: HarvestOptions,
@@ -358,160 +134,31 @@ async def harvest_course(
 
     The state store is locked for the whole run: a second run on it fails at once.
     """
-    check_writable(options.out_dir)
-    with store_lock(options.store_path):
-        return await _harvest_locked(client, options, progress or Progress(), now)
-
-
-async def _harvest_locked(
-    client: CanvasClient,
-    options: HarvestOptions,
-    progress: Progress,
-    now: Callable[[], datetime],
-) -> HarvestResult:
-    started = time.monotonic()
-    if options.fresh:
-        discard_store(options.store_path)
+    progress = progress or Progress()
     moment = now()
-    requested = options.time_range
-    if requested.start > moment:
-        raise UsageError("the start time is in the future")
-    me = await client.whoami()
-    course = await client.course(options.course)
-    course_ref = int(course["id"])
-    course_id = local_id(course_ref)
-    pinned = requested.clamp_end(moment)
-    key = run_key(course_id, options)
-    store = Store(options.store_path, client.base_url)
-    try:
-        run = store.open_run(key, pinned.end_utc, canvas_timestamp(moment))
-        if run.resumed:
-            log.info("resuming the unfinished harvest in %s", options.store_path)
-            store.retry_failed(run.run_id)
-        log.info("course %s: %s to %s", course_id, key.start, run.end)
-        harvest = _Harvest(client, store, run, course_ref, int(me["id"]), options, progress)
-        try:
-            await harvest.run_all()
-        except BaseExceptionGroup as group:
-            leaf = first_error(group)
-            if isinstance(leaf, PageviewsError):
-                raise leaf from None
-            raise
-        unfinished = store.pending(run.run_id)
-        if unfinished:
-            # Every unit ends done, split, missing or failed; one still to do means the
-            # harvest was cut short, and its reports would silently lack pages.
-            raise IncompleteHarvestError(
-                f"the harvest stopped with {len(unfinished)} fetch units unfinished; "
-                "run the same command again to resume"
-            )
-        problems = store.problems(run.run_id)
-        roster = store.roster(run.run_id)
-        missing = [(u, d) for u, state, d in problems if state == MISSING]
-        failed = [(u, d) for u, state, d in problems if state != MISSING]
-        totals = render_reports(store, run, options, leave_out={u for u, _ in failed})
-        if not failed:
-            store.finish_run(run.run_id, canvas_timestamp(now()))
-    finally:
-        store.close()
+    batch = await harvest_courses(client, options.as_batch(), progress=progress, now=lambda: moment)
+    (course,) = batch.courses
+    if course.status == MISSING_COURSE:
+        raise NotFoundError(course.detail)
+    if course.status == DENIED_COURSE:
+        raise PermissionDeniedError(course.detail)
+    if course.status == CONFLICT_COURSE:
+        raise OutputDirError(course.detail)
+    if course.course_id is None or course.status not in ("complete", "incomplete"):
+        raise TransientError(course.detail or f"course {course.ref} could not be read")
     return HarvestResult(
-        course_id=course_id,
-        course_name=str(course.get("name") or ""),
-        users=len(roster),
-        records=totals.records,
-        reports=totals.paths,
+        course_id=course.course_id,
+        course_name=course.name,
+        users=course.users,
+        records=course.records,
+        reports=course.reports,
         state_path=options.store_path,
-        resumed=run.resumed,
-        missing_users=missing,
-        failed_users=failed,
+        resumed=batch.resumed,
+        missing_users=course.missing_users,
+        failed_users=course.failed_users,
         unusable_records=progress.unusable,
-        warnings=range_warnings(requested, moment),
-        stats=client.stats,
-        peak_in_flight=client.gate.peak,
-        seconds=time.monotonic() - started,
+        warnings=range_warnings(options.time_range, moment),
+        stats=batch.stats,
+        peak_in_flight=batch.peak_in_flight,
+        seconds=batch.seconds,
     )
-
-
-def _user_id(enrollment: dict[str, Any], url: str) -> int:
-    """An enrollment's ``user_id``, which Canvas always sends as an integer (contract §3)."""
-    value = enrollment.get("user_id")
-    if type(value) is str and value.isdigit():
-        value = int(value)
-    if type(value) is not int:
-        raise ProtocolError(
-            f"an enrollment from {urlsplit(url).path} has no integer user_id: "
-            "that is not Canvas's API"
-        )
-    return value
-
-
-def run_key(course_id: int, options: HarvestOptions) -> RunKey:
-    """The key under which the store keeps this harvest's progress."""
-
-    def canonical(values: Sequence[str] | None) -> tuple[str, ...] | None:
-        return tuple(sorted(set(values))) if values else None
-
-    return RunKey(
-        course_id,
-        options.time_range.start_utc,
-        options.time_range.end_utc,
-        canonical(options.enrollment_types),
-        canonical(options.enrollment_states),
-    )
-
-
-def render_reports(
-    store: Store, run: Run, options: HarvestOptions, leave_out: Collection[int] = ()
-) -> ReportTotals:
-    """Write the six reports from the store, in one streaming pass.
-
-    Users in ``leave_out`` (read only in part) are left out whole: a report never
-    holds part of a user's page views, so no count in it is short.
-    """
-    requested = options.time_range
-    meta = ReportMeta(
-        course_id=run.key.course_id,
-        start_time=requested.start.isoformat(),
-        end_time=requested.end.isoformat(),
-        label=requested.label,
-    )
-    course_id, start, end = run.key.course_id, run.key.start, run.end
-    try:
-        with ReportWriter(options.out_dir, meta, excel=options.excel) as writer:
-            for user_id, name, units in store.user_units(run.run_id):
-                if user_id in leave_out:
-                    continue
-                pages = [store.unit_pages(unit.fetch_id) for unit in units]
-                if all(unit.ordered for unit in units):
-                    rows: Iterable[Sequence[Any]] = ordered_rows(pages, course_id, start, end)
-                else:
-                    rows = merge_user_rows(chain.from_iterable(pages), course_id, start, end)
-                writer.write_user(user_id, name, rows)
-    except OSError as exc:  # a full disk, a quota: the writer removed its temporary files
-        raise OutputDirError(
-            f"cannot write the reports in {options.out_dir}: {exc.strerror or exc}"
-        ) from None
-    except orjson.JSONDecodeError as exc:  # SQLite's integrity check cannot see this
-        raise StateError(
-            f"the state store {store.path} holds a page that cannot be read ({exc}); "
-            "start over with --fresh"
-        ) from None
-    return writer.summary
-
-
-def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first non-group leaf, preferring our own errors, for one-line reporting."""
-    leaves: list[BaseException] = []
-
-    def collect(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                collect(inner)
-        else:
-            leaves.append(exc)
-
-    collect(group)
-    for leaf in leaves:
-        if isinstance(leaf, PageviewsError):
-            return leaf
-    return leaves[0]

@@ -19,10 +19,10 @@ from typing import Any
 from .client import CanvasClient
 from .engine import UnitContext
 from .errors import PermissionDeniedError
-from .histories import Unit
 from .pagination import PER_PAGE, walk
 from .records import course_rows, newest_first_so_far
 from .splitting import MAX_WINDOWS, plan_windows
+from .store import Unit
 from .timerange import canvas_timestamp, request_bounds
 
 log = logging.getLogger(__name__)

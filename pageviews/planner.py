@@ -17,20 +17,23 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from .client import CanvasClient
 from .coverage import missing, trusted
-from .engine import Dispatch, Tally
+from .engine import Dispatch, Progress
 from .errors import NotFoundError, PermissionDeniedError, ProtocolError, TransientError
-from .histories import LISTED, LISTING, HistoryStore, Run, RunCourse, Unit
 from .listing import SOURCE
 from .pagination import walk
 from .records import local_id
+from .store import LISTED, LISTING, Run, RunCourse, Store, Unit
 
 log = logging.getLogger(__name__)
 
 #: States of a course that could not be read, beside ``listing`` and ``listed``.
 MISSING_COURSE, DENIED_COURSE, FAILED_COURSE = "not found", "not permitted", "failed"
+#: Its reports would replace reports of another selection.
+CONFLICT_COURSE = "conflict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,21 +53,21 @@ class Planner:
     def __init__(
         self,
         client: CanvasClient,
-        store: HistoryStore,
+        store: Store,
         run: Run,
         selection: Selection,
         me: int,
-        tally: Tally,
+        progress: Progress,
         check_course: Callable[[int], str | None] = lambda _: None,
     ) -> None:
         self.client, self.store, self.run, self.selection = client, store, run, selection
-        self.me, self.tally, self.check_course = local_id(me), tally, check_course
+        self.me, self.progress, self.check_course = local_id(me), progress, check_course
         self.planned: set[int] = set()
 
     async def produce(self, dispatch: Dispatch) -> None:
         """List every course's roster and dispatch each new user's units."""
         known = self.store.courses(self.run.run_id)
-        self.tally.courses_total = len(self.selection.courses)
+        self.progress.courses_total = len(self.selection.courses)
         for ref in self.selection.courses:
             course = known.get(ref)
             if course is None or course.state == LISTING:
@@ -72,8 +75,8 @@ class Planner:
             elif course.state == LISTED and course.course_id is not None:
                 roster = self.store.roster(self.run.run_id, course.course_id)
                 await self._plan([user for user, _ in roster], dispatch)
-            self.tally.courses_listed += 1
-        self.tally.roster_complete = True
+            self.progress.courses_listed += 1
+        self.progress.roster_complete = True
 
     async def _list(self, ref: str, dispatch: Dispatch) -> RunCourse:
         run_id = self.run.run_id
@@ -89,7 +92,7 @@ class Planner:
             return self._give_up(ref, None, FAILED_COURSE, f"gave up after retries: {exc}")
         clash = self.check_course(course_id)
         if clash is not None:
-            return self._give_up(ref, course_id, FAILED_COURSE, clash, name)
+            return self._give_up(ref, course_id, CONFLICT_COURSE, clash, name)
         course = RunCourse(ref, course_id, name, LISTING, "")
         self.store.set_course(run_id, course)
         url = self.client.enrollments_url(
@@ -99,9 +102,9 @@ class Planner:
             async for page in walk(self.client, url):
                 users: dict[int, str] = {}
                 for enrollment in page.data:
-                    if not isinstance(enrollment, dict) or "user_id" not in enrollment:
-                        raise ProtocolError(f"an enrollment without a user_id in {url}")
-                    user_id = int(enrollment["user_id"])
+                    # Exactly as Canvas gave it: a shard-global id (shard * 10**13 + local)
+                    # names another person than the local id it reduces to (contract §7).
+                    user_id = _user_id(enrollment, page.url)
                     if local_id(user_id) == self.me or user_id in users:
                         continue
                     user = enrollment.get("user") or {}
@@ -134,9 +137,9 @@ class Planner:
                 continue
             self.planned.add(user_id)
             units = self._units(user_id)
-            self.tally.users_total += 1
+            self.progress.users_total += 1
             if not units:
-                self.tally.users_done += 1
+                self.progress.users_done += 1
             await dispatch(units)
 
     def _units(self, user_id: int) -> list[Unit]:
@@ -150,3 +153,16 @@ class Planner:
         else:
             gaps = [want]
         return store.add_units(run.run_id, user_id, gaps, SOURCE)
+
+
+def _user_id(enrollment: object, url: str) -> int:
+    """An enrollment's ``user_id``, which Canvas always sends as an integer (contract §3)."""
+    value = enrollment.get("user_id") if isinstance(enrollment, dict) else None
+    if type(value) is str and value.isdigit():
+        value = int(value)
+    if type(value) is not int:
+        raise ProtocolError(
+            f"an enrollment from {urlsplit(url).path} has no integer user_id: "
+            "that is not Canvas's API"
+        )
+    return value

@@ -1,48 +1,71 @@
-"""Rebuild a harvest's reports from the state store alone, without asking Canvas."""
+"""Rebuild a course's reports from the state store alone, without asking Canvas."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import StateError
-from .harvest import HarvestOptions, check_writable, render_reports, run_key
-from .store import FAILED, Store
+import orjson
+
+from .batch import BatchOptions, check_writable
+from .errors import IncompleteHarvestError, NoStoredHarvestError
+from .progress import counted
+from .render import render_course
+from .store import FAILED, LISTED, LISTING, Run, RunCourse, Store
 from .storelock import store_lock
 
 
 @dataclass(frozen=True, slots=True)
 class RebuildResult:
-    """What the rebuilt reports hold, and whether the harvest behind them was complete."""
+    """What the rebuilt reports hold."""
 
     course_id: int
     records: int
     reports: dict[str, Path]
-    finished: bool
-    unfinished_units: int
-    problem_users: list[int]
+    failed_users: list[int]
 
 
-def rebuild_reports(options: HarvestOptions, course_id: int) -> RebuildResult:
-    """Render the reports of the newest stored harvest matching ``options``."""
+def rebuild_reports(options: BatchOptions) -> RebuildResult:
+    """Render the reports of the newest stored harvest of ``options``' one course.
+
+    The course may be named as the harvest named it or by its numeric id. Nothing
+    is written for a harvest that did not finish: its reports would be short.
+    """
     check_writable(options.out_dir)
     with store_lock(options.store_path):
-        return _rebuild_locked(options, course_id)
+        store = Store(options.store_path, None)
+        try:
+            run, course, finished = _find(store, options)
+            if not finished:
+                pending = len(store.pending(run.run_id))
+                raise IncompleteHarvestError(
+                    f"that harvest did not finish (course {course.course_id}, "
+                    f"{counted(pending, 'fetch unit')} pending): no reports written; run "
+                    "the harvest again to complete it"
+                )
+            assert course.course_id is not None
+            roster = store.roster(run.run_id, course.course_id)
+            problems = store.problems(run.run_id)
+            failed = [u for u, _ in roster if problems.get(u, ("",))[0] == FAILED]
+            totals = render_course(store, run, course.course_id, roster, options, exclude=failed)
+        finally:
+            store.close()
+    return RebuildResult(course.course_id, totals.records, totals.paths, failed)
 
 
-def _rebuild_locked(options: HarvestOptions, course_id: int) -> RebuildResult:
-    store = Store(options.store_path, None)
-    try:
-        found = store.latest_run(run_key(course_id, options))
-        if found is None:
-            raise StateError(
-                f"{options.store_path} holds no harvest of course {course_id} for "
-                f"{options.time_range.label} with these enrollment filters"
-            )
-        run, finished = found
-        problems = [user for user, state, _ in store.problems(run.run_id) if state == FAILED]
-        totals = render_reports(store, run, options, leave_out=problems)
-        unfinished = len(store.pending(run.run_id))
-    finally:
-        store.close()
-    return RebuildResult(course_id, totals.records, totals.paths, finished, unfinished, problems)
+def _find(store: Store, options: BatchOptions) -> tuple[Run, RunCourse, bool]:
+    """The newest run over this range and filter that listed the course."""
+    (ref,) = options.refs
+    wanted = orjson.loads(options.run_key())[1:5]
+    for run, finished in store.runs():
+        key = orjson.loads(run.key)
+        if key[1:5] != wanted:
+            continue
+        for course in store.courses(run.run_id).values():
+            named = course.ref == ref or str(course.course_id) == ref
+            if named and course.state in (LISTING, LISTED) and course.course_id is not None:
+                return run, course, finished
+    raise NoStoredHarvestError(
+        f"{options.store_path} holds no harvest of course {ref} for "
+        f"{options.time_range.label} with these enrollment filters"
+    )

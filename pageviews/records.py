@@ -7,11 +7,9 @@ look-ups and tuples, no per-record objects beyond the row itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from operator import itemgetter
 from typing import Any
-
-import orjson
 
 from .timerange import normalize_timestamp
 
@@ -117,22 +115,6 @@ def course_rows(
     return rows, unusable
 
 
-def page_order(rows: list[Row], oldest: str | None, ordered: bool) -> tuple[str | None, bool]:
-    """Fold one page into a unit's (oldest time so far, still newest first?).
-
-    Canvas serves newest first (contract §2), so every page must be no newer than
-    the oldest row before it; a shared second is allowed. Reports stream units
-    that kept this order and merge the others in memory.
-    """
-    if not rows:
-        return oldest, ordered
-    times = list(map(_CREATED, rows))
-    if oldest is not None and max(times) > oldest:
-        ordered = False
-    page_oldest = min(times)
-    return (page_oldest if oldest is None else min(oldest, page_oldest)), ordered
-
-
 def newest_first_so_far(
     views: list[Any], oldest: str | None, ordered: bool
 ) -> tuple[bool, str | None]:
@@ -158,22 +140,3 @@ def newest_first_so_far(
             return False, oldest
         previous = created
     return True, previous
-
-
-def encode_rows(rows: list[Row]) -> bytes:
-    """Pack a page's rows for the store."""
-    return orjson.dumps(rows)
-
-
-def merge_user_rows(blobs: Iterable[bytes], course_id: int, start: str, end: str) -> list[Any]:
-    """One user's stored pages as rows of one course: each id once, by (time, id).
-
-    Windows share their edge second and a resumed page may be stored twice, so
-    the same view can sit in two pages; the id decides (contract §8). Pages hold
-    newest-first runs, which the sort takes in near-linear time.
-    """
-    rows: list[Any] = []
-    for blob in blobs:
-        rows += orjson.loads(blob)
-    unique = {row[2]: row for row in rows if row[0] == course_id and start <= row[1] <= end}
-    return sorted(unique.values(), key=_BY_TIME_THEN_ID)

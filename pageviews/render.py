@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from .histories import HistoryStore, Run
+from .errors import OutputDirError
 from .reports import ReportMeta, ReportTotals, ReportWriter
+from .store import Run, Store
 
 if TYPE_CHECKING:
     from .batch import BatchOptions
@@ -31,6 +32,7 @@ def report_meta(course_id: int, options: BatchOptions) -> ReportMeta:
         start_time=requested.start.isoformat(),
         end_time=requested.end.isoformat(),
         label=requested.label,
+        selection=selection_of(options),
     )
 
 
@@ -89,7 +91,7 @@ def _describe(selection: Mapping[str, object]) -> str:
 
 
 def render_course(
-    store: HistoryStore,
+    store: Store,
     run: Run,
     course_id: int,
     roster: list[tuple[int, str]],
@@ -103,12 +105,17 @@ def render_course(
     a partial count; the summary names them.
     """
     out_dir = options.course_dir(course_id)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with ReportWriter(out_dir, report_meta(course_id, options)) as writer:
-        for user_id, name in roster:
-            if user_id in exclude:
-                continue
-            writer.write_user(
-                user_id, name, store.user_rows(user_id, course_id, run.start, run.end)
-            )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with ReportWriter(out_dir, report_meta(course_id, options), excel=options.excel) as writer:
+            for user_id, name in roster:
+                if user_id in exclude:
+                    continue
+                writer.write_user(
+                    user_id, name, store.user_rows(user_id, course_id, run.start, run.end)
+                )
+    except OSError as exc:  # a full disk, a quota: the writer removed its temporary files
+        raise OutputDirError(
+            f"cannot write the reports in {out_dir}: {exc.strerror or exc}"
+        ) from None
     return writer.summary

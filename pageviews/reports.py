@@ -24,6 +24,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Self
 
+import orjson
+
 from .textcodec import FORMULA_STARTS, csv_field, excel_field, json_string
 
 _REPORT_COLUMNS = "Report Start Time,Report End Time,Report Course ID"
@@ -49,6 +51,9 @@ class ReportMeta:
     start_time: str
     end_time: str
     label: str
+    #: The enrollment filter, recorded in the JSON header so that reports of another
+    #: selection under the same names are never replaced silently.
+    selection: dict[str, list[str] | None] | None = None
 
     def paths(self, out_dir: Path) -> dict[str, Path]:
         """The six output paths, named as the original script named them."""
@@ -145,6 +150,8 @@ class ReportWriter:
         paths = meta.paths(out_dir)
         start, end = json_string(meta.start_time), json_string(meta.end_time)
         json_head = f'{{"start_time":{start},"end_time":{end},"course_id":{meta.course_id}'
+        if meta.selection is not None:
+            json_head += f',"selection":{orjson.dumps(meta.selection).decode()}'
         self._pairs: list[_Pair] = []
         try:
             for kind, head in zip(

@@ -1,61 +1,91 @@
-"""The embedded SQLite store: harvested page views and the progress of every run.
+"""The state store: users' page-view histories with coverage, and the runs that read them.
 
 Invariants:
-- A page's rows and the fetch unit's next link are written in one transaction,
+- Page views belong to users, so the store does too: ``views`` holds each page
+  view once, keyed by (user, second, id), with the course it belongs to. A view
+  read again (a window edge, a page re-read after a crash, a later run) replaces
+  its earlier copy, so corrections Canvas makes later win. Only views that belong
+  to some course are kept; no course report could use the others.
+- A page's views and its fetch unit's next link are written in one transaction,
   so after any crash the store says exactly which pages are held: resuming
   re-requests at most the pages that were in flight.
-- ``pages`` keeps each stored page's course rows as one packed blob, so storing
-  costs one insert a page, not one a record. Rows carry their course, so one
-  user's history can serve every course it touches. The same view may sit in two
-  pages (window edges, a page re-read after a crash): readers de-duplicate by id.
-- A run owns its roster and fetch units; its reports read only its own pages.
+- ``coverage`` says, per user, which seconds are known complete, since when
+  (``read_at``) and from which source. It grows only when a unit has read its
+  interval to the end (or, when a unit is split, the part it read itself).
+- A run is a plan over the store: its courses, their rosters and its fetch
+  units. Reports are rendered per course from ``views`` by course, range and
+  roster; they never depend on which run read a view.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from itertools import groupby
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
+from .coverage import Covered, Interval
 from .errors import StateError
-from .records import Row, encode_rows
+from .records import Row
 
-# 4: units ask Canvas through the whole last second (request_bounds); links stored by
-# version 3 end a second short, so its stores are refused rather than resumed.
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (user_id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS views (
+    user_id INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    id TEXT NOT NULL,
+    course_id INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    interaction REAL,
+    PRIMARY KEY (user_id, created, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS coverage (
+    user_id INTEGER NOT NULL,
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    read_at TEXT NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS coverage_by_user ON coverage (user_id);
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY,
     key TEXT NOT NULL,
-    course_id INTEGER NOT NULL,
     start TEXT NOT NULL,
     end TEXT NOT NULL,
     started_at TEXT NOT NULL,
-    roster_complete INTEGER NOT NULL DEFAULT 0,
     finished_at TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_key ON runs (key, finished_at);
-CREATE TABLE IF NOT EXISTS run_users (
+CREATE TABLE IF NOT EXISTS run_courses (
+    position INTEGER PRIMARY KEY,
     run_id INTEGER NOT NULL,
-    user_id INTEGER NOT NULL,
+    ref TEXT NOT NULL,
+    course_id INTEGER,
     name TEXT NOT NULL,
-    PRIMARY KEY (run_id, user_id)
+    state TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    UNIQUE (run_id, ref)
+);
+CREATE TABLE IF NOT EXISTS rosters (
+    run_id INTEGER NOT NULL,
+    course_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    PRIMARY KEY (run_id, course_id, user_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS fetches (
-    fetch_id INTEGER PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS units (
+    unit_id INTEGER PRIMARY KEY,
     run_id INTEGER NOT NULL,
     user_id INTEGER NOT NULL,
     start TEXT NOT NULL,
     end TEXT NOT NULL,
+    source TEXT NOT NULL,
     next_url TEXT,
     state TEXT NOT NULL DEFAULT 'todo',
     pages INTEGER NOT NULL DEFAULT 0,
@@ -63,93 +93,73 @@ CREATE TABLE IF NOT EXISTS fetches (
     ordered INTEGER NOT NULL DEFAULT 1,
     detail TEXT
 );
-CREATE INDEX IF NOT EXISTS fetches_by_run ON fetches (run_id, state, user_id);
-CREATE INDEX IF NOT EXISTS fetches_by_user ON fetches (run_id, user_id);
-CREATE TABLE IF NOT EXISTS pages (
-    fetch_id INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    rows BLOB NOT NULL,
-    PRIMARY KEY (fetch_id, seq)
-);
+CREATE INDEX IF NOT EXISTS units_by_run ON units (run_id, state, user_id);
 """
 
-#: States of a fetch unit. ``split`` units handed their remaining range to children.
+#: States of a fetch unit. ``split`` units handed the rest of their range to children.
 TODO, DONE, SPLIT, MISSING, FAILED = "todo", "done", "split", "missing", "failed"
+#: States of a run's course.
+LISTING, LISTED = "listing", "listed"
 
-
-@dataclass(frozen=True, slots=True)
-class RunKey:
-    """What makes two invocations the same harvest, so the second resumes the first."""
-
-    course_id: int
-    start: str
-    end: str
-    enrollment_types: tuple[str, ...] | None
-    enrollment_states: tuple[str, ...] | None
-
-    def encode(self) -> str:
-        """A stable text form for the ``runs.key`` column."""
-        return orjson.dumps(
-            [self.course_id, self.start, self.end, self.enrollment_types, self.enrollment_states]
-        ).decode()
+_INSERT_UNIT = "INSERT INTO units (run_id, user_id, start, end, source) VALUES (?, ?, ?, ?, ?)"
+_UPSERT_USER = "INSERT INTO users VALUES (?, ?) ON CONFLICT DO UPDATE SET name = excluded.name"
+_UPSERT_VIEW = (
+    "INSERT INTO views (course_id, created, id, url, interaction, user_id)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, created, id) DO UPDATE SET"
+    " course_id = excluded.course_id, url = excluded.url, interaction = excluded.interaction"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """A harvest in the store; ``resumed`` when an unfinished one was found."""
+    """A run in the store; ``resumed`` when an unfinished one with the same key was found."""
 
     run_id: int
-    key: RunKey
-    end: str
+    key: str
+    start: str
+    end: str  # pinned: never past the moment the run started
+    started_at: str
     resumed: bool
-    roster_complete: bool
 
 
 @dataclass(frozen=True, slots=True)
-class Fetch:
+class Unit:
     """One unit of work: a user's page views in ``[start, end]``, from ``next_url`` on."""
 
-    fetch_id: int
+    unit_id: int
     user_id: int
     start: str
     end: str
-    next_url: str | None
-    pages: int
-    oldest: str | None = None  # the oldest stored row's time: later pages must be older
-    ordered: bool = True  # False once a page came back newer than the ones before it
-
-
-#: How far a unit's pages reached back and whether they kept newest-first order.
-Order = tuple[str | None, bool]
+    source: str
+    next_url: str | None = None
+    pages: int = 0
+    oldest: str | None = None  # the oldest second read so far: later pages must be older
+    ordered: bool = True  # False once the chain broke newest-first order
 
 
 @dataclass(frozen=True, slots=True)
-class StoredUnit:
-    """A fetch unit with stored pages, and whether they came newest first."""
+class RunCourse:
+    """A course of a run, as the user named it: how far its roster was listed, or why not."""
 
-    fetch_id: int
-    ordered: bool
-
-
-def _fetch(row: tuple[Any, ...]) -> Fetch:
-    fetch_id, user_id, start, end, next_url, pages, oldest, ordered = row
-    return Fetch(fetch_id, user_id, start, end, next_url, pages, oldest, bool(ordered))
+    ref: str
+    course_id: int | None
+    name: str
+    state: str
+    detail: str
 
 
 class Store:
-    """A SQLite file holding page views and run progress for one Canvas origin."""
+    """The SQLite store (WAL) behind harvests, resume and offline reports."""
 
     def __init__(self, path: Path, origin: str | None) -> None:
-        """Open or create the store; ``origin=None`` opens an existing one for reading."""
         self.path = path
-        if origin is None and not path.is_file():
+        if origin is None and not path.exists():
             raise StateError(f"no state store at {path}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.executescript(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-4000;"
-            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"cannot open the state store {path}: {exc}") from None
@@ -168,8 +178,9 @@ class Store:
         if meta.get("schema_version") != str(SCHEMA_VERSION):
             raise StateError(
                 f"{self.path} was written by another version of pageviews (store version "
-                f"{meta.get('schema_version')}, this one reads {SCHEMA_VERSION}); "
-                "run again with --fresh to start over"
+                f"{meta.get('schema_version')}, this one reads {SCHEMA_VERSION}): remove it "
+                "(it holds only what a harvest read, which a new run reads again) or use "
+                "another --state"
             )
         if origin is not None and meta.get("origin") != origin:
             raise StateError(
@@ -199,200 +210,253 @@ class Store:
         except sqlite3.Error as exc:
             raise StateError(f"cannot {doing} the state store {self.path}: {exc}") from None
 
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        with self._failing("read"):
-            return self._db.execute(sql, params).fetchall()
-
-    def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        rows = self._rows(sql, params)
-        return rows[0] if rows else None
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        with self._failing("read"), closing(self._db.execute(sql, tuple(params))) as cursor:
+            return cursor.fetchall()
 
     # Runs -------------------------------------------------------------------
 
-    def open_run(self, key: RunKey, pinned_end: str, now: str) -> Run:
+    def open_run(self, key: str, start: str, end: str, now: str) -> Run:
         """Find the unfinished run with this key, or start a new one."""
-        found = self._one(
-            "SELECT run_id, end, roster_complete FROM runs"
+        found = self._rows(
+            "SELECT run_id, start, end, started_at FROM runs"
             " WHERE key = ? AND finished_at IS NULL ORDER BY run_id DESC LIMIT 1",
-            (key.encode(),),
+            (key,),
         )
         if found:
-            return Run(found[0], key, found[1], resumed=True, roster_complete=bool(found[2]))
+            run_id, start, end, started_at = found[0]
+            return Run(run_id, key, start, end, started_at, resumed=True)
         with self._tx():
             cursor = self._db.execute(
-                "INSERT INTO runs (key, course_id, start, end, started_at) VALUES (?, ?, ?, ?, ?)",
-                (key.encode(), key.course_id, key.start, pinned_end, now),
+                "INSERT INTO runs (key, start, end, started_at) VALUES (?, ?, ?, ?)",
+                (key, start, end, now),
             )
-        run_id = cursor.lastrowid
-        assert run_id is not None
-        return Run(run_id, key, pinned_end, resumed=False, roster_complete=False)
+        assert cursor.lastrowid is not None
+        return Run(cursor.lastrowid, key, start, end, now, resumed=False)
 
-    def latest_run(self, key: RunKey) -> tuple[Run, bool] | None:
+    def latest_run(self, key: str) -> tuple[Run, bool] | None:
         """The newest run with this key, finished or not, and whether it finished."""
-        found = self._one(
-            "SELECT run_id, end, roster_complete, finished_at IS NOT NULL FROM runs"
+        found = self._rows(
+            "SELECT run_id, start, end, started_at, finished_at IS NOT NULL FROM runs"
             " WHERE key = ? ORDER BY run_id DESC LIMIT 1",
-            (key.encode(),),
+            (key,),
         )
-        if found is None:
+        if not found:
             return None
-        run = Run(found[0], key, found[1], resumed=True, roster_complete=bool(found[2]))
-        return run, bool(found[3])
+        run_id, start, end, started_at, finished = found[0]
+        return Run(run_id, key, start, end, started_at, resumed=True), bool(finished)
+
+    def runs(self) -> list[tuple[Run, bool]]:
+        """Every run, newest first, and whether it finished."""
+        return [
+            (Run(run_id, key, start, end, started_at, resumed=True), bool(finished))
+            for run_id, key, start, end, started_at, finished in self._rows(
+                "SELECT run_id, key, start, end, started_at, finished_at IS NOT NULL FROM runs"
+                " ORDER BY run_id DESC"
+            )
+        ]
 
     def finish_run(self, run_id: int, now: str) -> None:
-        """Close a run, so the same command later starts a new harvest."""
+        """Close a run, so the same command later starts a new one."""
         with self._tx():
             self._db.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", (now, run_id))
 
-    # Roster -----------------------------------------------------------------
+    # Courses and rosters ----------------------------------------------------
 
-    def add_users(
-        self, run_id: int, users: Iterable[tuple[int, str]], start: str, end: str
-    ) -> None:
-        """Record roster users and give each new one a fetch unit over the run's range."""
+    def set_course(self, run_id: int, course: RunCourse) -> None:
+        """Record a course of the run and how far it got."""
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO run_courses (run_id, ref, course_id, name, state, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET course_id ="
+                " excluded.course_id, name = excluded.name, state = excluded.state,"
+                " detail = excluded.detail",
+                (run_id, course.ref, course.course_id, course.name, course.state, course.detail),
+            )
+
+    def courses(self, run_id: int) -> dict[str, RunCourse]:
+        """The run's courses by the reference the user gave, in the order first recorded."""
+        rows = self._rows(
+            "SELECT ref, course_id, name, state, detail FROM run_courses WHERE run_id = ?"
+            " ORDER BY position",
+            (run_id,),
+        )
+        return {row[0]: RunCourse(*row) for row in rows}
+
+    def add_roster(self, run_id: int, course_id: int, users: Iterable[tuple[int, str]]) -> None:
+        """Record users of a course's roster (each once) and their names."""
         with self._tx():
             for user_id, name in users:
-                cursor = self._db.execute(
-                    "INSERT OR IGNORE INTO run_users VALUES (?, ?, ?)", (run_id, user_id, name)
+                self._db.execute(_UPSERT_USER, (user_id, name))
+                self._db.execute(
+                    "INSERT OR IGNORE INTO rosters VALUES (?, ?, ?)", (run_id, course_id, user_id)
                 )
-                if cursor.rowcount:
-                    self._db.execute(
-                        "INSERT INTO fetches (run_id, user_id, start, end) VALUES (?, ?, ?, ?)",
-                        (run_id, user_id, start, end),
-                    )
 
-    def set_roster_complete(self, run_id: int) -> None:
-        """Note that the roster was listed to the end."""
-        with self._tx():
-            self._db.execute("UPDATE runs SET roster_complete = 1 WHERE run_id = ?", (run_id,))
+    def roster(self, run_id: int, course_id: int) -> list[tuple[int, str]]:
+        """A course's roster users and their names, by user id."""
+        return self._rows(
+            "SELECT r.user_id, u.name FROM rosters AS r JOIN users AS u USING (user_id)"
+            " WHERE r.run_id = ? AND r.course_id = ? ORDER BY r.user_id",
+            (run_id, course_id),
+        )
 
-    def roster(self, run_id: int) -> dict[int, str]:
-        """The run's users and their names."""
-        return dict(
-            self._rows(
-                "SELECT user_id, name FROM run_users WHERE run_id = ? ORDER BY user_id", (run_id,)
+    # Coverage ---------------------------------------------------------------
+
+    def coverage(self, user_id: int) -> list[Covered]:
+        """The intervals of the user's history known complete."""
+        return [
+            Covered(*row)
+            for row in self._rows(
+                "SELECT start, end, read_at FROM coverage WHERE user_id = ?", (user_id,)
             )
+        ]
+
+    def _cover(self, user_id: int, interval: Interval, run_id: int, source: str) -> None:
+        self._db.execute(
+            "INSERT INTO coverage SELECT ?, ?, ?, started_at, ? FROM runs WHERE run_id = ?",
+            (user_id, *interval, source, run_id),
         )
 
     # Fetch units ------------------------------------------------------------
 
-    def pending(self, run_id: int, user_id: int | None = None) -> list[Fetch]:
-        """Fetch units still to do, in user order; only ``user_id``'s when given."""
+    def add_units(
+        self, run_id: int, user_id: int, intervals: Iterable[Interval], source: str
+    ) -> list[Unit]:
+        """New units over ``intervals`` of one user's history."""
+        units = []
+        with self._tx():
+            for start, end in intervals:
+                cursor = self._db.execute(_INSERT_UNIT, (run_id, user_id, start, end, source))
+                assert cursor.lastrowid is not None
+                units.append(Unit(cursor.lastrowid, user_id, start, end, source))
+        return units
+
+    def pending(self, run_id: int, user_id: int | None = None) -> list[Unit]:
+        """Units still to do, in user order; only ``user_id``'s when given."""
         user_filter = "" if user_id is None else " AND user_id = ?"
         rows = self._rows(
-            "SELECT fetch_id, user_id, start, end, next_url, pages, oldest, ordered FROM fetches"
-            f" WHERE run_id = ? AND state = ?{user_filter} ORDER BY user_id, fetch_id",
+            "SELECT unit_id, user_id, start, end, source, next_url, pages, oldest, ordered"
+            f" FROM units WHERE run_id = ? AND state = ?{user_filter} ORDER BY user_id, unit_id",
             (run_id, TODO) if user_id is None else (run_id, TODO, user_id),
         )
-        return [_fetch(row) for row in rows]
+        return [
+            Unit(unit_id, user, start, end, source, next_url, pages, oldest, bool(ordered))
+            for unit_id, user, start, end, source, next_url, pages, oldest, ordered in rows
+        ]
+
+    def has_units(self, run_id: int, user_id: int) -> bool:
+        """Whether the run already planned this user."""
+        return bool(
+            self._rows(
+                "SELECT 1 FROM units WHERE run_id = ? AND user_id = ? LIMIT 1", (run_id, user_id)
+            )
+        )
+
+    def pages_read(self, run_id: int, user_id: int) -> bool:
+        """Whether the run stored any page of the user (then a 404 cannot mean "gone")."""
+        return bool(
+            self._rows(
+                "SELECT 1 FROM units WHERE run_id = ? AND user_id = ? AND pages > 0 LIMIT 1",
+                (run_id, user_id),
+            )
+        )
 
     def save_page(
-        self, fetch: Fetch, seq: int, rows: list[Row], next_url: str | None, order: Order
+        self,
+        run_id: int,
+        unit: Unit,
+        rows: list[Row],
+        next_url: str | None,
+        order: tuple[str | None, bool],
     ) -> None:
-        """Store page ``seq`` of a unit with its next link (``None``: the unit is done)."""
+        """Store a page of a unit with its next link (``None``: the unit is done, and covered)."""
         with self._tx():
-            self._insert(fetch.fetch_id, seq, rows)
+            self._insert(unit.user_id, rows)
             if next_url is None:
                 self._db.execute(
-                    "UPDATE fetches SET next_url = NULL, pages = ?, state = ?, oldest = ?,"
-                    " ordered = ? WHERE fetch_id = ?",
-                    (seq + 1, DONE, *order, fetch.fetch_id),
+                    "UPDATE units SET next_url = NULL, pages = pages + 1, state = ?, oldest = ?,"
+                    " ordered = ? WHERE unit_id = ?",
+                    (DONE, *order, unit.unit_id),
                 )
+                self._cover(unit.user_id, (unit.start, unit.end), run_id, unit.source)
             else:
-                # state stays 'todo': leaving the indexed column out spares the index a write.
                 self._db.execute(
-                    "UPDATE fetches SET next_url = ?, pages = ?, oldest = ?, ordered = ?"
-                    " WHERE fetch_id = ?",
-                    (next_url, seq + 1, *order, fetch.fetch_id),
+                    "UPDATE units SET next_url = ?, pages = pages + 1, oldest = ?, ordered = ?"
+                    " WHERE unit_id = ?",
+                    (next_url, *order, unit.unit_id),
                 )
 
     def split(
         self,
-        fetch: Fetch,
-        seq: int,
-        rows: list[Row],
-        order: Order,
         run_id: int,
-        windows: list[tuple[str, str]],
-    ) -> list[Fetch]:
-        """Store page ``seq`` of a unit and hand the rest of its range to units over ``windows``."""
+        unit: Unit,
+        rows: list[Row],
+        read: Interval,
+        windows: list[Interval],
+    ) -> list[Unit]:
+        """Store a page, cover what the unit read itself, give the rest to ``windows``."""
+        children = []
         with self._tx():
-            self._insert(fetch.fetch_id, seq, rows)
+            self._insert(unit.user_id, rows)
             self._db.execute(
-                "UPDATE fetches SET state = ?, pages = ?, oldest = ?, ordered = ?, detail = ?"
-                " WHERE fetch_id = ?",
-                (SPLIT, seq + 1, *order, orjson.dumps(windows).decode(), fetch.fetch_id),
+                "UPDATE units SET state = ?, pages = pages + 1, detail = ? WHERE unit_id = ?",
+                (SPLIT, orjson.dumps(windows).decode(), unit.unit_id),
             )
-            children = []
+            if read[0] <= read[1]:
+                self._cover(unit.user_id, read, run_id, unit.source)
             for start, end in windows:
                 cursor = self._db.execute(
-                    "INSERT INTO fetches (run_id, user_id, start, end) VALUES (?, ?, ?, ?)",
-                    (run_id, fetch.user_id, start, end),
+                    _INSERT_UNIT, (run_id, unit.user_id, start, end, unit.source)
                 )
                 assert cursor.lastrowid is not None
-                children.append(Fetch(cursor.lastrowid, fetch.user_id, start, end, None, 0))
+                children.append(Unit(cursor.lastrowid, unit.user_id, start, end, unit.source))
         return children
 
-    def give_up(self, fetch_id: int, state: str, detail: str) -> None:
+    def give_up(self, unit_id: int, state: str, detail: str) -> None:
         """Mark a unit ``missing`` (Canvas says 404) or ``failed`` (retries ran out)."""
         with self._tx():
             self._db.execute(
-                "UPDATE fetches SET state = ?, detail = ? WHERE fetch_id = ?",
-                (state, detail, fetch_id),
+                "UPDATE units SET state = ?, detail = ? WHERE unit_id = ?",
+                (state, detail, unit_id),
             )
-
-    def first_unit(self, fetch: Fetch, run_id: int) -> bool:
-        """Whether ``fetch`` is its user's first unit in the run (not a window split off)."""
-        earlier = self._db.execute(
-            "SELECT 1 FROM fetches WHERE run_id = ? AND user_id = ? AND fetch_id < ? LIMIT 1",
-            (run_id, fetch.user_id, fetch.fetch_id),
-        ).fetchone()
-        return earlier is None
 
     def retry_failed(self, run_id: int) -> int:
         """Put failed units of an unfinished run back in the queue; return how many."""
         with self._tx():
             cursor = self._db.execute(
-                "UPDATE fetches SET state = ? WHERE run_id = ? AND state = ?",
-                (TODO, run_id, FAILED),
+                "UPDATE units SET state = ? WHERE run_id = ? AND state = ?", (TODO, run_id, FAILED)
             )
         return cursor.rowcount
 
-    def problems(self, run_id: int) -> list[tuple[int, str, str]]:
-        """Users with a ``missing`` or ``failed`` unit: (user_id, state, detail)."""
-        return self._rows(
-            "SELECT user_id, state, COALESCE(detail, '') FROM fetches"
-            " WHERE run_id = ? AND state IN (?, ?) GROUP BY user_id ORDER BY user_id",
+    def problems(self, run_id: int) -> dict[int, tuple[str, str]]:
+        """Users with a ``missing`` or ``failed`` unit: user id to (state, detail)."""
+        rows = self._rows(
+            "SELECT user_id, state, COALESCE(detail, '') FROM units"
+            " WHERE run_id = ? AND state IN (?, ?) ORDER BY user_id, state",
             (run_id, MISSING, FAILED),
         )
+        found: dict[int, tuple[str, str]] = {}
+        for user_id, state, detail in rows:
+            found.setdefault(user_id, (state, detail))
+        return found
 
-    def _insert(self, fetch_id: int, seq: int, rows: list[Row]) -> None:
+    def _insert(self, user_id: int, rows: list[Row]) -> None:
         if rows:
-            self._db.execute(
-                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
-                (fetch_id, seq, encode_rows(rows)),
-            )
+            self._db.executemany(_UPSERT_VIEW, [(*row, user_id) for row in rows])
 
     # Reports ----------------------------------------------------------------
 
-    def user_units(self, run_id: int) -> Iterator[tuple[int, str, list[StoredUnit]]]:
-        """Each roster user of the run, in id order, with their fetch units that stored pages."""
-        users = self._rows(
-            "SELECT u.user_id, u.name, f.fetch_id, f.ordered FROM run_users AS u"
-            " LEFT JOIN fetches AS f ON f.run_id = u.run_id AND f.user_id = u.user_id"
-            " AND EXISTS (SELECT 1 FROM pages AS p WHERE p.fetch_id = f.fetch_id)"
-            " WHERE u.run_id = ? ORDER BY u.user_id, f.fetch_id",
-            (run_id,),
-        )
-        for (user_id, name), rows in groupby(users, key=itemgetter(0, 1)):
-            units = [StoredUnit(f, bool(o)) for _, _, f, o in rows if f is not None]
-            yield user_id, name, units
-
-    def unit_pages(self, fetch_id: int) -> Iterator[bytes]:
-        """A unit's page blobs, oldest page first, read one at a time."""
-        with self._failing("read"):
-            cursor = self._db.execute(
-                "SELECT rows FROM pages WHERE fetch_id = ? ORDER BY seq DESC", (fetch_id,)
-            )
-            for (blob,) in cursor:
-                yield blob
+    def user_rows(self, user_id: int, course_id: int, start: str, end: str) -> Iterator[Row]:
+        """One user's views of a course in ``[start, end]``, by (time, id), each id once."""
+        with (
+            self._failing("read"),
+            closing(
+                self._db.execute(
+                    "SELECT course_id, created, id, url, interaction FROM views"
+                    " WHERE user_id = ? AND created BETWEEN ? AND ? AND course_id = ?"
+                    " ORDER BY created, id",
+                    (user_id, start, end, course_id),
+                )
+            ) as cursor,
+        ):
+            yield from cursor

@@ -160,7 +160,7 @@ async def test_a_bad_next_link_is_refused_and_never_stored(
         assert outcome.code == code, outcome.err
         assert says in outcome.err.splitlines()[-1]
     with sqlite3.connect(tmp_path / "out" / "pageviews-state.sqlite") as db:
-        assert db.execute("SELECT next_url FROM fetches").fetchall() == [(None,)]
+        assert db.execute("SELECT next_url FROM units").fetchall() == [(None,)]
 
 
 @pytest.mark.parametrize("where", ["enrollments", "page_views"])

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 
-from pageviews.records import course_of, course_rows, encode_rows, merge_user_rows
+from pageviews.records import course_of, course_rows
 
 
 def view(**fields: Any) -> dict[str, Any]:
@@ -84,16 +83,11 @@ def test_rows_route_to_each_wanted_course() -> None:
     assert [(r[0], r[2]) for r in rows] == [(1693, "a"), (169, "b")]
 
 
-def test_merge_keeps_each_id_once_in_time_order_for_one_course() -> None:
-    a = (1693, "2015-02-02T00:00:00Z", "a", "u1", 1.0)
-    b = (1693, "2015-02-01T00:00:00Z", "b", "u2", None)
-    c = (1693, "2015-02-01T00:00:00Z", "a0", "u3", 2.5)
-    other = (169, "2015-02-01T00:00:00Z", "x", "u4", 1.0)
-    late = (1693, "2015-04-01T00:00:00Z", "late", "u5", 1.0)
-    blobs = [encode_rows([a, b]), encode_rows([b, c, other, late])]
-    merged = merge_user_rows(blobs, 1693, "2015-01-01T00:00:00Z", "2015-03-31T23:59:59Z")
-    assert merged == [list(c), list(b), list(a)]
-    assert orjson.loads(encode_rows([b])) == [list(b)]
+def test_any_course_is_kept_when_no_course_is_named() -> None:
+    # The store keeps a user's views of every course: reports route them by course.
+    views = [view(id="a"), view(id="b", links={"context": 169}), view(id="d", url="/x", links={})]
+    rows, _ = course_rows(views, None, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
+    assert [(r[0], r[2]) for r in rows] == [(1693, "a"), (169, "b")]
 
 
 def test_records_missing_fields_take_the_careful_path() -> None:

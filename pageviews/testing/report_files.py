@@ -44,7 +44,13 @@ def expected_files(
     names = truth.user_names
 
     def doc(rows: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"start_time": s, "end_time": e, "course_id": course_id, "data": rows}
+        return {
+            "start_time": s,
+            "end_time": e,
+            "course_id": course_id,
+            "selection": truth.selection,
+            "data": rows,
+        }
 
     return {
         "total-pageviews.csv": [["Course URL", "Page Views", *head]]

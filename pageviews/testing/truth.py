@@ -10,7 +10,7 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
 
@@ -42,6 +42,8 @@ class ExpectedReports:
     records: list[PageViewRow]  # by user_id, created_at, id
     totals: list[tuple[str, int]]  # by count desc, url asc
     user_totals: list[tuple[int, str, int]]  # by user_id, count desc, url asc
+    # The enrollment filter as the JSON reports record it: sorted names, or None for all.
+    selection: dict[str, list[str] | None] = field(default_factory=dict)
 
 
 def view_course(view: dict[str, Any]) -> int | None:
@@ -93,6 +95,10 @@ def expected_reports(
     totals = Counter(r.url for r in rows)
     per_user = Counter((r.user_id, r.url) for r in rows)
     return ExpectedReports(
+        selection={
+            "enrollment_types": sorted(enrollment_types) if enrollment_types else None,
+            "enrollment_states": sorted(enrollment_states) if enrollment_states else None,
+        },
         roster=roster,
         user_names={uid: world.users[uid].name for uid in roster},
         records=rows,
