@@ -222,6 +222,17 @@ class CanvasClient:
         """Pages of the course's enrollments, following ``rel="next"``."""
         return walk(self, self.enrollments_url(course_id, types, states))
 
+    def account_courses(self, account: str, term: str | None) -> AsyncIterator[Page]:
+        """Pages of an account's courses, in one enrollment term when ``term`` is given.
+
+        ``GET /api/v1/accounts/:id/courses`` (AccountsController#courses_api) lists the
+        account's and its sub-accounts' courses, all but deleted ones.
+        """
+        params: list[tuple[str, str | int]] = [("per_page", PER_PAGE)]
+        if term is not None:
+            params.append(("enrollment_term_id", term))
+        return walk(self, self.url(f"/api/v1/accounts/{account}/courses", params))
+
     def page_views_url(self, user_id: int, start: str, end: str) -> str:
         """The first page of a user's page views in ``[start, end]`` (UTC, explicit ``Z``).
 

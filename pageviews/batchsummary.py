@@ -1,0 +1,105 @@
+"""``batch-summary.json`` and ``.csv``: a row per course of a batch, and the batch's totals."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .render import selection_of
+
+if TYPE_CHECKING:
+    from .batch import BatchOptions, BatchResult
+
+SUMMARY_STEM = "batch-summary"
+COLUMNS = (
+    "course_id",
+    "course",
+    "name",
+    "status",
+    "users",
+    "records",
+    "missing_users",
+    "failed_users",
+    "reports",
+    "detail",
+)
+
+
+def summary_rows(result: BatchResult, out_dir: Path) -> list[dict[str, Any]]:
+    """One plain row per course, as both files hold them."""
+    rows = []
+    for course in result.courses:
+        folder = next(iter(course.reports.values())).parent if course.reports else None
+        rows.append(
+            {
+                "course_id": course.course_id,
+                "course": course.ref,
+                "name": course.name,
+                "status": course.status,
+                "users": course.users,
+                "records": course.records,
+                "missing_users": [user for user, _ in course.missing_users],
+                "failed_users": [user for user, _ in course.failed_users],
+                "reports": None if folder is None else os.path.relpath(folder, out_dir),
+                "detail": course.detail,
+            }
+        )
+    return rows
+
+
+def totals(result: BatchResult) -> dict[str, Any]:
+    """The batch's totals: what it read and what it cost."""
+    stats = result.stats
+    return {
+        "courses": len(result.courses),
+        "courses_failed": len(result.failed_courses),
+        "users": result.users,
+        "records": sum(c.records for c in result.courses),
+        "requests": stats.requests,
+        "throttled": stats.throttled,
+        "retries": stats.retries,
+        "seconds": round(result.seconds, 3),
+    }
+
+
+def write_summary(result: BatchResult, options: BatchOptions) -> dict[str, Path]:
+    """Write both summary files (temporary names, then renamed); return their paths."""
+    out_dir = options.out_dir
+    rows = summary_rows(result, out_dir)
+    document = {
+        "start_time": options.time_range.start.isoformat(),
+        "end_time": options.time_range.end.isoformat(),
+        "selection": selection_of(options),
+        "incremental": options.incremental,
+        "courses": rows,
+        "totals": totals(result),
+    }
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(
+            " ".join(map(str, value)) if isinstance(value, list) else "" if value is None else value
+            for value in (row[column] for column in COLUMNS)
+        )
+    paths = {
+        "json": out_dir / f"{SUMMARY_STEM}.json",
+        "csv": out_dir / f"{SUMMARY_STEM}.csv",
+    }
+    _replace(paths["json"], orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    _replace(paths["csv"], text.getvalue().encode())
+    return paths
+
+
+def _replace(path: Path, data: bytes) -> None:
+    part = path.with_name(f".{path.name}.part")
+    try:
+        part.write_bytes(data)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
