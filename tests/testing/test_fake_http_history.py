@@ -415,3 +415,20 @@ async def test_head_checks_a_result_and_a_broken_body_is_refused(small_world: Wo
             assert response.headers["Content-Disposition"].endswith('.csv.gz"')
             assert await response.read() == b""
     assert broken == (400, {"error": "Page Views received an invalid or malformed request."})
+
+
+async def test_history_reaches_past_the_list_endpoints_retention(small_world: World) -> None:
+    [uid] = _busiest(small_world)
+    async with _fake(small_world, retention_days=30) as (fake, session):
+        url = fake.url(f"/api/v1/users/{uid}/page_views?per_page=100&start_time=2015-01-01T00:00Z")
+        async with session.get(url) as response:
+            listed = await _json(response)
+        _, started = await _start(fake, session, "/api/v1/users/self/page_views/query", MONTHS)
+        assert started["poll_url"].startswith(f"/api/v1/users/{small_world.admin_user_id}/")
+        _, started = await _start(fake, session, f"/api/v1/users/{uid}/page_views/query", MONTHS)
+        _advance(fake, 7)
+        async with session.get(fake.url(started["poll_url"] + "/results")) as response:
+            rows = _rows(gzip.decompress(await response.read()))
+    cutoff = (NOW - timedelta(days=30)).isoformat()
+    assert all(v["created_at"] >= cutoff[:19] for v in listed)
+    assert len({r["id"] for r in rows}) == small_world.page_view_count(uid) > len(listed)
