@@ -169,9 +169,15 @@ def _path_user(service: _Service, request: HistoryRequest) -> int | Reply:
     user_id = request.caller if ref == "self" else service.world.resolve_user(ref)
     if user_id is None:
         return replies.not_found()
-    if not service.world.is_account_admin(request.caller):
+    if not _may_view(service, request.caller, user_id):
         return replies.unauthorized(service.config.auth_error_status)
     return user_id
+
+
+def _may_view(service: _Service, caller: int, user_id: int) -> bool:
+    """Tell whether the caller holds view_statistics on the user (contract §6)."""
+    hidden = user_id in service.history.hidden_users
+    return service.world.is_account_admin(caller) and not hidden
 
 
 def _batch_users(service: _Service, request: HistoryRequest) -> tuple[int, ...] | Reply:
@@ -189,7 +195,7 @@ def _batch_users(service: _Service, request: HistoryRequest) -> tuple[int, ...] 
         user_id = world.resolve_user(ref)
         if user_id is None:
             return replies.not_found()
-        if not world.is_account_admin(request.caller):
+        if not _may_view(service, request.caller, user_id):
             return replies.unauthorized(service.config.auth_error_status)
         if user_id in users:
             return _error(400, f"Duplicate user ID found: {ref}")

@@ -40,6 +40,8 @@ class HistoryConfig:
     result_errors: tuple[Literal[400, 500], ...] = ()
     # Users the export service leaves out (USER_FILTERED in a batch; empty alone).
     filtered_users: frozenset[int] = field(default_factory=frozenset)
+    # Users outside the admin's accounts: naming one is 401/403, as for the teacher.
+    hidden_users: frozenset[int] = field(default_factory=frozenset)
     compress: bool = True  # gzip the files (per-user: with Content-Encoding; batch: without)
     columns: Literal["export", "raw"] = "export"  # §9 names, or the back end's raw names
     # created_at with milliseconds: ...T12:00:00.123Z, ...+00:00, or "2015-01-26 12:00:00.123".

@@ -275,6 +275,20 @@ async def test_a_token_without_view_statistics_is_refused(
     assert missing == (404, {"errors": [{"message": "The specified resource does not exist."}]})
 
 
+async def test_a_batch_stops_at_its_first_hidden_user(small_world: World) -> None:
+    users = _busiest(small_world, 3)
+    config = HistoryConfig(hidden_users=frozenset({users[1]}))
+    async with _fake(small_world, config, auth_error_status=403) as (fake, session):
+        many = await _start(fake, session, BATCH, {**MONTHS, "user_ids": [*users, 999999]})
+        unknown_first = await _start(fake, session, BATCH, {**MONTHS, "user_ids": [999999, *users]})
+        alone = await _start(fake, session, f"/api/v1/users/{users[1]}/page_views/query", MONTHS)
+        others = await _start(fake, session, BATCH, {**MONTHS, "user_ids": [users[0], users[2]]})
+    assert many[0] == alone[0] == 403
+    assert many[1]["errors"] == [{"message": "user not authorized to perform that action"}]
+    assert unknown_first[0] == 404
+    assert others[0] == 201
+
+
 async def test_poll_and_results_know_only_valid_live_ids_of_their_route(
     small_world: World,
 ) -> None:
