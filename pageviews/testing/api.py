@@ -16,7 +16,7 @@ from typing import Final
 from . import replies
 from .account_courses import account_courses
 from .config import FakeConfig, LateViews
-from .history_api import history_path
+from .history_routes import history_path
 from .pagination import decode_bookmark, encode_bookmark, page_url, per_page, ruby_to_i
 from .records import (
     ENROLLMENT_TYPES,

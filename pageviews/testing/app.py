@@ -17,7 +17,8 @@ from aiohttp import web
 from . import replies
 from .api import ApiRequest, handle, page_views_user, route
 from .faults import FaultKind, decide_fault, fault_reply, mangle_links, truncate
-from .history_api import HistoryRequest, handle_history, history_route, request_params
+from .history_api import HistoryRequest, handle_history
+from .history_routes import history_route, request_params
 from .observe import CLIENT_CLOSED, HistoryCall, RequestRecord
 from .replies import Reply
 from .throttle import LeakyBucket, throttled_body

@@ -3,7 +3,7 @@
 `page_views_controller.rb` (actions `query`, `poll_query`, `query_results`,
 `batch_query`, `poll_batch_query`, `batch_query_results`) in front of the PV5
 export service (`app/services/page_views/`). No I/O: the aiohttp layer reads the
-body, throttles and writes the (streamed) reply.
+body (`history_routes.request_params`), throttles and writes the (streamed) reply.
 """
 
 from __future__ import annotations
@@ -11,23 +11,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Final, Literal
-from urllib.parse import parse_qsl
-
-import orjson
+from typing import Final
 
 from . import replies
 from .config import FakeConfig
 from .history_config import HistoryConfig
 from .history_files import file_chunks, file_order, view_refs
 from .history_jobs import Format, Job, JobBoard, is_query_id
+from .history_routes import HistoryRoute, Params
 from .observe import HistoryCall
 from .replies import Reply
 from .timeparse import epoch_us
 from .world import World
-
-Kind = Literal["start", "poll", "results"]
-Params = tuple[tuple[str, str], ...]
 
 UNAVAILABLE: Final = "Page views history is not available in this environment."
 MALFORMED: Final = "Page Views received an invalid or malformed request."
@@ -41,25 +36,9 @@ UNEXPECTED: Final = "An unexpected error occurred."
 NOT_FINISHED: Final = "The query has not finished."
 UNUSABLE: Final = "The result file could not be read."
 
-_BATCH: Final = re.compile(r"/api/v1/users/page_views/query(?:/([^/]+)(/results)?)?/?")
-_USER: Final = re.compile(r"/api/v1/users/([^/]+)/page_views/query(?:/([^/]+)(/results)?)?/?")
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")  # parse_date_only in the enqueue services
 _FORMATS: Final = ("csv", "jsonl")  # PageViews::Common::FORMATS
 _CONTENT_TYPES: Final = {"csv": "text/csv", "jsonl": "application/jsonl"}
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRoute:
-    """Name one history call: its kind, the path's user (None: batch) and query id."""
-
-    kind: Kind
-    user_ref: str | None
-    query_id: str | None
-
-    @property
-    def batch(self) -> bool:
-        """Tell whether the call is on the batch route."""
-        return self.user_ref is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,50 +57,6 @@ class HistoryRequest:
     def get_all(self, name: str) -> list[str]:
         """Return every value of an array parameter (`name[]`, or bare `name`)."""
         return [v for k, v in self.params or () if k in (name, name + "[]")]
-
-
-def history_path(path: str) -> HistoryRoute | None:
-    """Return the history call a path names, whatever the method, or None."""
-    match = _BATCH.fullmatch(path)
-    user_ref = None
-    if match is None:
-        match = _USER.fullmatch(path)
-        if match is None:
-            return None
-        user_ref = match.group(1)
-    query_id, results = match.groups()[-2:]
-    kind: Kind = "start" if query_id is None else "results" if results else "poll"
-    return HistoryRoute(kind, user_ref, query_id)
-
-
-def history_route(method: str, path: str) -> HistoryRoute | None:
-    """Return the history call a request makes: POST starts, GET (or HEAD) reads."""
-    found = history_path(path)
-    if found is None or method not in (("POST",) if found.kind == "start" else ("GET", "HEAD")):
-        return None
-    return found
-
-
-def request_params(query: Params, content_type: str, body: bytes) -> Params | None:
-    """Merge the query string with a JSON or form body, as Rails' `params` does.
-
-    JSON arrays become repeated pairs; None means a body Rails would refuse.
-    """
-    if not body:
-        return query
-    if content_type != "application/json":
-        return query + tuple(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    pairs = list(query)
-    for key, value in data.items():
-        for item in value if isinstance(value, list) else [value]:
-            pairs.append((key, item if isinstance(item, str) else orjson.dumps(item).decode()))
-    return tuple(pairs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pageviews.testing.history_api import HistoryRoute, history_route, request_params
+from pageviews.testing.history_routes import HistoryRoute, history_route, request_params
 
 QID = "0b9f1d2e-3c4a-4b5c-8d6e-7f8091a2b3c4"
 
