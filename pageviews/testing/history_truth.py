@@ -106,14 +106,17 @@ def split_by_list_window(
     now: datetime,
     list_window_days: int = 30,
 ) -> SourceSplit:
-    """Split the users' views in [start, end) at `now - list_window_days`.
+    """Split the users' views in a report range at `now - list_window_days`.
 
-    All contexts count; `end` is exclusive, to the millisecond. A harvester in
-    `auto` mode must read `from_history` through history and may read
-    `from_list` through the list endpoint.
+    The range is `expected_reports`'s: `start`'s second through the end of
+    `end`'s second; all contexts count. A harvester in `auto` mode must read
+    `from_history` through history and may read `from_list` through the list
+    endpoint.
     """
     boundary = now - timedelta(days=list_window_days)
-    lo, hi, cut = _ms(start), _ms(end), _ms(boundary)
+    lo = _ms(start.replace(microsecond=0))
+    hi = _ms(end.replace(microsecond=0) + timedelta(seconds=1))
+    cut = _ms(boundary)
     recent: set[str] = set()
     older: set[str] = set()
     for user_id in dict.fromkeys(user_ids):

@@ -8,9 +8,11 @@ from itertools import pairwise
 import pytest
 
 from pageviews.testing import (
+    MAIN_COURSE_ID,
     World,
     expected_history_ids,
     expected_history_rows,
+    expected_reports,
     split_by_list_window,
 )
 
@@ -48,7 +50,8 @@ def test_months_must_start_on_the_first(small_world: World) -> None:
 def test_the_list_window_splits_a_range_at_its_boundary(small_world: World) -> None:
     users = _users(small_world)
     now = datetime(2015, 4, 10, tzinfo=UTC)
-    start, end = datetime(2015, 1, 1, tzinfo=UTC), datetime(2015, 4, 1, tzinfo=UTC)
+    # A report range ends with its last second: here 2015-03-31T23:59:59.999.
+    start, end = datetime(2015, 1, 1, tzinfo=UTC), datetime(2015, 3, 31, 23, 59, 59, tzinfo=UTC)
     split = split_by_list_window(small_world, users, start, end, now=now, list_window_days=30)
     assert split.boundary == now - timedelta(days=30)
     assert split.from_list
@@ -63,3 +66,15 @@ def test_the_list_window_splits_a_range_at_its_boundary(small_world: World) -> N
     edge = split.boundary.timestamp() * 1000
     assert all(by_id[i] < edge for i in split.from_history)
     assert all(by_id[i] >= edge for i in split.from_list)
+
+
+def test_the_split_covers_a_course_reports_views(small_world: World) -> None:
+    start = datetime(2015, 1, 26, tzinfo=UTC)
+    end = datetime(2015, 3, 12, 23, 59, 59, tzinfo=UTC)
+    truth = expected_reports(small_world, MAIN_COURSE_ID, start, end)
+    now = datetime(2015, 3, 20, tzinfo=UTC)
+    split = split_by_list_window(small_world, truth.roster, start, end, now=now)
+    reported = {r.id for r in truth.records}
+    assert reported <= split.from_list | split.from_history
+    assert reported & split.from_list
+    assert reported & split.from_history
