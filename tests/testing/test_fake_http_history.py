@@ -448,3 +448,22 @@ async def test_history_reaches_past_the_list_endpoints_retention(small_world: Wo
     cutoff = (NOW - timedelta(days=30)).isoformat()
     assert all(v["created_at"] >= cutoff[:19] for v in listed)
     assert len({r["id"] for r in rows}) == small_world.page_view_count(uid) > len(listed)
+
+
+async def test_without_a_fake_now_jobs_run_on_real_time(small_world: World) -> None:
+    [uid] = _busiest(small_world)
+    config = FakeConfig(history=HistoryConfig(queue_seconds=0, run_seconds=0, max_months=1000))
+    headers = {"Authorization": f"Bearer {small_world.admin_token}"}
+    async with (
+        serve(small_world, config) as fake,
+        aiohttp.ClientSession(headers=headers) as session,
+    ):
+        status, started = await _start(
+            fake, session, f"/api/v1/users/{uid}/page_views/query", MONTHS
+        )
+        _, polled = await _get(fake, session, started["poll_url"])
+        async with session.get(fake.url(polled["results_url"])) as response:
+            rows = _rows(await response.read())  # gunzipped by aiohttp: Content-Encoding
+    assert status == 201
+    assert polled["status"] == "finished"
+    assert {r["id"] for r in rows} == expected_history_ids(small_world, [uid], JAN, APR)
