@@ -9,7 +9,15 @@ from .accounts import ACCOUNTS, TERMS, Account, Term
 from .config import FakeConfig, LateViews
 from .extra_courses import EMPTY_COURSE_ID
 from .faults import ALL_FAULT_KINDS, FaultConfig, FaultKind, decide_fault
-from .observe import FakeStats, RequestRecord
+from .history_config import HistoryConfig
+from .history_truth import (
+    HistoryViewRow,
+    SourceSplit,
+    expected_history_ids,
+    expected_history_rows,
+    split_by_list_window,
+)
+from .observe import FakeStats, HistoryCall, RequestRecord
 from .pagination import decode_bookmark, encode_bookmark
 from .records import (
     ENROLLMENT_STATES,
@@ -52,10 +60,14 @@ __all__ = [
     "FakeStats",
     "FaultConfig",
     "FaultKind",
+    "HistoryCall",
+    "HistoryConfig",
+    "HistoryViewRow",
     "LateViews",
     "LeakyBucket",
     "PageViewRow",
     "RequestRecord",
+    "SourceSplit",
     "Term",
     "ThrottleConfig",
     "User",
@@ -65,8 +77,11 @@ __all__ = [
     "decide_fault",
     "decode_bookmark",
     "encode_bookmark",
+    "expected_history_ids",
+    "expected_history_rows",
     "expected_reports",
     "fewest_page_view_requests",
     "serve",
+    "split_by_list_window",
     "view_course",
 ]

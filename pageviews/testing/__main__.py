@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -16,6 +17,7 @@ import orjson
 
 from .config import FakeConfig
 from .faults import FaultConfig
+from .history_config import HistoryConfig
 from .server import serve
 from .throttle import ThrottleConfig
 from .world import World, WorldSpec
@@ -38,10 +40,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--up-front-cost", type=float, default=defaults.up_front_cost)
     parser.add_argument("--cost-base", type=float, default=defaults.cost_base)
     parser.add_argument("--cost-per-item", type=float, default=defaults.cost_per_item)
+    parser.add_argument(
+        "--list-cost-per-page-size",
+        type=float,
+        default=defaults.list_cost_per_page_size,
+        help="extra cost of a page-views list call per unit of per_page (0.4: 40 at 100)",
+    )
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--pagination", choices=("bookmark", "numeric"), default="bookmark")
     parser.add_argument("--retention-days", type=int)
+    parser.add_argument(
+        "--history", action="store_true", help="serve the PageView History API (default: 404)"
+    )
+    parser.add_argument(
+        "--now",
+        type=_moment,
+        help="the fake's clock, ISO 8601 (the worlds' views are in early 2015)",
+    )
     parser.add_argument("--token-file", type=Path, help="write the admin token here (0600)")
     parser.add_argument("--ready-file", type=Path, help='write {"base_url", "pid"} once listening')
     return parser.parse_args(argv)
@@ -59,6 +75,7 @@ def build_config(args: argparse.Namespace) -> FakeConfig:
             status=403 if args.throttle == "403" else 429,
             cost_base=args.cost_base,
             cost_per_item=args.cost_per_item,
+            list_cost_per_page_size=args.list_cost_per_page_size,
         )
     return FakeConfig(
         pagination=args.pagination,
@@ -67,7 +84,15 @@ def build_config(args: argparse.Namespace) -> FakeConfig:
         latency=args.latency,
         latency_jitter=args.latency_jitter,
         retention_days=args.retention_days,
+        history=HistoryConfig() if args.history else None,
+        now=args.now,
     )
+
+
+def _moment(text: str) -> datetime:
+    """Parse `--now`; a value without an offset is UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -16,6 +16,7 @@ from typing import Final
 from . import replies
 from .account_courses import account_courses
 from .config import FakeConfig, LateViews
+from .history_routes import history_path
 from .pagination import decode_bookmark, encode_bookmark, page_url, per_page, ruby_to_i
 from .records import (
     ENROLLMENT_TYPES,
@@ -68,13 +69,16 @@ def route(path: str) -> tuple[str, str] | None:
 
 
 def page_views_user(world: World, path: str, caller: int | None) -> int | None:
-    """Return the user id a page-views path names, or None."""
+    """Return the user id a page-views path (list or per-user history) names, or None."""
     found = route(path)
-    if found is None or found[0] != "page_views":
+    history = history_path(path)
+    if found is not None and found[0] == "page_views":
+        ref = found[1]
+    elif history is not None and history.user_ref is not None:
+        ref = history.user_ref
+    else:
         return None
-    if found[1] == "self":
-        return caller
-    return world.resolve_user(found[1])
+    return caller if ref == "self" else world.resolve_user(ref)
 
 
 def handle(world: World, config: FakeConfig, request: ApiRequest) -> Reply:
@@ -246,6 +250,8 @@ def page_views(world: World, config: FakeConfig, request: ApiRequest, ref: str) 
     data = [store.to_json(i, user_id, world.tables) for i in indices]
     reply = replies.json_reply(data, items=len(data))
     reply.links = links
+    if config.throttle is not None:  # contract §9: grows with per_page, not with rows
+        reply.extra_cost = config.throttle.list_cost_per_page_size * size
     return reply
 
 

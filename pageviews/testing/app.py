@@ -17,7 +17,9 @@ from aiohttp import web
 from . import replies
 from .api import ApiRequest, handle, page_views_user, route
 from .faults import FaultKind, decide_fault, fault_reply, mangle_links, truncate
-from .observe import CLIENT_CLOSED, RequestRecord
+from .history_api import HistoryRequest, handle_history
+from .history_routes import history_route, request_params
+from .observe import CLIENT_CLOSED, HistoryCall, RequestRecord
 from .replies import Reply
 from .throttle import LeakyBucket, throttled_body
 
@@ -37,6 +39,7 @@ class _Note:
     fault: FaultKind | None = None
     throttled = False
     token_ok = False
+    history: HistoryCall | None = None
 
 
 def build_app(fake: FakeCanvas) -> web.Application:
@@ -66,6 +69,7 @@ def build_app(fake: FakeCanvas) -> web.Application:
                 started,
                 fake.clock(),
                 in_flight,
+                note.history,
             )
             fake.record(record)
 
@@ -74,12 +78,14 @@ def build_app(fake: FakeCanvas) -> web.Application:
     return app
 
 
+_SECRETS: Final = ("access_token", "api_key")
+
+
 def _logged_query(request: web.Request) -> str:
     """Return the query string for the log, with credentials redacted."""
-    secret = ("access_token", "api_key")
-    if not any(k in request.query for k in secret):
+    if not any(k in request.query for k in _SECRETS):
         return request.query_string
-    return urlencode([(k, "REDACTED" if k in secret else v) for k, v in request.query.items()])
+    return urlencode([(k, "REDACTED" if k in _SECRETS else v) for k, v in request.query.items()])
 
 
 def _control(fake: FakeCanvas, request: web.Request) -> web.Response:
@@ -143,7 +149,7 @@ async def _serve(fake: FakeCanvas, request: web.Request, note: _Note) -> web.Str
         # Settled even when the client goes away, like the `ensure` in reserve_capacity.
         bucket.settle(throttle, throttle.cost(0), fake.clock())
         raise
-    cost = throttle.cost(reply.items)
+    cost = throttle.cost(reply.items) + reply.extra_cost
     bucket.settle(throttle, cost, fake.clock())
     if note.fault not in _THROTTLE_FAULTS:
         reply.headers["X-Request-Cost"] = _number(cost)
@@ -160,6 +166,15 @@ async def _respond(fake: FakeCanvas, request: web.Request, token: str | None, no
         return replies.invalid_token()
     note.token_ok = True
     query = tuple(request.query.items())
+    history = history_route(request.method, request.path)
+    if history is not None:  # no injected faults here: HistoryConfig has its own
+        plain = tuple((k, v) for k, v in query if k not in _SECRETS)
+        body = await request.read() if request.method == "POST" else b""
+        params = request_params(plain, request.content_type, body)
+        now = config.now or datetime.now(UTC)
+        asked = HistoryRequest(history, params, caller, now)
+        reply, note.history = handle_history(world, config, fake.history_jobs, asked)
+        return reply
     found = route(request.path)
     faults = config.faults
     is_page_views = found is not None and found[0] == "page_views"
@@ -172,7 +187,7 @@ async def _respond(fake: FakeCanvas, request: web.Request, token: str | None, no
         return replies.errors_reply(500, "An error occurred.", error_report_id=4244)
     fault = None
     if found is not None and (is_page_views or faults.targets == "all"):
-        kept = [(k, v) for k, v in query if k not in ("access_token", "api_key")]
+        kept = [(k, v) for k, v in query if k not in _SECRETS]
         key = f"{request.path}?{urlencode(kept)}"
         n = fake.fault_counts.get(key, 0)
         fake.fault_counts[key] = n + 1
@@ -199,6 +214,8 @@ async def _respond(fake: FakeCanvas, request: web.Request, token: str | None, no
 
 async def _send(request: web.Request, reply: Reply, note: _Note) -> web.StreamResponse:
     note.status = reply.status
+    if reply.stream is not None:
+        return await _stream(request, reply)
     body = reply.body
     if note.fault is FaultKind.TRUNCATED_JSON:
         body = truncate(body)
@@ -213,6 +230,18 @@ async def _send(request: web.Request, reply: Reply, note: _Note) -> web.StreamRe
     await response.write(body[: len(body) // 2])
     if request.transport is not None:
         request.transport.abort()
+    return response
+
+
+async def _stream(request: web.Request, reply: Reply) -> web.StreamResponse:
+    """Write a streamed body chunk by chunk (chunked transfer, no Content-Length)."""
+    response = web.StreamResponse(status=reply.status, headers=reply.all_headers())
+    response.content_type = reply.content_type
+    await response.prepare(request)
+    if request.method != "HEAD" and reply.stream is not None:
+        for chunk in reply.stream:
+            await response.write(chunk)
+    await response.write_eof()
     return response
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from .faults import FaultConfig
+from .history_config import HistoryConfig
 from .throttle import ThrottleConfig
 
 
@@ -50,3 +51,5 @@ class FakeConfig:
     html_everywhere: bool = False  # every request gets an SSO login page
     now: datetime | None = None  # the fake's clock for time checks; None = real time
     late: LateViews | None = None  # some views appear only after a delay, by ``now``
+    # The PageView History API (contract §9); None answers its six calls with 404.
+    history: HistoryConfig | None = None

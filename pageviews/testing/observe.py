@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .faults import FaultKind
 
 # Status recorded for a request whose client went away before the reply (nginx's 499).
 CLIENT_CLOSED = 499
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCall:
+    """Describe one PageView History API call (contract §9), for the request log."""
+
+    kind: Literal["start", "poll", "results"]
+    batch: bool
+    query_id: str | None = None  # the new job's id on a successful start
+    user_ids: tuple[int, ...] = ()  # the users asked for (start) or the job's (poll, results)
+    start_date: str | None = None
+    end_date: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +39,7 @@ class RequestRecord:
     started: float  # server clock, seconds
     finished: float
     in_flight: int  # requests in flight when this one arrived, itself included
+    history: HistoryCall | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the record as plain JSON data."""

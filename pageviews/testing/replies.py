@@ -6,6 +6,7 @@ faults can still rewrite its links or body first.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -35,6 +36,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list)  # (rel, absolute URL)
     items: int = 0  # records served, for the throttle's cost
+    extra_cost: float = 0.0  # the controller's increment_request_cost, for the throttle
+    stream: Iterable[bytes] | None = None  # a body written in chunks, instead of `body`
 
     def next_link(self) -> str | None:
         """Return the rel="next" URL, if any."""

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .app import build_app
 from .config import FakeConfig
+from .history_jobs import JobBoard
 from .observe import FakeStats, RequestRecord
 from .throttle import LeakyBucket
 from .world import World
@@ -35,6 +36,8 @@ class FakeCanvas:
         self.buckets: dict[str, LeakyBucket] = {}
         self.fault_counts: dict[str, int] = {}
         self.in_flight = 0
+        # History export jobs (contract §9): state, not observations, so kept by resets.
+        self.history_jobs = JobBoard(world.spec.seed)
         self.jitter = random.Random(world.spec.seed)
         self._recorded = anyio.Event()
 

@@ -28,6 +28,13 @@ class ThrottleConfig:
     # requests in flight never binds; benchmarks raise it.
     cost_base: float = 0.05
     cost_per_item: float = 0.002
+    # Extra cost units a controller adds with `increment_request_cost` (contract §9, as
+    # a 2025 controller had them): history start, poll and results, and, per unit of
+    # per_page, the list endpoint (0.4 gives about 40 at 100 per page; 0 keeps it off).
+    query_start_cost: float = 150.0
+    query_poll_cost: float = 5.0
+    query_results_cost: float = 50.0
+    list_cost_per_page_size: float = 0.0
 
     def cost(self, items: int) -> float:
         """Return the cost of a request that served `items` records."""

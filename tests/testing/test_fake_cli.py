@@ -9,9 +9,11 @@ import stat
 import subprocess
 import sys
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
-from pageviews.testing import World, WorldSpec
+from pageviews.testing import HistoryConfig, World, WorldSpec
+from pageviews.testing.__main__ import build_config, parse_args
 
 
 def test_command_serves_until_sigterm(tmp_path: Path) -> None:
@@ -53,3 +55,16 @@ def test_command_serves_until_sigterm(tmp_path: Path) -> None:
             process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
         assert process.stderr.read() == ""
+
+
+def test_history_options_reach_the_config() -> None:
+    plain = build_config(parse_args([]))
+    assert plain.history is None
+    assert plain.now is None
+    config = build_config(
+        parse_args(["--history", "--now", "2015-04-20T12:00", "--list-cost-per-page-size", "0.4"])
+    )
+    assert config.history == HistoryConfig()
+    assert config.now == datetime(2015, 4, 20, 12, tzinfo=UTC)
+    assert config.throttle is not None
+    assert config.throttle.list_cost_per_page_size == 0.4
