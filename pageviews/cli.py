@@ -33,7 +33,6 @@ from .harvest import (
     Progress,
     first_error,
     harvest_course,
-    range_warnings,
 )
 from .interrupts import SigtermWatch, Terminated, sigterm_as_interrupt
 from .progress import counted, show_progress, summary_lines
@@ -338,9 +337,6 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
     holder.append(inv)
     if inv.verbose:
         logging.basicConfig(level=logging.INFO, format="pageviews: %(message)s")
-    if not inv.quiet:
-        for warning in range_warnings(inv.options.time_range, datetime.now(UTC)):
-            _say(f"warning: {warning}")
     sigterm = SigtermWatch()
     try:
         with fewer_collections():

@@ -110,9 +110,14 @@ class HarvestResult:
 
 
 def range_warnings(time_range: TimeRange, now: datetime) -> list[str]:
-    """Warn when the range reaches past the list endpoint's retention window."""
+    """Warn when the range reaches past the list endpoint's retention window.
+
+    Compared by date: a bare start date on the window's first day begins at
+    midnight, hours before "now minus 30 days", yet nothing is left out that the
+    "about 30 days" Canvas keeps would hold.
+    """
     horizon = now - timedelta(days=LIST_WINDOW_DAYS)
-    if time_range.start < horizon:
+    if time_range.start.astimezone(UTC).date() < horizon.date():
         return [
             f"the range starts before {horizon.date().isoformat()}: hosted Canvas serves only "
             f"about the last {LIST_WINDOW_DAYS} days of page views through this API and "

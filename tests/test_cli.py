@@ -42,7 +42,7 @@ async def test_seed_invocation_as_a_subprocess(test_world: World, tmp_path: Path
         rf"{len(truth.roster)} users in [\d.]+s \([\d,]+ requests, \d+ throttled, \d+ retries\); "
         r"reports in \./, state in pageviews-state\.sqlite"
     )
-    assert re.fullmatch(summary, err.splitlines()[-1]), err
+    assert re.fullmatch(summary, err.splitlines()[0]), err
     assert_reports_exact(tmp_path, truth, 1693, START, END)
     assert files_in(tmp_path) == sorted(
         [
