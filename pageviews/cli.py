@@ -12,8 +12,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import aiohttp
 import anyio
@@ -64,6 +65,28 @@ DEFAULT_TOKEN_FILE = "oauthtoken.txt"
 log = logging.getLogger("pageviews")
 
 
+def _version() -> str:
+    try:
+        return metadata.version("pageviews")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+class _ReadmeAction(argparse.Action):
+    """``--readme``: the README ships inside the installed package's metadata."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        try:
+            text = str(metadata.metadata("pageviews").json.get("description", ""))
+        except metadata.PackageNotFoundError:
+            text = ""
+        print(text or "The README is at the project's home; this copy was installed without it.")
+        parser.exit()
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see pageviews --help)")
@@ -80,8 +103,12 @@ def build_parser(*, report: bool = False) -> argparse.ArgumentParser:
         description="Rebuild the three reports from the state store, offline."
         if report
         else "Harvest a Canvas course's page views into three reports (CSV and JSON).",
-        epilog="Exit codes and examples: see README.md. Subcommands: pageviews report, "
-        "pageviews fake-canvas",
+        epilog="Documentation (usage, exit codes, bad input, the library): pageviews --readme. "
+        "Subcommands: pageviews report, pageviews fake-canvas",
+    )
+    p.add_argument("--version", action="version", version=f"pageviews {_version()}")
+    p.add_argument(
+        "--readme", action=_ReadmeAction, help="print the documentation (the README) and exit"
     )
     p.add_argument("course", help="course id, or sis_course_id:<id>")
     p.add_argument(
@@ -401,6 +428,8 @@ def _guarded(body: Callable[[], int], holder: list[Invocation] | None) -> int:
         except BaseExceptionGroup as group:
             # A task group wraps what its tasks raised: report the error, not the wrapper.
             raise first_error(group) from None
+    except SystemExit as exc:  # --help, --version, --readme
+        return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt as exc:
         where = f" (state in {holder[0].options.store_path})" if holder else ""
         what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
