@@ -10,6 +10,7 @@ import stat
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -36,6 +37,7 @@ from .harvest import (
     harvest_course,
 )
 from .interrupts import SigtermWatch, Terminated, sigterm_as_interrupt
+from .logsetup import log_verbosely
 from .progress import counted, show_progress, summary_lines
 from .rebuild import rebuild_reports
 from .retry import RetryPolicy
@@ -362,11 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _harvest(args: list[str], holder: list[Invocation]) -> int:
     inv = resolve(build_parser().parse_args(args), os.environ)
     holder.append(inv)
-    if inv.verbose:
-        logging.basicConfig(level=logging.INFO, format="pageviews: %(message)s")
     sigterm = SigtermWatch()
     try:
-        with fewer_collections():
+        with fewer_collections(), log_verbosely(sys.stderr) if inv.verbose else nullcontext():
             result = anyio.run(run, inv, sigterm)
     except asyncio.CancelledError:
         if sigterm.seen:

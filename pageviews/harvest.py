@@ -37,6 +37,7 @@ from .errors import (
     TransientError,
     UsageError,
 )
+from .logsetup import current_unit, unit_label
 from .ordering import ordered_rows
 from .pagination import walk
 from .records import course_rows, local_id, merge_user_rows, page_order
@@ -228,6 +229,7 @@ class _Harvest:
 
     async def fetch(self, fetch: Fetch, tg: TaskGroup) -> None:
         """Follow one unit to its end, storing each page with its next link."""
+        current_unit.set(unit_label(fetch.user_id, fetch.start, fetch.end))
         client, store = self.client, self.store
         start, end = self.run.key.start, self.run.end
         url = fetch.next_url or client.page_views_url(fetch.user_id, fetch.start, fetch.end)
