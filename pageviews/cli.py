@@ -393,20 +393,18 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
 def _report(args: list[str]) -> int:
     parsed = build_parser(report=True).parse_args(args)
     options = selection(parsed)
-    if not str(options.course).isdigit():
-        raise UsageError("pageviews report needs the numeric course id")
-    result = rebuild_reports(options, int(options.course))
+    result = rebuild_reports(options)
     if not parsed.quiet:
         _say(
-            f"{result.records:,} page views of course {result.course_id} from {options.store_path}"
+            f"{counted(result.records, 'page view')} of course {result.course_id} "
+            f"from {options.store_path}"
         )
         _say("reports: " + ", ".join(sorted(str(p) for p in result.reports.values())))
-    if not result.finished:
+    if result.failed_users:
         raise IncompleteHarvestError(
-            "that harvest did not finish "
-            f"({counted(result.unfinished_units, 'unit')} pending, "
-            f"{counted(len(result.problem_users), 'user')} failed): "
-            "the reports hold only what was harvested; run the harvest again to complete it"
+            f"{counted(len(result.failed_users), 'user')} could not be read in that harvest "
+            f"({', '.join(map(str, result.failed_users))}), reports written without them; "
+            "run the harvest again to retry them"
         )
     return 0
 

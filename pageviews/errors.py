@@ -81,6 +81,12 @@ class StoreBusyError(StateError):
     exit_code = 13
 
 
+class NoStoredHarvestError(PageviewsError):
+    """``pageviews report``: the state store holds no harvest of this selection."""
+
+    exit_code = 14
+
+
 # Transient failures: retried by the retry policy, surfaced only when retries run out.
 
 

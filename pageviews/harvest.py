@@ -347,6 +347,8 @@ async def _harvest_locked(
     key = run_key(course_id, options)
     store = Store(options.store_path, client.base_url)
     try:
+        if str(options.course) != str(course_id):
+            store.remember_course(str(options.course), course_id)
         run = store.open_run(key, pinned.end_utc, canvas_timestamp(moment))
         if run.resumed:
             log.info("resuming the unfinished harvest in %s", options.store_path)

@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS fetches (
 );
 CREATE INDEX IF NOT EXISTS fetches_by_run ON fetches (run_id, state, user_id);
 CREATE INDEX IF NOT EXISTS fetches_by_user ON fetches (run_id, user_id);
+CREATE TABLE IF NOT EXISTS course_refs (ref TEXT PRIMARY KEY, course_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
     fetch_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
@@ -237,6 +238,18 @@ class Store:
         """Close a run, so the same command later starts a new harvest."""
         with self._tx():
             self._db.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", (now, run_id))
+
+    def remember_course(self, ref: str, course_id: int) -> None:
+        """Note which course a ``sis_course_id:`` reference named, for ``pageviews report``."""
+        with self._tx():
+            self._db.execute("INSERT OR REPLACE INTO course_refs VALUES (?, ?)", (ref, course_id))
+
+    def course_id(self, ref: str) -> int | None:
+        """The course a numeric id or a remembered ``sis_course_id:`` reference names."""
+        if ref.isdigit():
+            return int(ref)
+        found = self._one("SELECT course_id FROM course_refs WHERE ref = ?", (ref,))
+        return None if found is None else int(found[0])
 
     # Roster -----------------------------------------------------------------
 
