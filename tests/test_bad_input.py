@@ -103,6 +103,8 @@ CASES = [
          fake=lambda world: FakeConfig(html_everywhere=True)),
     Case("output directory not writable", 12, "error: output directory",
          args=("--out-dir", "{tmp}/blocker/out"), before_any_request=True),
+    Case("output directory is a file", 12, "error: output directory {tmp}/blocker is a file",
+         args=("--out-dir", "{tmp}/blocker"), before_any_request=True),
     Case("state store of another Canvas", 10, "holds data from https://other.example.edu",
          args=("--state", "{tmp}/other.sqlite")),
     Case("state store in use by another run", 13, "is in use by another pageviews run (pid ",
