@@ -5,7 +5,8 @@ once, so ``with`` blocks unwind: a store transaction rolls back, the report writ
 removes its temporary files. Inside the event loop an exception raised at a random
 point would tear asyncio's own bookkeeping, so there SIGTERM cancels the run's main
 task instead, exactly as asyncio treats Ctrl-C, and :class:`Terminated` is raised
-once the loop has unwound.
+once the loop has unwound. The loop sees the signal at its next turn: one that
+lands while a harvest writes its reports lets them finish first.
 """
 
 from __future__ import annotations

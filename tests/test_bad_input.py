@@ -49,6 +49,7 @@ class Case:
     fake: Callable[[World], FakeConfig] = field(default=lambda world: FakeConfig())
     before_any_request: bool = False
     store_locked: bool = False  # another run holds the state store
+    report: bool = False  # `pageviews report` with the seed selection instead of a harvest
 
 
 def broken_user(world: World) -> FakeConfig:
@@ -112,6 +113,9 @@ CASES = [
     Case("pagination link to another host", 8, "refusing to send the token there",
          fake=lambda world: FakeConfig(
              faults=FaultConfig(foreign_link_users=frozenset(world.user_ids)))),
+    Case("report of a selection never harvested", 14,
+         "error: no stored harvest: there is no state store at pageviews-state.sqlite",
+         report=True, before_any_request=True),
     Case("a user whose page views always fail", 9,
          "error: 1 user incomplete (named above), reports written without them", fake=broken_user,
          args=("--retries", "2")),
@@ -152,8 +156,9 @@ async def test_bad_input(
         extra = [a.format(tmp=tmp_path, port=port) for a in case.args]
         if extra[:1] and not extra[0].startswith("-"):
             base[0], extra = extra[0], extra[1:]  # a course id replaces 1693
+        argv = ["report", *SEED_ARGS] if case.report else [*base, *extra]
         with store_lock(tmp_path / STATE_FILE) if case.store_locked else nullcontext():
-            code = await anyio.to_thread.run_sync(main, [*base, *extra])
+            code = await anyio.to_thread.run_sync(main, argv)
         requests = len(canvas.requests)
     err = capsys.readouterr().err
     assert "Traceback" not in err
