@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -421,6 +422,29 @@ def render_reports(
     Users in ``leave_out`` (read only in part) are left out whole: a report never
     holds part of a user's page views, so no count in it is short.
     """
+    with _report_failures(store, options.out_dir):
+        return _render(store, run, options, leave_out)
+
+
+@contextmanager
+def _report_failures(store: Store, out_dir: Path) -> Iterator[None]:
+    """Name what failed: the disk under the reports, or a page the store cannot decode."""
+    try:
+        yield
+    except OSError as exc:  # a full disk, a quota: the writer removed its temporary files
+        raise OutputDirError(
+            f"cannot write the reports in {out_dir}: {exc.strerror or exc}"
+        ) from None
+    except orjson.JSONDecodeError as exc:  # SQLite's integrity check cannot see this
+        raise StateError(
+            f"the state store {store.path} holds a page that cannot be read ({exc}); "
+            "start over with --fresh"
+        ) from None
+
+
+def _render(
+    store: Store, run: Run, options: HarvestOptions, leave_out: Collection[int]
+) -> ReportTotals:
     requested = options.time_range
     meta = ReportMeta(
         course_id=run.key.course_id,
@@ -429,26 +453,16 @@ def render_reports(
         label=requested.label,
     )
     course_id, start, end = run.key.course_id, run.key.start, run.end
-    try:
-        with ReportWriter(options.out_dir, meta, excel=options.excel) as writer:
-            for user_id, name, units in store.user_units(run.run_id):
-                if user_id in leave_out:
-                    continue
-                pages = [store.unit_pages(unit.fetch_id) for unit in units]
-                if all(unit.ordered for unit in units):
-                    rows: Iterable[Sequence[Any]] = ordered_rows(pages, course_id, start, end)
-                else:
-                    rows = merge_user_rows(chain.from_iterable(pages), course_id, start, end)
-                writer.write_user(user_id, name, rows)
-    except OSError as exc:  # a full disk, a quota: the writer removed its temporary files
-        raise OutputDirError(
-            f"cannot write the reports in {options.out_dir}: {exc.strerror or exc}"
-        ) from None
-    except orjson.JSONDecodeError as exc:  # SQLite's integrity check cannot see this
-        raise StateError(
-            f"the state store {store.path} holds a page that cannot be read ({exc}); "
-            "start over with --fresh"
-        ) from None
+    with ReportWriter(options.out_dir, meta, excel=options.excel) as writer:
+        for user_id, name, units in store.user_units(run.run_id):
+            if user_id in leave_out:
+                continue
+            pages = [store.unit_pages(unit.fetch_id) for unit in units]
+            if all(unit.ordered for unit in units):
+                rows: Iterable[Sequence[Any]] = ordered_rows(pages, course_id, start, end)
+            else:
+                rows = merge_user_rows(chain.from_iterable(pages), course_id, start, end)
+            writer.write_user(user_id, name, rows)
     return writer.summary
 
 
