@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import stat
 import sys
@@ -64,8 +63,6 @@ ENROLLMENT_STATES = (
 )
 DEFAULT_TOKEN_FILE = "oauthtoken.txt"
 
-log = logging.getLogger("pageviews")
-
 
 def _version() -> str:
     try:
@@ -85,7 +82,7 @@ class _ReadmeAction(argparse.Action):
             text = str(metadata.metadata("pageviews").json.get("description", ""))
         except metadata.PackageNotFoundError:
             text = ""
-        print(text or "The README is at the project's home; this copy was installed without it.")
+        print(text or "This copy was installed without its README: see README.md in the source.")
         parser.exit()
 
 
