@@ -376,6 +376,8 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
             f"{exc}; what was harvested is kept in {inv.options.store_path}: "
             "run the same command again to resume"
         ) from None
+    if sigterm.seen:  # it landed after the last await: the reports are complete
+        raise Terminated
     if not inv.quiet:
         for line in summary_lines(result):
             _say(line)

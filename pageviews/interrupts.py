@@ -5,8 +5,8 @@ once, so ``with`` blocks unwind: a store transaction rolls back, the report writ
 removes its temporary files. Inside the event loop an exception raised at a random
 point would tear asyncio's own bookkeeping, so there SIGTERM cancels the run's main
 task instead, exactly as asyncio treats Ctrl-C, and :class:`Terminated` is raised
-once the loop has unwound. The loop sees the signal at its next turn: one that
-lands while a harvest writes its reports lets them finish first.
+once the loop has unwound. A cancellation takes effect at the next ``await``: a
+signal that lands while a harvest writes its reports lets them finish first.
 """
 
 from __future__ import annotations
@@ -42,28 +42,30 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 @dataclass(slots=True)
 class SigtermWatch:
-    """Whether SIGTERM cancelled the loop's main task."""
+    """Whether SIGTERM arrived while the loop ran (it then cancelled the main task)."""
 
     seen: bool = False
 
     @contextmanager
     def cancelling_this_task(self) -> Iterator[None]:
-        """For the block, SIGTERM cancels the current task (call inside the loop)."""
-        loop, task = asyncio.get_running_loop(), asyncio.current_task()
-        before = signal.getsignal(signal.SIGTERM)
+        """For the block, SIGTERM cancels the current task (call inside the loop).
 
-        def cancel() -> None:
+        As asyncio's own Ctrl-C handler does: the handler runs between two bytecodes,
+        so it only notes the signal and asks the loop, thread-safely, to cancel.
+        """
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+
+        def cancel(signum: int, frame: object) -> None:
             self.seen = True
             if task is not None:
-                task.cancel()
+                loop.call_soon_threadsafe(task.cancel)
 
         try:
-            loop.add_signal_handler(signal.SIGTERM, cancel)
-        except (ValueError, RuntimeError):  # not the main thread
+            before = signal.signal(signal.SIGTERM, cancel)
+        except ValueError:  # not the main thread
             yield
             return
         try:
             yield
         finally:
-            loop.remove_signal_handler(signal.SIGTERM)  # this resets SIGTERM to the default
             signal.signal(signal.SIGTERM, before)

@@ -4,8 +4,10 @@ corrupt pages, and errors raised inside the worker pool. Each ends exact or loud
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -191,6 +193,51 @@ async def test_sigterm_while_reports_are_written_removes_the_temporary_files(
         "pageviews: terminated (SIGTERM); run the same command again to resume"
     ]
     assert not leftovers(tmp_path) and not report_files(tmp_path)
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def harvest_terminated_while_writing(
+    fake: subprocess.Popen[str], ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """Run the seed harvest in this thread against ``fake``; SIGTERM it as reports are written."""
+    assert fake.stderr is not None
+    assert "listening at" in fake.stderr.readline()  # blocks until it listens
+    base_url = json.loads(ready.read_text())["base_url"]
+    real_write = reports.ReportWriter.write_user
+
+    def terminated_while_writing(self: reports.ReportWriter, *args: object) -> None:
+        signal.raise_signal(signal.SIGTERM)
+        real_write(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reports.ReportWriter, "write_user", terminated_while_writing)
+    monkeypatch.chdir(ready.parent)
+    return main([*SEED_ARGS, "--base-url", base_url])
+
+
+def test_sigterm_while_a_harvest_writes_its_reports_leaves_no_temporary_files(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The CLI must run in the main thread to receive the signal, so the fake
+    # Canvas runs in a process of its own.
+    ready = tmp_path / "ready.json"
+    before = signal.getsignal(signal.SIGTERM)
+    with subprocess.Popen(
+        [sys.executable, "-m", "pageviews.testing", "--preset", "small", "--port", "0",
+         "--token-file", str(tmp_path / "oauthtoken.txt"), "--ready-file", str(ready)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    ) as fake:  # fmt: skip
+        try:
+            code = harvest_terminated_while_writing(fake, ready, monkeypatch)
+        finally:
+            fake.terminate()
+    err = capsys.readouterr().err
+    assert code == 143, err
+    assert err.splitlines() == [
+        f"pageviews: terminated (SIGTERM); run the same command again to resume (state in {STORE})"
+    ]
+    assert not leftovers(tmp_path)
     assert signal.getsignal(signal.SIGTERM) == before
 
 
