@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import orjson
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -34,7 +33,6 @@ from .errors import (
     OutputDirError,
     PageviewsError,
     PermissionDeniedError,
-    StateError,
     TransientError,
     UsageError,
 )
@@ -435,11 +433,13 @@ def _report_failures(store: Store, out_dir: Path) -> Iterator[None]:
         raise OutputDirError(
             f"cannot write the reports in {out_dir}: {exc.strerror or exc}"
         ) from None
-    except orjson.JSONDecodeError as exc:  # SQLite's integrity check cannot see this
-        raise StateError(
-            f"the state store {store.path} holds a page that cannot be read ({exc}); "
-            "start over with --fresh"
-        ) from None
+    except (ValueError, TypeError, LookupError):
+        # A page whose blob does not decode, or decodes to the wrong shape, fails deep in
+        # the rendering; SQLite's integrity check cannot see it. Otherwise it is a bug.
+        unreadable = store.first_unreadable()
+        if unreadable is None:
+            raise
+        raise unreadable from None
 
 
 def _render(

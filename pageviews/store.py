@@ -130,6 +130,20 @@ class StoredUnit:
     ordered: bool
 
 
+_NOT_ROWS = "not a list of page-view rows"
+
+
+def _is_row(row: Any) -> bool:
+    """Whether a decoded stored row has the shape of :data:`pageviews.records.Row`."""
+    return (
+        isinstance(row, list)
+        and len(row) == 5
+        and isinstance(row[0], int)
+        and all(isinstance(text, str) for text in row[1:4])
+        and (row[4] is None or isinstance(row[4], int | float))
+    )
+
+
 def _fetch(row: tuple[Any, ...]) -> Fetch:
     fetch_id, user_id, start, end, next_url, pages, oldest, ordered = row
     return Fetch(fetch_id, user_id, start, end, next_url, pages, oldest, bool(ordered))
@@ -391,7 +405,29 @@ class Store:
         """A unit's page blobs, oldest page first, read one at a time."""
         with self._failing("read"):
             cursor = self._db.execute(
-                "SELECT rows FROM pages WHERE fetch_id = ? ORDER BY seq DESC", (fetch_id,)
+                "SELECT seq, rows FROM pages WHERE fetch_id = ? ORDER BY seq DESC", (fetch_id,)
             )
-            for (blob,) in cursor:
+            for seq, blob in cursor:
+                # Only non-empty pages are stored: anything else would read as no rows.
+                if not blob.startswith(b"[["):
+                    raise self.unreadable(fetch_id, seq, _NOT_ROWS)
                 yield blob
+
+    def unreadable(self, fetch_id: int, seq: int, why: str) -> StateError:
+        """The error for a stored page that does not decode (SQLite's checks cannot see it)."""
+        return StateError(
+            f"the state store {self.path} holds a page that cannot be read "
+            f"(unit {fetch_id}, page {seq}: {why}); start over with --fresh"
+        )
+
+    def first_unreadable(self) -> StateError | None:
+        """Check every stored page's rows; the error for the first that is wrong, if any."""
+        with self._failing("read"):
+            for fetch_id, seq, blob in self._db.execute("SELECT fetch_id, seq, rows FROM pages"):
+                try:
+                    rows = orjson.loads(blob)
+                except orjson.JSONDecodeError as exc:
+                    return self.unreadable(fetch_id, seq, str(exc))
+                if not (isinstance(rows, list) and all(map(_is_row, rows))):
+                    return self.unreadable(fetch_id, seq, _NOT_ROWS)
+        return None

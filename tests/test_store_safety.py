@@ -236,7 +236,17 @@ def test_sigterm_while_a_harvest_writes_its_reports_leaves_no_temporary_files(
     assert signal.getsignal(signal.SIGTERM) == before
 
 
+@pytest.mark.parametrize(
+    ("blob", "why"),
+    [
+        ("5b5b7b", "unexpected end of data: line 1 column 4 (char 3)"),  # [[{
+        ("7b7d", "not a list of page-view rows"),  # {}
+        ("5b5b315d5d", "not a list of page-view rows"),  # [[1]]
+    ],
+)
 async def test_corrupt_pages_in_the_store_are_exit_10_naming_it(
+    blob: str,
+    why: str,
     small_world: World,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -244,7 +254,10 @@ async def test_corrupt_pages_in_the_store_are_exit_10_naming_it(
 ) -> None:
     await harvested(small_world, tmp_path)
     with sqlite3.connect(tmp_path / STORE) as db:
-        db.execute("UPDATE pages SET rows = X'5b5b7b' WHERE rowid = (SELECT MIN(rowid) FROM pages)")
+        fetch_id, seq = db.execute("SELECT fetch_id, seq FROM pages ORDER BY rowid").fetchone()
+        db.execute(
+            f"UPDATE pages SET rows = X'{blob}' WHERE fetch_id = ? AND seq = ?", (fetch_id, seq)
+        )
     assert sqlite3.connect(tmp_path / STORE).execute("PRAGMA integrity_check").fetchone() == ("ok",)
     monkeypatch.chdir(tmp_path)
     code = main(["report", *SEED_ARGS])
@@ -252,7 +265,7 @@ async def test_corrupt_pages_in_the_store_are_exit_10_naming_it(
     assert code == 10, err
     assert err.splitlines() == [
         f"pageviews: error: the state store {STORE} holds a page that cannot be read "
-        "(unexpected end of data: line 1 column 4 (char 3)); start over with --fresh"
+        f"(unit {fetch_id}, page {seq}: {why}); start over with --fresh"
     ]
     assert not leftovers(tmp_path) and not report_files(tmp_path)
 
