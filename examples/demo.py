@@ -2,12 +2,16 @@
 
 Starts ``python -m pageviews.testing`` in its own process (with 20 ms latency and
 Canvas's throttle), then runs the seed-compatible invocation against it and
-leaves the three reports, CSV and JSON, in ``demo-out/``.
+leaves the three reports, CSV and JSON, in ``demo-out/``. Both commands are
+printed exactly as they run, so they can be pasted to run the demo by hand.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -29,17 +33,35 @@ def wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 60.0) -
     sys.exit("the fake Canvas did not start in time")
 
 
-def main() -> int:
+def free_port() -> int:
+    """A port free right now, so the printed fake command names the port it really uses."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def show(command: list[str]) -> None:
+    print(f"$ {shlex.join(command)}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--preset", default="demo", help="the fake's world (default demo)")
+    parser.add_argument("--latency", default="0.02", help="the fake's seconds per request")
+    args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     ready_file, token_file = OUT / "fake-canvas.json", OUT / "oauthtoken.txt"
     ready_file.unlink(missing_ok=True)
-    fake = subprocess.Popen(
-        [
-            sys.executable, "-m", "pageviews.testing",
-            "--port", "0", "--preset", "demo", "--latency", "0.02", "--throttle", "403",
-            "--token-file", str(token_file), "--ready-file", str(ready_file),
-        ]
-    )  # fmt: skip
+    port = free_port()
+    fake_command = [
+        sys.executable, "-m", "pageviews.testing",
+        "--port", str(port), "--preset", args.preset, "--latency", args.latency,
+        "--throttle", "403", "--token-file", str(token_file), "--ready-file", str(ready_file),
+    ]  # fmt: skip
+    print("The fake Canvas (writes the admin token to the token file):")
+    show(fake_command)
+    fake = subprocess.Popen(fake_command, stdout=subprocess.DEVNULL)
     try:
         base_url = wait_for(ready_file, fake)["base_url"]
         command = [
@@ -49,8 +71,8 @@ def main() -> int:
             "--base-url", base_url, "--token-file", str(token_file),
             "--out-dir", str(OUT), "--fresh",
         ]  # fmt: skip
-        print("$ pageviews 1693 --start_time 2015-01-26 --end_time 2015-03-12 "
-              f"--enrollment_types StudentEnrollment --out-dir {OUT}", flush=True)  # fmt: skip
+        print("The harvest (to run it again: start the fake as above, then paste this):")
+        show(command)
         started = time.monotonic()
         code = subprocess.call(command)
         print(f"demo harvest: exit {code}, {time.monotonic() - started:.1f}s wall")

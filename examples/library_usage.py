@@ -38,18 +38,18 @@ async def main() -> None:
             views += sum(1 for view in page.data if view["created_at"] < end)
         print(f"user {user_id}: {views} page views in the range")
 
-        # A whole course into the three reports.
-        out_dir = Path(tempfile.mkdtemp(prefix="pageviews-example-"))
-        options = HarvestOptions(
-            course=1693,
-            time_range=TimeRange(START, END),
-            enrollment_types=("StudentEnrollment",),
-            out_dir=out_dir,
-        )
-        result = await harvest_course(client, options)
-        print(f"course {result.course_id}: {result.records} page views of {result.users} users")
-        for path in sorted(result.reports.values()):
-            print(f"  {path}")
+        # A whole course into the three reports, in a folder removed at the end.
+        with tempfile.TemporaryDirectory(prefix="pageviews-example-") as out_dir:
+            options = HarvestOptions(
+                course=1693,
+                time_range=TimeRange(START, END),
+                enrollment_types=("StudentEnrollment",),
+                out_dir=Path(out_dir),
+            )
+            result = await harvest_course(client, options)
+            print(f"course {result.course_id}: {result.records} page views of {result.users} users")
+            for path in sorted(result.reports.values()):
+                print(f"  {path}  ({path.stat().st_size:,} bytes)")
 
 
 if __name__ == "__main__":

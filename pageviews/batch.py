@@ -156,6 +156,8 @@ class BatchResult:
 
 def check_writable(out_dir: Path) -> None:
     """Fail before any request if the reports could not be written."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputDirError(f"output directory {out_dir} is a file, not a directory")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / f".pageviews-probe-{time.monotonic_ns()}"

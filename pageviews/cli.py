@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import stat
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import aiohttp
 import anyio
@@ -33,9 +34,9 @@ from .harvest import (
     HarvestResult,
     Progress,
     harvest_course,
-    range_warnings,
 )
 from .interrupts import SigtermWatch, Terminated, sigterm_as_interrupt
+from .logsetup import log_verbosely
 from .progress import counted, show_progress, summary_lines
 from .rebuild import rebuild_reports
 from .retry import RetryPolicy
@@ -62,7 +63,27 @@ ENROLLMENT_STATES = (
 )
 DEFAULT_TOKEN_FILE = "oauthtoken.txt"
 
-log = logging.getLogger("pageviews")
+
+def _version() -> str:
+    try:
+        return metadata.version("pageviews")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+class _ReadmeAction(argparse.Action):
+    """``--readme``: the README ships inside the installed package's metadata."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        try:
+            text = str(metadata.metadata("pageviews").json.get("description", ""))
+        except metadata.PackageNotFoundError:
+            text = ""
+        print(text or "This copy was installed without its README: see README.md in the source.")
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,8 +102,12 @@ def build_parser(*, report: bool = False) -> argparse.ArgumentParser:
         description="Rebuild the three reports from the state store, offline."
         if report
         else "Harvest a Canvas course's page views into three reports (CSV and JSON).",
-        epilog="Exit codes and examples: see README.md. Subcommands: pageviews report, "
-        "pageviews fake-canvas",
+        epilog="Documentation (usage, exit codes, bad input, the library): pageviews --readme. "
+        "Subcommands: pageviews report, pageviews fake-canvas",
+    )
+    p.add_argument("--version", action="version", version=f"pageviews {_version()}")
+    p.add_argument(
+        "--readme", action=_ReadmeAction, help="print the documentation (the README) and exit"
     )
     p.add_argument("course", help="course id, or sis_course_id:<id>")
     p.add_argument(
@@ -356,14 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _harvest(args: list[str], holder: list[Invocation]) -> int:
     inv = resolve(build_parser().parse_args(args), os.environ)
     holder.append(inv)
-    if inv.verbose:
-        logging.basicConfig(level=logging.INFO, format="pageviews: %(message)s")
-    if not inv.quiet:
-        for warning in range_warnings(inv.options.time_range, datetime.now(UTC)):
-            _say(f"warning: {warning}")
     sigterm = SigtermWatch()
     try:
-        with fewer_collections():
+        with fewer_collections(), log_verbosely(sys.stderr) if inv.verbose else nullcontext():
             result = anyio.run(run, inv, sigterm)
     except asyncio.CancelledError:
         if sigterm.seen:
@@ -376,6 +396,8 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
             f"{exc}; what was harvested is kept in {inv.options.store_path}: "
             "run the same command again to resume"
         ) from None
+    if sigterm.seen:  # it landed after the last await: the reports are complete
+        raise Terminated
     if not inv.quiet:
         for line in summary_lines(result):
             _say(line)
@@ -393,13 +415,15 @@ def _report(args: list[str]) -> int:
     result = rebuild_reports(options.as_batch())
     if not parsed.quiet:
         _say(
-            f"{result.records:,} page views of course {result.course_id} from {options.store_path}"
+            f"{counted(result.records, 'page view')} of course {result.course_id} "
+            f"from {options.store_path}"
         )
         _say("reports: " + ", ".join(sorted(str(p) for p in result.reports.values())))
     if result.failed_users:
         raise IncompleteHarvestError(
-            f"{counted(len(result.failed_users), 'user')} of that harvest could not be read "
-            "whole and are left out; run the harvest again to retry them"
+            f"{counted(len(result.failed_users), 'user')} could not be read in that harvest "
+            f"({', '.join(map(str, result.failed_users))}), reports written without them; "
+            "run the harvest again to retry them"
         )
     return 0
 
@@ -421,6 +445,8 @@ def _guarded(body: Callable[[], int], holder: list[Invocation] | None) -> int:
         except BaseExceptionGroup as group:
             # A task group wraps what its tasks raised: report the error, not the wrapper.
             raise first_error(group) from None
+    except SystemExit as exc:  # --help, --version, --readme
+        return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt as exc:
         where = f" (state in {holder[0].options.store_path})" if holder else ""
         what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"

@@ -30,6 +30,7 @@ from .errors import (
     PermissionDeniedError,
     TransientError,
 )
+from .logsetup import current_unit, unit_label
 from .store import FAILED, MISSING, Run, Store, Unit
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class Engine:
                 await self._read(unit, tg)
 
     async def _read(self, unit: Unit, tg: TaskGroup) -> None:
+        current_unit.set(unit_label(unit.user_id, unit.start, unit.end))
         context = _Context(self, tg)
         try:
             await self.source.read(unit, context)

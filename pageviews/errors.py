@@ -85,8 +85,8 @@ class StoreBusyError(StateError):
     exit_code = 13
 
 
-class NoStoredHarvestError(StateError):
-    """The store holds no harvest of the selection ``pageviews report`` asked for."""
+class NoStoredHarvestError(PageviewsError):
+    """``pageviews report``: the state store holds no harvest of this selection."""
 
     exit_code = 14
 

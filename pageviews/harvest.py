@@ -28,6 +28,7 @@ __all__ = [
     "Progress",
     "check_writable",
     "harvest_course",
+    "range_notes",
     "range_warnings",
 ]
 
@@ -93,6 +94,7 @@ class HarvestResult:
     failed_users: list[tuple[int, str]]
     unusable_records: int
     warnings: list[str]
+    notes: list[str]
     stats: ClientStats
     peak_in_flight: int
     seconds: float
@@ -104,23 +106,30 @@ class HarvestResult:
 
 
 def range_warnings(time_range: TimeRange, now: datetime) -> list[str]:
-    """Warn when the range reaches past the list endpoint's retention window or up to now."""
+    """Warn when the range reaches past the list endpoint's retention window."""
     warnings = []
     horizon = now - timedelta(days=LIST_WINDOW_DAYS)
-    if time_range.start < horizon:
+    # Compared by date: a bare start date on the window's first day begins at midnight,
+    # hours before "now minus 30 days", yet nothing is left out that Canvas keeps.
+    if time_range.start.astimezone(UTC).date() < horizon.date():
         warnings.append(
             f"the range starts before {horizon.date().isoformat()}: hosted Canvas serves only "
             f"about the last {LIST_WINDOW_DAYS} days of page views through this API and "
             "silently leaves older ones out (self-hosted Canvas keeps them)"
         )
-    if time_range.end > now - LATE_VIEWS:
-        pinned = time_range.clamp_end(now).end
-        warnings.append(
-            f"the range reaches into the last hour (up to {canvas_timestamp(pinned)}): Canvas "
-            "logs page views with a delay of up to minutes, so views of the last minutes "
-            "may still appear; a later run over the same range picks them up"
-        )
     return warnings
+
+
+def range_notes(time_range: TimeRange, now: datetime) -> list[str]:
+    """Say plainly when the range reaches the last hour, whose views may still arrive."""
+    if time_range.end <= now - LATE_VIEWS:
+        return []
+    pinned = time_range.clamp_end(now).end
+    return [
+        f"the range reaches into the last hour (up to {canvas_timestamp(pinned)}): Canvas "
+        "logs page views with a delay of up to minutes, so views of the last minutes may "
+        "still appear; a later run over the same range picks them up"
+    ]
 
 
 async def harvest_course(
@@ -158,6 +167,7 @@ async def harvest_course(
         failed_users=course.failed_users,
         unusable_records=progress.unusable,
         warnings=range_warnings(options.time_range, moment),
+        notes=range_notes(options.time_range, moment),
         stats=batch.stats,
         peak_in_flight=batch.peak_in_flight,
         seconds=batch.seconds,

@@ -64,6 +64,9 @@ def summary_lines(result: HarvestResult) -> list[str]:
         f"{counted(stats.retries, 'retry')}{', resumed' if result.resumed else ''}); "
         f"reports in {folder}/, state in {result.state_path}"
     ]
+    # After the outcome, never in front of an error: a run that failed has no summary.
+    lines += [f"warning: {warning}" for warning in result.warnings]
+    lines += [f"note: {note}" for note in result.notes]
     if result.users == 0:
         lines.append("note: no enrollments matched; the reports are empty")
     if result.unusable_records:

@@ -32,6 +32,10 @@ def rebuild_reports(options: BatchOptions) -> RebuildResult:
     is written for a harvest that did not finish: its reports would be short.
     """
     check_writable(options.out_dir)
+    if not options.store_path.is_file():
+        raise NoStoredHarvestError(
+            f"no stored harvest: there is no state store at {options.store_path}"
+        )
     with store_lock(options.store_path):
         store = Store(options.store_path, None)
         try:
@@ -40,7 +44,7 @@ def rebuild_reports(options: BatchOptions) -> RebuildResult:
                 pending = len(store.pending(run.run_id))
                 raise IncompleteHarvestError(
                     f"that harvest did not finish (course {course.course_id}, "
-                    f"{counted(pending, 'fetch unit')} pending): no reports written; run "
+                    f"{counted(pending, 'fetch unit')} pending): no reports were written; run "
                     "the harvest again to complete it"
                 )
             assert course.course_id is not None
@@ -66,6 +70,6 @@ def _find(store: Store, options: BatchOptions) -> tuple[Run, RunCourse, bool]:
             if named and course.state in (LISTING, LISTED) and course.course_id is not None:
                 return run, course, finished
     raise NoStoredHarvestError(
-        f"{options.store_path} holds no harvest of course {ref} for "
+        f"no stored harvest: {options.store_path} holds no harvest of course {ref} for "
         f"{options.time_range.label} with these enrollment filters"
     )

@@ -51,7 +51,10 @@ def _locked(store: Path, path: Path) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StateError(f"cannot lock the state store {store}: {exc.strerror}") from None
+            reason = exc.strerror
+            if path.parent.exists() and not path.parent.is_dir():  # mkdir says "File exists"
+                reason = f"{path.parent} is a file, not a directory"
+            raise StateError(f"cannot open the state store {store}: {reason}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if _same_file(fd, path):

@@ -63,6 +63,7 @@ class Case:
     before_any_request: bool = False
     hostile: Callable[[], Hostile] | None = None  # serve this instead of the fake
     store_locked: bool = False  # another run holds the state store
+    report: bool = False  # `pageviews report` with the seed selection instead of a harvest
 
 
 def hostile_users(reply: Reply) -> Callable[[], Hostile]:
@@ -122,13 +123,21 @@ CASES = [
          fake=lambda world: FakeConfig(html_everywhere=True)),
     Case("output directory not writable", 12, "error: output directory",
          args=("--out-dir", "{tmp}/blocker/out"), before_any_request=True),
+    Case("output directory is a file", 12, "error: output directory {tmp}/blocker is a file",
+         args=("--out-dir", "{tmp}/blocker"), before_any_request=True),
     Case("state store of another Canvas", 10, "holds data from https://other.example.edu",
          args=("--state", "{tmp}/other.sqlite")),
+    Case("state store where none can be made", 10,
+         "error: cannot open the state store {tmp}/blocker/state.sqlite: {tmp}/blocker is a file",
+         args=("--state", "{tmp}/blocker/state.sqlite"), before_any_request=True),
     Case("state store in use by another run", 13, "is in use by another pageviews run (pid ",
          store_locked=True, before_any_request=True),
     Case("pagination link to another host", 8, "refusing to send the token there",
          fake=lambda world: FakeConfig(
              faults=FaultConfig(foreign_link_users=frozenset(world.user_ids)))),
+    Case("report of a selection never harvested", 14,
+         "error: no stored harvest: there is no state store at pageviews-state.sqlite",
+         report=True, before_any_request=True),
     Case("a user whose page views always fail", 9,
          "error: 1 user incomplete (named above), reports written without them", fake=broken_user,
          args=("--retries", "2")),
@@ -201,8 +210,9 @@ async def test_bad_input(
         extra = [a.format(tmp=tmp_path, port=port) for a in case.args]
         if extra[:1] and not extra[0].startswith("-"):
             base[0], extra = extra[0], extra[1:]  # a course id replaces 1693
+        argv = ["report", *SEED_ARGS] if case.report else [*base, *extra]
         with store_lock(tmp_path / STATE_FILE) if case.store_locked else nullcontext():
-            code = await anyio.to_thread.run_sync(main, [*base, *extra])
+            code = await anyio.to_thread.run_sync(main, argv)
         requests = sent()
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -212,6 +222,8 @@ async def test_bad_input(
     if case.code:
         assert lines[-1].startswith("pageviews: error: "), err
         assert sum(line.startswith("pageviews: error: ") for line in lines) == 1
+    if case.code not in (0, 9):  # one mistake, one line: no warning in front of it
+        assert len(lines) == 1, err
     if case.before_any_request:
         assert requests == 0
 

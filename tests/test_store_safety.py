@@ -4,8 +4,11 @@ corrupt pages, and errors raised inside the worker pool. Each ends exact or loud
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import sqlite3
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,23 +57,25 @@ def report_files(directory: Path) -> list[str]:
 
 
 @asynccontextmanager
-async def harvesting(canvas: FakeCanvas, cwd: Path, pages: int) -> AsyncIterator[Process]:
-    """A harvest running in a subprocess, once the fake has served ``pages`` pages."""
-    process = await start_cli(canvas, cwd, [*SEED_ARGS, *FAST_RETRIES])
-    async with process:
-        await canvas.wait_until(lambda c: page_view_pages(c) >= pages)
-        yield process
+async def harvesting(
+    world: World, cwd: Path, pages: int
+) -> AsyncIterator[tuple[FakeCanvas, Process]]:
+    """A harvest of ``world`` in a subprocess, once the fake has served ``pages`` pages."""
+    write_token(cwd, world.admin_token)
+    async with serve(world, FakeConfig(latency=0.01)) as canvas:
+        process = await start_cli(canvas, cwd, [*SEED_ARGS, *FAST_RETRIES])
+        async with process:
+            await canvas.wait_until(lambda c: page_view_pages(c) >= pages)
+            yield canvas, process
 
 
 async def test_a_second_run_on_the_same_store_stops_at_once(
     test_world: World, tmp_path: Path
 ) -> None:
-    write_token(tmp_path, test_world.admin_token)
-    async with serve(test_world, FakeConfig(latency=0.01)) as canvas:
-        async with harvesting(canvas, tmp_path, pages=20) as first:
-            code, _, err = await run_cli(canvas, tmp_path, SEED_ARGS)
-            report_code, _, report_err = await run_cli(canvas, tmp_path, ["report", *SEED_ARGS])
-            first_code, first_err = await finish(first)
+    async with harvesting(test_world, tmp_path, pages=20) as (canvas, first):
+        code, _, err = await run_cli(canvas, tmp_path, SEED_ARGS)
+        report_code, _, report_err = await run_cli(canvas, tmp_path, ["report", *SEED_ARGS])
+        first_code, first_err = await finish(first)
         truth = truth_for(canvas)
     assert (code, report_code) == (13, 13), err + report_err
     for text in (err, report_err):
@@ -122,13 +127,8 @@ async def test_a_full_disk_under_the_store_is_exit_10_with_the_reason(
 async def test_a_full_disk_under_the_reports_is_exit_12_and_leaves_no_temporary_files(
     small_world: World, tmp_path: Path
 ) -> None:
-    write_token(tmp_path, small_world.admin_token)
-    async with serve(small_world) as canvas:
-        code, _, err = await run_cli(canvas, tmp_path, SEED_ARGS)
-        assert code == 0, err
-        for name in report_files(tmp_path):
-            (tmp_path / name).unlink()
-        code, err = await run_capped(cli_env(canvas), tmp_path, 64 * 1024, ["report", *SEED_ARGS])
+    await harvested(small_world, tmp_path)
+    code, err = await run_capped(dict(os.environ), tmp_path, 64 * 1024, ["report", *SEED_ARGS])
     assert code == 12, err
     assert err.splitlines()[-1] == (
         "pageviews: error: cannot write the reports in .: File too large"
@@ -139,11 +139,9 @@ async def test_a_full_disk_under_the_reports_is_exit_12_and_leaves_no_temporary_
 async def test_sigterm_mid_harvest_stops_cleanly_and_says_how_to_resume(
     test_world: World, tmp_path: Path
 ) -> None:
-    write_token(tmp_path, test_world.admin_token)
-    async with serve(test_world, FakeConfig(latency=0.01)) as canvas:
-        async with harvesting(canvas, tmp_path, pages=50) as process:
-            process.send_signal(signal.SIGTERM)
-            code, err = await finish(process)
+    async with harvesting(test_world, tmp_path, pages=50) as (canvas, process):
+        process.send_signal(signal.SIGTERM)
+        code, err = await finish(process)
         assert code == 143, err
         assert all(line.startswith("pageviews: ") for line in err.splitlines()), err
         assert err.endswith(
@@ -155,6 +153,18 @@ async def test_sigterm_mid_harvest_stops_cleanly_and_says_how_to_resume(
         truth = truth_for(canvas)
     assert code == 0, err
     assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+def sigterm_on_first_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send this process SIGTERM as the report writer takes its first user."""
+    real_write = reports.ReportWriter.write_user
+
+    def terminated_while_writing(self: reports.ReportWriter, *args: object) -> None:
+        assert leftovers(self.summary.paths["user-pageviews.csv"].parent)  # files are open
+        signal.raise_signal(signal.SIGTERM)  # its handler runs before the next line
+        real_write(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reports.ReportWriter, "write_user", terminated_while_writing)
 
 
 async def harvested(world: World, tmp_path: Path) -> None:
@@ -175,14 +185,7 @@ async def test_sigterm_while_reports_are_written_removes_the_temporary_files(
 ) -> None:
     await harvested(small_world, tmp_path)
     monkeypatch.chdir(tmp_path)
-    real_write = reports.ReportWriter.write_user
-
-    def terminated_while_writing(self: reports.ReportWriter, *args: object) -> None:
-        assert leftovers(tmp_path)  # the temporary files are open
-        signal.raise_signal(signal.SIGTERM)  # handled before the next line runs
-        real_write(self, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(reports.ReportWriter, "write_user", terminated_while_writing)
+    sigterm_on_first_write(monkeypatch)
     before = signal.getsignal(signal.SIGTERM)
     code = main(["report", *SEED_ARGS])
     err = capsys.readouterr().err
@@ -191,6 +194,45 @@ async def test_sigterm_while_reports_are_written_removes_the_temporary_files(
         "pageviews: terminated (SIGTERM); run the same command again to resume"
     ]
     assert not leftovers(tmp_path) and not report_files(tmp_path)
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def harvest_terminated_while_writing(
+    fake: subprocess.Popen[str], ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """Run the seed harvest in this thread against ``fake``; SIGTERM it as reports are written."""
+    assert fake.stderr is not None
+    assert "listening at" in fake.stderr.readline()  # blocks until it listens
+    base_url = json.loads(ready.read_text())["base_url"]
+    sigterm_on_first_write(monkeypatch)
+    monkeypatch.chdir(ready.parent)
+    return main([*SEED_ARGS, "--base-url", base_url])
+
+
+def test_sigterm_while_a_harvest_writes_its_reports_leaves_no_temporary_files(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The CLI must run in the main thread to receive the signal, so the fake
+    # Canvas runs in a process of its own.
+    ready = tmp_path / "ready.json"
+    before = signal.getsignal(signal.SIGTERM)
+    with subprocess.Popen(
+        [sys.executable, "-m", "pageviews.testing", "--preset", "small", "--port", "0",
+         "--token-file", str(tmp_path / "oauthtoken.txt"), "--ready-file", str(ready)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    ) as fake:  # fmt: skip
+        try:
+            code = harvest_terminated_while_writing(fake, ready, monkeypatch)
+        finally:
+            fake.terminate()
+    err = capsys.readouterr().err
+    assert code == 143, err
+    assert err.splitlines() == [
+        f"pageviews: terminated (SIGTERM); run the same command again to resume (state in {STORE})"
+    ]
+    assert not leftovers(tmp_path)
     assert signal.getsignal(signal.SIGTERM) == before
 
 

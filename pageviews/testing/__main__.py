@@ -8,6 +8,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +59,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=_moment,
         help="the fake's clock, ISO 8601 (the worlds' views are in early 2015)",
     )
-    parser.add_argument("--token-file", type=Path, help="write the admin token here (0600)")
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        help="write the admin token here (0600); default a private temporary file, "
+        "removed when the fake stops",
+    )
+    parser.add_argument("--list", action="store_true", help="print the courses served and exit")
     parser.add_argument("--ready-file", type=Path, help='write {"base_url", "pid"} once listening')
     return parser.parse_args(argv)
 
@@ -108,20 +115,44 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
-async def run(args: argparse.Namespace) -> None:
-    """Serve until SIGINT or SIGTERM."""
+def course_lines(world: World) -> list[str]:
+    """One line per course served: id, ``sis_course_id:`` form, roster size, name."""
+    rows = [
+        (
+            str(course.id),
+            f"sis_course_id:{course.sis_course_id}" if course.sis_course_id else "-",
+            f"{len({e.user_id for e in world.enrollment_records(course.id)})} users",
+            course.name,
+        )
+        for course in sorted(world.courses.values(), key=lambda c: c.id)
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return [
+        f"  {i:>{widths[0]}}  {sis:<{widths[1]}}  {size:>{widths[2]}}  {name}"
+        for i, sis, size, name in rows
+    ]
+
+
+def build_world(args: argparse.Namespace) -> World:
+    """The world the arguments describe."""
     spec = WorldSpec.preset(args.preset)
     if args.seed is not None:
         spec = replace(spec, seed=args.seed)
-    world = World.generate(spec)
+    return World.generate(spec)
+
+
+async def run(args: argparse.Namespace, world: World, token_file: Path) -> None:
+    """Serve until SIGINT or SIGTERM."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with serve(world, build_config(args), host=args.host, port=args.port) as fake:
-            if args.token_file:
-                write_atomically(args.token_file, world.admin_token.encode() + b"\n", 0o600)
+            write_atomically(token_file, world.admin_token.encode() + b"\n", 0o600)
             if args.ready_file:
                 ready = {"base_url": fake.base_url, "pid": os.getpid()}
                 write_atomically(args.ready_file, orjson.dumps(ready))
             print(f"fake Canvas listening at {fake.base_url}", file=sys.stderr, flush=True)
+            print(f"base URL:   {fake.base_url}\ntoken file: {token_file}", flush=True)
+            print("courses (id, sis form, roster, name):", *course_lines(world), sep="\n")
+            sys.stdout.flush()
             async for _ in signals:
                 break
 
@@ -129,8 +160,18 @@ async def run(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return the exit status."""
     args = parse_args(argv)
+    world = build_world(args)
+    if args.list:
+        print("courses (id, sis form, roster, name):", *course_lines(world), sep="\n")
+        return 0
     try:
-        anyio.run(run, args)
+        with ExitStack() as stack:
+            token_file = (
+                args.token_file
+                or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pageviews-fake-")))
+                / "token.txt"
+            )
+            anyio.run(run, args, world, token_file)
     except OSError as exc:
         print(f"fake Canvas: {exc}", file=sys.stderr)
         return 1
