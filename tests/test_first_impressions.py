@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -141,7 +142,7 @@ def test_version(command: list[str]) -> None:
     exe = Path(sys.executable).parent / "pageviews" if command == ["pageviews"] else None
     argv = [str(exe)] if exe else command
     done = subprocess.run([*argv, "--version"], capture_output=True, text=True, check=False)
-    assert (done.returncode, done.stdout) == (0, "pageviews 0.1.0\n"), done.stderr
+    assert (done.returncode, done.stdout) == (0, f"pageviews {version('pageviews')}\n"), done.stderr
 
 
 def test_help_points_at_documentation_that_is_installed(
