@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pageviews.client import DEFAULT_CONCURRENCY
+from pageviews.canvas.client import DEFAULT_CONCURRENCY
 from pageviews.testing import ENROLLMENT_STATES, ThrottleConfig
 
 from .fake import FakeSetup

@@ -15,7 +15,7 @@ import anyio
 import orjson
 from yarl import URL
 
-from pageviews.client import READ_BUFFER
+from pageviews.canvas.client import READ_BUFFER
 from pageviews.testing import view_course
 
 # Contract §7: without a context, the URL path names the course (169 must not match 1693).

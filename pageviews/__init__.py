@@ -5,7 +5,10 @@ then call :func:`harvest_course`, or iterate one user's pages with
 :meth:`CanvasClient.page_views`.
 """
 
-from .client import CanvasClient, ClientStats, normalize_base_url
+from .canvas.client import CanvasClient, ClientStats, normalize_base_url
+from .canvas.ratelimit import RateLimit
+from .canvas.responses import Page
+from .canvas.retry import RetryPolicy
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -27,10 +30,7 @@ from .errors import (
     UsageError,
 )
 from .harvest import HarvestOptions, HarvestResult, Progress, harvest_course
-from .ratelimit import RateLimit
-from .records import course_of
-from .responses import Page
-from .retry import RetryPolicy
+from .sources.records import course_of
 from .timerange import TimeRange, parse_bound, request_bounds
 
 __all__ = [

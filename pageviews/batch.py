@@ -11,108 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
-
-from .client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
+from .canvas.client import CanvasClient, ClientStats
 from .engine import Engine, Progress
-from .errors import IncompleteHarvestError, OutputDirError, PageviewsError, UsageError
-from .listing import ListSource
+from .errors import IncompleteHarvestError, PageviewsError, UsageError
+from .options import BatchOptions
+from .outputs.render import check_writable, render_course, selection_clash
 from .planner import Planner, Selection
-from .render import render_course, selection_clash
-from .store import LISTED, MISSING, Run, Store
-from .storelock import store_lock
-from .timerange import TimeRange, canvas_timestamp
-
-STATE_FILE = "pageviews-state.sqlite"
-ENROLLMENT_TYPES = (
-    "StudentEnrollment",
-    "TeacherEnrollment",
-    "TaEnrollment",
-    "DesignerEnrollment",
-    "ObserverEnrollment",
-)
-ENROLLMENT_STATES = (
-    "active",
-    "invited",
-    "creation_pending",
-    "inactive",
-    "completed",
-    "rejected",
-    "deleted",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class BatchOptions:
-    """What to harvest and where to put it; checked when built."""
-
-    courses: tuple[str | int, ...]
-    time_range: TimeRange
-    enrollment_types: tuple[str, ...] | None = None
-    enrollment_states: tuple[str, ...] | None = None
-    out_dir: Path = Path()
-    state_path: Path | None = None
-    #: ``OUT_DIR/<course_id>/`` per course; False writes one course straight into OUT_DIR.
-    course_dirs: bool = True
-    incremental: bool = False
-    overlap: timedelta = timedelta(hours=1)
-    fresh: bool = False
-    workers: int = DEFAULT_CONCURRENCY
-    split_heavy_users: bool = True
-    excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.courses, tuple) or not self.courses:
-            raise UsageError("courses must be a non-empty tuple of course ids")
-        for name, values, allowed in (
-            ("enrollment type", self.enrollment_types, ENROLLMENT_TYPES),
-            ("enrollment state", self.enrollment_states, ENROLLMENT_STATES),
-        ):
-            if values is None:
-                continue
-            if not isinstance(values, tuple):
-                raise UsageError(f"{name}s must be a tuple of names, not {values!r}")
-            unknown = [v for v in values if v not in allowed]
-            if unknown:
-                raise UsageError(f"unknown {name} {unknown[0]!r} (one of: {', '.join(allowed)})")
-        if not self.course_dirs and len(self.courses) != 1:
-            raise UsageError("several courses need a folder each (course_dirs)")
-        if self.workers < 1 or self.overlap < timedelta(0):
-            raise UsageError("workers must be positive and the overlap not negative")
-
-    @property
-    def store_path(self) -> Path:
-        """Where the state store lives (``--state``, default in the output directory)."""
-        return self.state_path or self.out_dir / STATE_FILE
-
-    @property
-    def refs(self) -> tuple[str, ...]:
-        """The courses as text, as Canvas's paths take them."""
-        return tuple(str(c).strip() for c in self.courses)
-
-    def run_key(self) -> str:
-        """What makes two invocations the same run, so the second resumes the first."""
-
-        def canonical(values: tuple[str, ...] | None) -> list[str] | None:
-            return sorted(set(values)) if values else None
-
-        return orjson.dumps(
-            [
-                list(self.refs),
-                self.time_range.start_utc,
-                self.time_range.end_utc,
-                canonical(self.enrollment_types),
-                canonical(self.enrollment_states),
-                self.incremental,
-            ]
-        ).decode()
-
-    def course_dir(self, course_id: int) -> Path:
-        """Where one course's reports go."""
-        return self.out_dir / str(course_id) if self.course_dirs else self.out_dir
+from .sources.listing import ListSource
+from .store.histories import LISTED, MISSING, Run, Store
+from .store.lock import store_lock
+from .timerange import canvas_timestamp
 
 
 @dataclass(slots=True)
@@ -152,21 +63,6 @@ class BatchResult:
     def complete(self) -> bool:
         """True when every user of every readable course was read (404 users excepted)."""
         return all(c.status != "incomplete" for c in self.courses)
-
-
-def check_writable(out_dir: Path) -> None:
-    """Fail before any request if the reports could not be written."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputDirError(f"output directory {out_dir} is a file, not a directory")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".pageviews-probe-{time.monotonic_ns()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputDirError(
-            f"output directory {out_dir} is not writable: {exc.strerror}"
-        ) from None
 
 
 async def harvest_courses(

@@ -20,7 +20,8 @@ import aiohttp
 import anyio
 
 from .batch import first_error
-from .client import DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY, CanvasClient, normalize_base_url
+from .canvas.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY, CanvasClient, normalize_base_url
+from .canvas.retry import RetryPolicy
 from .errors import (
     CanvasUnreachableError,
     IncompleteHarvestError,
@@ -37,30 +38,14 @@ from .harvest import (
 )
 from .interrupts import SigtermWatch, Terminated, sigterm_as_interrupt
 from .logsetup import log_verbosely
+from .options import ENROLLMENT_STATES, ENROLLMENT_TYPES
+from .outputs.rebuild import rebuild_reports
 from .progress import counted, show_progress, summary_lines
-from .rebuild import rebuild_reports
-from .retry import RetryPolicy
 from .timerange import TimeRange, parse_bound, parse_timezone
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a run killed by it
 EXIT_INTERNAL = 70
-ENROLLMENT_TYPES = (
-    "StudentEnrollment",
-    "TeacherEnrollment",
-    "TaEnrollment",
-    "DesignerEnrollment",
-    "ObserverEnrollment",
-)
-ENROLLMENT_STATES = (
-    "active",
-    "invited",
-    "creation_pending",
-    "inactive",
-    "completed",
-    "rejected",
-    "deleted",
-)
 DEFAULT_TOKEN_FILE = "oauthtoken.txt"
 
 

@@ -31,7 +31,7 @@ from .errors import (
     TransientError,
 )
 from .logsetup import current_unit, unit_label
-from .store import FAILED, MISSING, Run, Store, Unit
+from .store.histories import FAILED, MISSING, Run, Store, Unit
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .batch import STATE_FILE, BatchOptions, check_writable, harvest_courses
-from .client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
+from .batch import harvest_courses
+from .canvas.client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
 from .engine import Progress
 from .errors import NotFoundError, OutputDirError, PermissionDeniedError, TransientError
+from .options import STATE_FILE, BatchOptions
+from .outputs.render import check_writable
 from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
 from .timerange import TimeRange, canvas_timestamp
 

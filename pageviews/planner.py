@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from .client import CanvasClient
+from .canvas.client import CanvasClient
+from .canvas.pagination import walk
 from .coverage import missing, trusted
 from .engine import Dispatch, Progress
 from .errors import NotFoundError, PermissionDeniedError, ProtocolError, TransientError
-from .listing import SOURCE
-from .pagination import walk
-from .records import local_id
-from .store import LISTED, LISTING, Run, RunCourse, Store, Unit
+from .sources.listing import SOURCE
+from .sources.records import local_id
+from .store.histories import LISTED, LISTING, Run, RunCourse, Store, Unit
 
 log = logging.getLogger(__name__)
 

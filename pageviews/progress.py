@@ -7,7 +7,7 @@ from typing import TextIO
 
 import anyio
 
-from .client import ClientStats
+from .canvas.client import ClientStats
 from .harvest import HarvestResult, Progress
 
 

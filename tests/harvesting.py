@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from pageviews import CanvasClient, HarvestOptions, HarvestResult, TimeRange, harvest_course
-from pageviews.retry import FAST_RETRIES, RetryPolicy
+from pageviews.canvas.retry import FAST_RETRIES, RetryPolicy
 from pageviews.testing import ExpectedReports, FakeCanvas, expected_reports
 
 START = datetime(2015, 1, 26, tzinfo=UTC)

@@ -20,7 +20,7 @@ import pytest
 from pageviews.cli import main
 from pageviews.harvest import STATE_FILE
 from pageviews.store import Store
-from pageviews.storelock import store_lock
+from pageviews.store.lock import store_lock
 from pageviews.testing import FakeConfig, FaultConfig, World, expected_reports, serve
 
 from .cli_process import FAST_RETRIES, SEED_ARGS

@@ -9,8 +9,9 @@ import aiohttp
 import pytest
 
 from pageviews import CanvasClient, TimeRange
-from pageviews.batch import BatchOptions, BatchResult, harvest_courses
-from pageviews.retry import FAST_RETRIES
+from pageviews.batch import BatchResult, harvest_courses
+from pageviews.canvas.retry import FAST_RETRIES
+from pageviews.options import BatchOptions
 from pageviews.testing import FakeCanvas, FakeConfig, World, expected_reports, serve
 from pageviews.testing.report_files import assert_reports_exact
 from tests.harvesting import END, START, STUDENTS

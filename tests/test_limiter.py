@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from pageviews.limiter import AdaptiveLimit, Gate
-from pageviews.ratelimit import RateLimit
+from pageviews.canvas.limiter import AdaptiveLimit, Gate
+from pageviews.canvas.ratelimit import RateLimit
 
 
 def bucket_remaining(hwm: float, base: float, in_flight: int, up_front: float = 50.0) -> RateLimit:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from pageviews.canvas.links import check_same_origin, origin_of, parse_link_header
 from pageviews.errors import ProtocolError, UnsafeLinkError
-from pageviews.links import check_same_origin, origin_of, parse_link_header
 
 PV = "https://c.example.edu/api/v1/users/5/page_views"
 CANVAS_LINK = (

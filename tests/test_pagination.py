@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
+from pageviews.canvas.pagination import last_with_data, walk
+from pageviews.canvas.responses import Page
 from pageviews.errors import NotFoundError, PaginationLoopError
-from pageviews.pagination import last_with_data, walk
-from pageviews.responses import Page
 
 pytestmark = pytest.mark.anyio
 

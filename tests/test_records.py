@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from pageviews.records import course_of, course_rows
+from pageviews.sources.records import course_of, course_rows
 
 
 def view(**fields: Any) -> dict[str, Any]:

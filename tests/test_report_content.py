@@ -85,7 +85,7 @@ async def test_excel_guards_formula_cells_and_the_default_does_not(tmp_path: Pat
 
 
 def test_excel_cells() -> None:
-    from pageviews.textcodec import excel_field
+    from pageviews.outputs.textcodec import excel_field
 
     assert [excel_field(v) for v in ("=1+1", "+1", "-2", "@SUM(A1)", "a=b", "", "x,=y")] == [
         "'=1+1", "'+1", "'-2", "'@SUM(A1)", "a=b", "", '"x,=y"'

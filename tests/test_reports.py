@@ -6,7 +6,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pageviews.reports import ReportMeta, ReportWriter
+from pageviews.outputs.reports import ReportMeta, ReportWriter
 
 META = ReportMeta(
     course_id=1693,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pageviews.retry import FAST_RETRIES
+from pageviews.canvas.retry import FAST_RETRIES
 from pageviews.testing import (
     ALL_FAULT_KINDS,
     FakeConfig,

@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from multidict import CIMultiDict
 
+from pageviews.canvas.ratelimit import RateLimit, rate_limit_from_headers, retry_after_seconds
+from pageviews.canvas.responses import decipher, is_throttle
 from pageviews.errors import (
     AuthenticationError,
     BadRequestError,
@@ -12,8 +14,6 @@ from pageviews.errors import (
     ThrottledError,
     TransientError,
 )
-from pageviews.ratelimit import RateLimit, rate_limit_from_headers, retry_after_seconds
-from pageviews.responses import decipher, is_throttle
 
 URL = "https://c.example.edu/api/v1/users/1/page_views"
 JSON = {"Content-Type": "application/json; charset=utf-8"}

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from pageviews.canvas.retry import RetryPolicy, is_retryable
 from pageviews.errors import (
     AuthenticationError,
     NotFoundError,
@@ -11,7 +12,6 @@ from pageviews.errors import (
     ThrottledError,
     TransientError,
 )
-from pageviews.retry import RetryPolicy, is_retryable
 
 
 def test_only_transient_failures_are_retried() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from pageviews.splitting import MAX_WINDOWS, plan_windows
+from pageviews.sources.splitting import MAX_WINDOWS, plan_windows
 
 START, END = "2015-01-01T00:00:00Z", "2015-03-01T00:00:00Z"
 

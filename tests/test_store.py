@@ -7,7 +7,7 @@ import pytest
 
 from pageviews.coverage import Covered
 from pageviews.errors import StateError
-from pageviews.records import Row
+from pageviews.sources.records import Row
 from pageviews.store import DONE, FAILED, LISTED, MISSING, SPLIT, RunCourse, Store
 
 ORIGIN = "https://c.example.edu"

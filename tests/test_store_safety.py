@@ -18,8 +18,8 @@ import anyio
 import pytest
 from anyio.abc import Process
 
-from pageviews import reports
 from pageviews.cli import main
+from pageviews.outputs import reports
 from pageviews.testing import FakeCanvas, FakeConfig, World, serve
 from pageviews.testing.report_files import assert_reports_exact, files_in
 
@@ -272,7 +272,7 @@ async def test_a_bug_inside_the_worker_pool_is_one_plain_line(
     def broken(*_: object) -> object:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("pageviews.listing.course_rows", broken)
+    monkeypatch.setattr("pageviews.sources.listing.course_rows", broken)
     monkeypatch.chdir(tmp_path)
     token = write_token(tmp_path, small_world.admin_token)
     async with serve(small_world) as canvas:

@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 import pytest
 
-from pageviews.records import newest_first_so_far
-from pageviews.splitting import plan_windows
+from pageviews.sources.records import newest_first_so_far
+from pageviews.sources.splitting import plan_windows
 from pageviews.testing import FakeConfig, World, WorldSpec
 from pageviews.testing.api import ApiRequest, handle
 from pageviews.testing.timeparse import epoch_us

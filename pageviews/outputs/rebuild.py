@@ -7,12 +7,12 @@ from pathlib import Path
 
 import orjson
 
-from .batch import BatchOptions, check_writable
-from .errors import IncompleteHarvestError, NoStoredHarvestError
-from .progress import counted
-from .render import render_course
-from .store import FAILED, LISTED, LISTING, Run, RunCourse, Store
-from .storelock import store_lock
+from ..errors import IncompleteHarvestError, NoStoredHarvestError
+from ..options import BatchOptions
+from ..progress import counted
+from ..store.histories import FAILED, LISTED, LISTING, Run, RunCourse, Store
+from ..store.lock import store_lock
+from .render import check_writable, render_course
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,21 +7,34 @@ users in id order, each user's views of the course in the range read back in
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import orjson
 
-from .errors import OutputDirError
+from ..errors import OutputDirError
+from ..options import BatchOptions
+from ..store.histories import Run, Store
 from .reports import ReportMeta, ReportTotals, ReportWriter
-from .store import Run, Store
-
-if TYPE_CHECKING:
-    from .batch import BatchOptions
 
 #: The JSON header is short; this much of a report holds it whole.
 _HEAD_BYTES = 8192
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before any request if the reports could not be written."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputDirError(f"output directory {out_dir} is a file, not a directory")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".pageviews-probe-{time.monotonic_ns()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputDirError(
+            f"output directory {out_dir} is not writable: {exc.strerror}"
+        ) from None
 
 
 def report_meta(course_id: int, options: BatchOptions) -> ReportMeta:

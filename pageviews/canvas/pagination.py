@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from .errors import NotFoundError, PaginationLoopError, ProtocolError
+from ..errors import NotFoundError, PaginationLoopError, ProtocolError
 from .responses import Page
 
 #: Canvas clamps per_page to 100 (lib/api.rb MAX_PER_PAGE); asking for more is pointless.

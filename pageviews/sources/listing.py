@@ -5,7 +5,7 @@ at a time (contract §1, §4). A unit is whole seconds ``[start, end]``; Canvas 
 asked through the whole last second (:func:`request_bounds`) and what it returns
 from the second after is dropped. When a user's history is long and requests
 would otherwise idle, the rest of the chain is cut into time windows read side
-by side (:mod:`pageviews.splitting`), but only while every record so far came
+by side (:mod:`pageviews.sources.splitting`), but only while every record so far came
 newest first: a window edge drawn at a record is safe only then.
 """
 
@@ -16,14 +16,14 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from .client import CanvasClient
-from .engine import UnitContext
-from .errors import PermissionDeniedError
-from .pagination import PER_PAGE, walk
+from ..canvas.client import CanvasClient
+from ..canvas.pagination import PER_PAGE, walk
+from ..engine import UnitContext
+from ..errors import PermissionDeniedError
+from ..store.histories import Unit
+from ..timerange import canvas_timestamp, request_bounds
 from .records import course_rows, newest_first_so_far
 from .splitting import MAX_WINDOWS, plan_windows
-from .store import Unit
-from .timerange import canvas_timestamp, request_bounds
 
 log = logging.getLogger(__name__)
 SOURCE = "list"

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from multidict import MultiMapping
 
-from .errors import (
+from ..errors import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,

@@ -1,6 +1,6 @@
 """A thin Canvas client around one injected ``aiohttp.ClientSession``.
 
-It moves bytes and hands them to the pure code: :func:`~pageviews.responses.decipher`
+It moves bytes and hands them to the pure code: :func:`~pageviews.canvas.responses.decipher`
 for meaning, the retry policy for persistence, the gate for concurrency.
 """
 
@@ -15,7 +15,7 @@ import aiohttp
 import anyio
 from yarl import URL
 
-from .errors import (
+from ..errors import (
     BodyTooLargeError,
     CanvasUnreachableError,
     NotFoundError,

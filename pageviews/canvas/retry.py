@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from .errors import TransientError
+from ..errors import TransientError
 
 
 def is_retryable(exc: BaseException) -> bool:

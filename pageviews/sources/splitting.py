@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from .timerange import TimeRange, canvas_timestamp
+from ..timerange import TimeRange, canvas_timestamp
 
 #: A window should hold about this many pages, so its chain stays short.
 PAGES_PER_WINDOW = 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .errors import ProtocolError, UnsafeLinkError
+from ..errors import ProtocolError, UnsafeLinkError
 
 
 def parse_link_header(value: str | None) -> dict[str, str]:

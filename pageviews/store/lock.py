@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import StateError, StoreBusyError
+from ..errors import StateError, StoreBusyError
 
 
 def lock_path(store: Path) -> Path:

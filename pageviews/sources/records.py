@@ -11,7 +11,7 @@ from collections.abc import Collection
 from operator import itemgetter
 from typing import Any
 
-from .timerange import normalize_timestamp
+from ..timerange import normalize_timestamp
 
 # Sharded Canvas may report global ids (shard * 10**13 + local id; contract §7).
 _SHARD_FACTOR = 10**13

@@ -28,9 +28,9 @@ from typing import Any, Final
 
 import orjson
 
-from .coverage import Covered, Interval
-from .errors import StateError
-from .records import Row
+from ..coverage import Covered, Interval
+from ..errors import StateError
+from ..sources.records import Row
 
 SCHEMA_VERSION: Final = 5
 

@@ -13,7 +13,8 @@ import orjson
 from .render import selection_of
 
 if TYPE_CHECKING:
-    from .batch import BatchOptions, BatchResult
+    from ..batch import BatchResult
+    from ..options import BatchOptions
 
 SUMMARY_STEM = "batch-summary"
 COLUMNS = (

@@ -1,0 +1,101 @@
+"""What a run harvests and where it puts it: the options every stage reads, checked once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+
+from .canvas.client import DEFAULT_CONCURRENCY
+from .errors import UsageError
+from .timerange import TimeRange
+
+STATE_FILE = "pageviews-state.sqlite"
+ENROLLMENT_TYPES = (
+    "StudentEnrollment",
+    "TeacherEnrollment",
+    "TaEnrollment",
+    "DesignerEnrollment",
+    "ObserverEnrollment",
+)
+ENROLLMENT_STATES = (
+    "active",
+    "invited",
+    "creation_pending",
+    "inactive",
+    "completed",
+    "rejected",
+    "deleted",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    """What to harvest and where to put it; checked when built."""
+
+    courses: tuple[str | int, ...]
+    time_range: TimeRange
+    enrollment_types: tuple[str, ...] | None = None
+    enrollment_states: tuple[str, ...] | None = None
+    out_dir: Path = Path()
+    state_path: Path | None = None
+    #: ``OUT_DIR/<course_id>/`` per course; False writes one course straight into OUT_DIR.
+    course_dirs: bool = True
+    incremental: bool = False
+    overlap: timedelta = timedelta(hours=1)
+    fresh: bool = False
+    workers: int = DEFAULT_CONCURRENCY
+    split_heavy_users: bool = True
+    excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.courses, tuple) or not self.courses:
+            raise UsageError("courses must be a non-empty tuple of course ids")
+        for name, values, allowed in (
+            ("enrollment type", self.enrollment_types, ENROLLMENT_TYPES),
+            ("enrollment state", self.enrollment_states, ENROLLMENT_STATES),
+        ):
+            if values is None:
+                continue
+            if not isinstance(values, tuple):
+                raise UsageError(f"{name}s must be a tuple of names, not {values!r}")
+            unknown = [v for v in values if v not in allowed]
+            if unknown:
+                raise UsageError(f"unknown {name} {unknown[0]!r} (one of: {', '.join(allowed)})")
+        if not self.course_dirs and len(self.courses) != 1:
+            raise UsageError("several courses need a folder each (course_dirs)")
+        if self.workers < 1 or self.overlap < timedelta(0):
+            raise UsageError("workers must be positive and the overlap not negative")
+
+    @property
+    def store_path(self) -> Path:
+        """Where the state store lives (``--state``, default in the output directory)."""
+        return self.state_path or self.out_dir / STATE_FILE
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """The courses as text, as Canvas's paths take them."""
+        return tuple(str(c).strip() for c in self.courses)
+
+    def run_key(self) -> str:
+        """What makes two invocations the same run, so the second resumes the first."""
+
+        def canonical(values: tuple[str, ...] | None) -> list[str] | None:
+            return sorted(set(values)) if values else None
+
+        return orjson.dumps(
+            [
+                list(self.refs),
+                self.time_range.start_utc,
+                self.time_range.end_utc,
+                canonical(self.enrollment_types),
+                canonical(self.enrollment_states),
+                self.incremental,
+            ]
+        ).decode()
+
+    def course_dir(self, course_id: int) -> Path:
+        """Where one course's reports go."""
+        return self.out_dir / str(course_id) if self.course_dirs else self.out_dir

@@ -1,0 +1,1 @@
+"""Everything that renders reports: from the store to the files analysts open."""
