@@ -8,13 +8,14 @@ import os
 import stat
 import sys
 import traceback
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
+from itertools import pairwise
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import aiohttp
 import anyio
@@ -37,12 +38,14 @@ from .harvest import (
     harvest_course,
 )
 from .interrupts import SigtermWatch, Terminated, sigterm_as_interrupt
+from .jsonlog import emit, log_json
 from .logsetup import log_verbosely
-from .options import ENROLLMENT_STATES, ENROLLMENT_TYPES
+from .options import ENROLLMENT_STATES, ENROLLMENT_TYPES, BatchOptions
 from .outputs.rebuild import rebuild_reports
 from .progress import counted, show_progress, summary_lines
 from .timerange import TimeRange, parse_bound, parse_timezone
 
+T = TypeVar("T")
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a run killed by it
 EXIT_INTERNAL = 70
@@ -76,25 +79,53 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see pageviews --help)")
 
 
-def build_parser(*, report: bool = False) -> argparse.ArgumentParser:
+def build_parser(*, report: bool = False, batch: bool = False) -> argparse.ArgumentParser:
     """The argument parser; underscore spellings match the original script.
 
     ``report=True`` is ``pageviews report``: the same selection of course, range and
     enrollments, rendered from the state store without any request to Canvas.
+    ``batch=True`` is ``pageviews batch``: many courses, each user read once.
     """
+    if batch:
+        prog, description = (
+            "pageviews batch",
+            (
+                "Harvest many courses in one run, each user's page views read once, into "
+                "OUT_DIR/<course_id>/ and OUT_DIR/batch-summary.{json,csv}."
+            ),
+        )
+    elif report:
+        prog, description = (
+            "pageviews report",
+            ("Rebuild the three reports from the state store, offline."),
+        )
+    else:
+        prog, description = (
+            "pageviews",
+            ("Harvest a Canvas course's page views into three reports (CSV and JSON)."),
+        )
     p = _Parser(
-        prog="pageviews report" if report else "pageviews",
-        description="Rebuild the three reports from the state store, offline."
-        if report
-        else "Harvest a Canvas course's page views into three reports (CSV and JSON).",
+        prog=prog,
+        description=description,
         epilog="Documentation (usage, exit codes, bad input, the library): pageviews --readme. "
-        "Subcommands: pageviews report, pageviews fake-canvas",
+        "Subcommands: pageviews batch, pageviews report, pageviews store, pageviews fake-canvas",
     )
     p.add_argument("--version", action="version", version=f"pageviews {_version()}")
     p.add_argument(
         "--readme", action=_ReadmeAction, help="print the documentation (the README) and exit"
     )
-    p.add_argument("course", help="course id, or sis_course_id:<id>")
+    if batch:
+        p.add_argument("courses", nargs="*", metavar="COURSE", help="course ids or sis forms")
+        p.add_argument(
+            "--courses-file",
+            "--courses_file",
+            type=Path,
+            help="a file of courses, one per line ('#' starts a comment)",
+        )
+        p.add_argument("--account", help="with --term: every course of this account in the term")
+        p.add_argument("--term", help="the enrollment term id (or sis_term_id:X) for --account")
+    else:
+        p.add_argument("course", help="course id, or sis_course_id:<id>")
     p.add_argument(
         "--start_time",
         "--start-time",
@@ -144,7 +175,11 @@ def build_parser(*, report: bool = False) -> argparse.ArgumentParser:
         type=Path,
         help=f"file holding the access token (default $CANVAS_TOKEN, else {DEFAULT_TOKEN_FILE})",
     )
-    p.add_argument("--fresh", action="store_true", help="discard the state store and start over")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start this selection's run over instead of resuming it (other data is kept)",
+    )
     p.add_argument(
         "--concurrency",
         type=int,
@@ -179,6 +214,25 @@ def build_parser(*, report: bool = False) -> argparse.ArgumentParser:
     )
     p.add_argument("--retry-base-wait", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--no-split", action="store_true", help="never split heavy users in time")
+    p.add_argument(
+        "--incremental",
+        action="store_true",
+        help="read only what the store does not cover yet (re-reading --overlap)",
+    )
+    p.add_argument(
+        "--overlap",
+        type=float,
+        default=60.0,
+        metavar="MINUTES",
+        help="with --incremental: re-read this much before where each user's coverage "
+        "was read, for views that arrive late (default 60)",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one JSON object per line on stderr, for log collectors",
+    )
     p.add_argument("--allow-http", action="store_true", help="allow plain http to a remote host")
     p.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return p
@@ -190,7 +244,7 @@ class Invocation:
 
     base_url: str
     token: str
-    options: HarvestOptions
+    options: HarvestOptions | BatchOptions
     retry: RetryPolicy
     concurrency: int
     timeout: float
@@ -246,11 +300,10 @@ def _names(
     return tuple(dict.fromkeys(chosen))
 
 
-def selection(args: argparse.Namespace) -> HarvestOptions:
-    """The course, range, enrollments and paths the arguments select."""
-    course = str(args.course).strip()
-    if not (course.isdigit() or (course.startswith("sis_course_id:") and len(course) > 14)):
-        raise UsageError(f"course {course!r} must be a numeric id or sis_course_id:<id>")
+def selected_range(
+    args: argparse.Namespace,
+) -> tuple[TimeRange, tuple[str, ...] | None, tuple[str, ...] | None]:
+    """The range and the enrollment filter the arguments select."""
     tz = parse_timezone(args.timezone)
     now = datetime.now(UTC)
     start = parse_bound(args.start_time, tz, end=False, flag="--start_time", now=now)
@@ -259,13 +312,22 @@ def selection(args: argparse.Namespace) -> HarvestOptions:
         raise UsageError("--end_time is before --start_time")
     if start > now:
         raise UsageError("--start_time is in the future")
+    types = _names(args.enrollment_types, ENROLLMENT_TYPES, "enrollment type", "Enrollment")
+    states = _names(args.enrollment_states, ENROLLMENT_STATES, "enrollment state")
+    return TimeRange(start, end), types, states
+
+
+def selection(args: argparse.Namespace) -> HarvestOptions:
+    """The course, range, enrollments and paths the arguments select."""
+    course = str(args.course).strip()
+    if not (course.isdigit() or (course.startswith("sis_course_id:") and len(course) > 14)):
+        raise UsageError(f"course {course!r} must be a numeric id or sis_course_id:<id>")
+    time_range, types, states = selected_range(args)
     return HarvestOptions(
         course=course,
-        time_range=TimeRange(start, end),
-        enrollment_types=_names(
-            args.enrollment_types, ENROLLMENT_TYPES, "enrollment type", "Enrollment"
-        ),
-        enrollment_states=_names(args.enrollment_states, ENROLLMENT_STATES, "enrollment state"),
+        time_range=time_range,
+        enrollment_types=types,
+        enrollment_states=states,
         out_dir=args.out_dir,
         state_path=args.state,
         excel=args.excel,
@@ -275,6 +337,25 @@ def selection(args: argparse.Namespace) -> HarvestOptions:
 def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]) -> Invocation:
     """Validate the parsed arguments and gather the run's inputs."""
     options = selection(args)
+    if args.overlap < 0:
+        raise UsageError("--overlap must not be negative")
+    options = replace(
+        options,
+        fresh=args.fresh,
+        workers=args.concurrency,
+        split_heavy_users=not args.no_split,
+        incremental=args.incremental,
+        overlap=timedelta(minutes=args.overlap),
+    )
+    return resolve_client(args, environ, options)
+
+
+def resolve_client(
+    args: argparse.Namespace,
+    environ: dict[str, str] | os._Environ[str],
+    options: HarvestOptions | BatchOptions,
+) -> Invocation:
+    """Check the client settings and read the token: everything to talk to Canvas."""
     if (
         min(args.concurrency, args.retries) < 1
         or not min(args.timeout, args.retry_time, args.max_body_mb) > 0
@@ -288,9 +369,6 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]
             "no Canvas address: pass --base-url https://canvas.example.edu or set CANVAS_BASE_URL"
         )
     base_url = normalize_base_url(base, allow_http=args.allow_http)
-    options = replace(
-        options, fresh=args.fresh, workers=args.concurrency, split_heavy_users=not args.no_split
-    )
     retry = RetryPolicy(
         attempts=args.retries,
         max_elapsed=args.retry_time,
@@ -312,11 +390,18 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]
 
 async def run(inv: Invocation, sigterm: SigtermWatch | None = None) -> HarvestResult:
     """Harvest with a fresh session, showing progress on a terminal; SIGTERM cancels it."""
+    options = inv.options
+    assert isinstance(options, HarvestOptions)
+
+    async def job(client: CanvasClient, progress: Progress) -> HarvestResult:
+        return await harvest_course(client, options, progress=progress)
+
     with (sigterm or SigtermWatch()).cancelling_this_task():
-        return await _run(inv)
+        return await with_client(inv, job)
 
 
-async def _run(inv: Invocation) -> HarvestResult:
+async def with_client(inv: Invocation, job: Callable[[CanvasClient, Progress], Awaitable[T]]) -> T:
+    """Run ``job`` with a client on a fresh session, showing progress on a terminal."""
     progress = Progress()
     connector = aiohttp.TCPConnector(limit=inv.concurrency + 4)
     async with aiohttp.ClientSession(
@@ -331,14 +416,14 @@ async def _run(inv: Invocation) -> HarvestResult:
             timeout=inv.timeout,
             max_body=inv.max_body,
         )
-        if inv.quiet or not sys.stderr.isatty():
-            return await harvest_course(client, inv.options, progress=progress)
+        if inv.quiet or not sys.stderr.isatty() or json_lines():
+            return await job(client, progress)
         done = anyio.Event()
         failure: PageviewsError | None = None
         async with anyio.create_task_group() as tg:
             tg.start_soon(show_progress, progress, client.stats, sys.stderr, done)
             try:
-                result = await harvest_course(client, inv.options, progress=progress)
+                result = await job(client, progress)
             except PageviewsError as exc:
                 # Raised outside the task group, so it is not wrapped in an ExceptionGroup.
                 failure = exc
@@ -351,16 +436,58 @@ async def _run(inv: Invocation) -> HarvestResult:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = relative_dates(list(sys.argv[1:] if argv is None else argv))
     if args[:1] == ["fake-canvas"]:
         from .testing.__main__ import main as fake_main
 
         return fake_main(args[1:])
+    _LOG_FORMAT[0] = (
+        "json" if "--log-format=json" in args or _follows(args, "--log-format", "json") else "text"
+    )
     with sigterm_as_interrupt():
         if args[:1] == ["report"]:
             return _guarded(lambda: _report(args[1:]), None)
+        if args[:1] == ["store"]:
+            from .storecli import store_main
+
+            return _guarded(lambda: store_main(args[1:]), None)
         holder: list[Invocation] = []
+        if args[:1] == ["batch"]:
+            from .batchcli import batch_main
+
+            return _guarded(lambda: batch_main(args[1:], holder), holder)
         return _guarded(lambda: _harvest(args, holder), holder)
+
+
+def _follows(args: list[str], flag: str, value: str) -> bool:
+    return any(a == flag and b == value for a, b in pairwise(args))
+
+
+_DATE_FLAGS = frozenset({"--start_time", "--start-time", "--end_time", "--end-time"})
+
+
+def relative_dates(args: list[str]) -> list[str]:
+    """Join ``--start_time -7d`` into ``--start_time=-7d``: argparse takes -7d for a flag."""
+    joined: list[str] = []
+    skip = False
+    for i, arg in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        following = args[i + 1] if i + 1 < len(args) else ""
+        if arg in _DATE_FLAGS and following[:1] == "-" and following[1:-1].isdigit():
+            joined.append(f"{arg}={following}")
+            skip = True
+        else:
+            joined.append(arg)
+    return joined
+
+
+def logging_for(inv: Invocation) -> AbstractContextManager[object]:
+    """``-v`` text lines, or with ``--log-format json`` every step as a JSON line."""
+    if json_lines():
+        return log_json(sys.stderr)
+    return log_verbosely(sys.stderr) if inv.verbose else nullcontext()
 
 
 def _harvest(args: list[str], holder: list[Invocation]) -> int:
@@ -368,7 +495,7 @@ def _harvest(args: list[str], holder: list[Invocation]) -> int:
     holder.append(inv)
     sigterm = SigtermWatch()
     try:
-        with fewer_collections(), log_verbosely(sys.stderr) if inv.verbose else nullcontext():
+        with fewer_collections(), logging_for(inv):
             result = anyio.run(run, inv, sigterm)
     except asyncio.CancelledError:
         if sigterm.seen:
@@ -413,8 +540,22 @@ def _report(args: list[str]) -> int:
     return 0
 
 
+#: ``--log-format``: "text" lines, or JSON objects for log collectors.
+_LOG_FORMAT: list[str] = ["text"]
+
+
+def json_lines() -> bool:
+    """Whether this run speaks JSON lines on stderr (``--log-format json``)."""
+    return _LOG_FORMAT[0] == "json"
+
+
 def _say(line: str) -> None:
-    print(f"pageviews: {line}", file=sys.stderr)
+    if json_lines():
+        level, _, text = line.partition(": ")
+        known = level in ("error", "warning", "note", "internal error")
+        emit(sys.stderr, text if known else line, level if known else "info")
+    else:
+        print(f"pageviews: {line}", file=sys.stderr)
 
 
 def _guarded(body: Callable[[], int], holder: list[Invocation] | None) -> int:

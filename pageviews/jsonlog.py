@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import orjson
+
+from .logsetup import current_unit
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,6 +23,9 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "message": record.getMessage(),
         }
+        unit = current_unit.get()
+        if unit:
+            entry["unit"] = unit
         event = getattr(record, "event", None)
         if isinstance(event, dict):
             entry.update(event)
@@ -37,8 +44,17 @@ def emit(stream: TextIO, message: str, level: str = "info", **fields: Any) -> No
     stream.flush()
 
 
-def json_handler(stream: TextIO | None = None) -> logging.Handler:
-    """A handler writing JSON lines to ``stream`` (stderr by default)."""
+@contextmanager
+def log_json(stream: TextIO | None = None) -> Iterator[None]:
+    """For the block, send the library's INFO logs to ``stream`` as JSON lines."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
-    return handler
+    logger = logging.getLogger("pageviews")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

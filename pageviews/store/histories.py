@@ -444,6 +444,32 @@ class Store:
         if rows:
             self._db.executemany(_UPSERT_VIEW, [(*row, user_id) for row in rows])
 
+    # Upkeep -----------------------------------------------------------------
+
+    def info(self) -> dict[str, object]:
+        """Counts and spans for ``pageviews store info``."""
+        (row,) = self._rows(
+            "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM views),"
+            " (SELECT COUNT(DISTINCT course_id) FROM views),"
+            " (SELECT MIN(created) FROM views), (SELECT MAX(created) FROM views),"
+            " (SELECT MIN(start) FROM coverage), (SELECT MAX(end) FROM coverage),"
+            " (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM runs WHERE finished_at IS NULL)"
+        )
+        keys = ("users", "views", "courses", "first_view", "last_view", "covered_from",
+                "covered_to", "runs", "unfinished")  # fmt: skip
+        return dict(zip(keys, row, strict=True))
+
+    def prune(self, before: str) -> tuple[int, int]:
+        """Forget views before ``before`` and the coverage of those seconds; return counts."""
+        with self._tx():
+            views = self._db.execute("DELETE FROM views WHERE created < ?", (before,)).rowcount
+            cut = self._db.execute(
+                "UPDATE coverage SET start = ? WHERE start < ? AND end >= ?",
+                (before, before, before),
+            ).rowcount
+            gone = self._db.execute("DELETE FROM coverage WHERE end < ?", (before,)).rowcount
+        return views, cut + gone
+
     # Reports ----------------------------------------------------------------
 
     def user_rows(self, user_id: int, course_id: int, start: str, end: str) -> Iterator[Row]:

@@ -1,0 +1,183 @@
+"""``pageviews batch``: many courses in one run, each user read once; a summary per course."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import anyio
+
+from .batch import BatchResult, harvest_courses
+from .canvas.client import CanvasClient
+from .cli import (
+    Invocation,
+    _say,
+    build_parser,
+    json_lines,
+    logging_for,
+    resolve_client,
+    selected_range,
+    with_client,
+)
+from .courselist import course_ref, courses_file, unique
+from .engine import Progress
+from .errors import (
+    CanvasUnreachableError,
+    CoursesFailedError,
+    IncompleteHarvestError,
+    UsageError,
+)
+from .gctune import fewer_collections
+from .interrupts import SigtermWatch, Terminated
+from .jsonlog import emit
+from .options import BatchOptions
+from .outputs.batchsummary import write_summary
+from .progress import counted
+
+
+def batch_options(args: argparse.Namespace) -> BatchOptions:
+    """The courses named on the command line or in a file, and the shared selection.
+
+    Courses of ``--account``/``--term`` are listed from Canvas when the run starts;
+    until then the options hold a placeholder that :func:`_account_courses` replaces.
+    """
+    refs = [course_ref(c) for c in args.courses]
+    if args.courses_file is not None:
+        try:
+            text = args.courses_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not text"
+            raise UsageError(
+                f"cannot read the courses file {args.courses_file}: {reason}"
+            ) from None
+        refs += courses_file(text, str(args.courses_file))
+    if (args.account is None) != (args.term is None):
+        raise UsageError("--account and --term go together")
+    if args.account is not None and refs:
+        raise UsageError("name courses, or --account with --term, not both")
+    if args.account is None and not refs:
+        raise UsageError("no courses: name them, give --courses-file, or --account and --term")
+    time_range, types, states = selected_range(args)
+    return BatchOptions(
+        courses=unique(refs) or ("(account)",),
+        time_range=time_range,
+        enrollment_types=types,
+        enrollment_states=states,
+        out_dir=args.out_dir,
+        state_path=args.state,
+        course_dirs=True,
+        incremental=args.incremental,
+        overlap=timedelta(minutes=args.overlap),
+        fresh=args.fresh,
+        workers=args.concurrency,
+        split_heavy_users=not args.no_split,
+        excel=args.excel,
+    )
+
+
+async def _account_courses(client: CanvasClient, account: str, term: str) -> tuple[str, ...]:
+    refs: list[str] = []
+    async for page in client.account_courses(account, term):
+        refs += [str(course["id"]) for course in page.data if isinstance(course, dict)]
+    if not refs:
+        raise UsageError(f"account {account} has no courses in term {term}")
+    return unique(refs)
+
+
+def batch_main(args: list[str], holder: list[Invocation]) -> int:
+    """Run a batch; exit 9 when users are incomplete, 15 when courses failed, else 0."""
+    parsed = build_parser(batch=True).parse_args(args)
+    options = batch_options(parsed)
+    inv = resolve_client(parsed, os.environ, options)
+    holder.append(inv)
+    sigterm = SigtermWatch()
+
+    async def job(client: CanvasClient, progress: Progress) -> BatchResult:
+        chosen = options
+        if parsed.account is not None:
+            refs = await _account_courses(client, parsed.account, parsed.term)
+            chosen = replace(options, courses=refs)
+        return await harvest_courses(client, chosen, progress=progress)
+
+    async def run() -> tuple[BatchResult, BatchOptions]:
+        with sigterm.cancelling_this_task():
+            result = await with_client(inv, job)
+        courses = tuple(c.ref for c in result.courses)
+        return result, replace(options, courses=courses) if courses else options
+
+    try:
+        with fewer_collections(), logging_for(inv):
+            result, done = anyio.run(run)
+    except asyncio.CancelledError:
+        if sigterm.seen:
+            raise Terminated from None
+        raise
+    except CanvasUnreachableError as exc:
+        if not options.store_path.exists():
+            raise
+        raise CanvasUnreachableError(
+            f"{exc}; what was harvested is kept in {options.store_path}: "
+            "run the same command again to resume"
+        ) from None
+    paths = write_summary(result, done)
+    if sigterm.seen:
+        raise Terminated
+    if not parsed.quiet:
+        _summarize(result, paths["json"])
+    incomplete = [c for c in result.courses if c.status == "incomplete"]
+    if incomplete:
+        users = sum(len(c.failed_users) for c in incomplete)
+        raise IncompleteHarvestError(
+            f"{counted(users, 'user')} incomplete in {counted(len(incomplete), 'course')} "
+            "(named above), reports written without them; run the same command again to "
+            "retry them"
+        )
+    if result.failed_courses:
+        raise CoursesFailedError(
+            f"{counted(len(result.failed_courses), 'course')} of "
+            f"{len(result.courses)} could not be read (named above); the others' reports "
+            f"are written; see {paths['json']}"
+        )
+    return 0
+
+
+def _summarize(result: BatchResult, summary: Path) -> None:
+    stats = result.stats
+    for course in result.courses:
+        name = f" ({course.name})" if course.name else ""
+        label = course.course_id if course.course_id is not None else course.ref
+        if course.status in ("complete", "incomplete"):
+            folder = next(iter(course.reports.values())).parent if course.reports else "?"
+            line = (
+                f"course {label}{name}: {counted(course.records, 'page view')} of "
+                f"{counted(course.users, 'user')}; reports in {folder}/"
+            )
+        else:
+            line = f"course {label}{name}: {course.status} ({course.detail})"
+        if json_lines():
+            emit(
+                sys.stderr,
+                line,
+                course=course.course_id,
+                ref=course.ref,
+                status=course.status,
+                records=course.records,
+                users=course.users,
+            )
+        else:
+            _say(line)
+        for user_id, detail in course.failed_users:
+            _say(f"INCOMPLETE user {user_id} of course {label}: {detail}")
+    _say(
+        f"batch: {counted(len(result.courses), 'course')}, {counted(result.users, 'user')} "
+        f"read once each, {counted(sum(c.records for c in result.courses), 'page view')} in "
+        f"{result.seconds:.1f}s ({counted(stats.requests, 'request')}, {stats.throttled} "
+        f"throttled, {counted(stats.retries, 'retry')}"
+        f"{', resumed' if result.resumed else ''}); summary in {summary}, state in "
+        f"{result.state_path}"
+    )

@@ -1,0 +1,71 @@
+"""``pageviews store info`` and ``pageviews store prune --before DATE``: store upkeep."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .cli import _Parser, _say
+from .errors import NoStoredHarvestError
+from .store import Store, store_lock
+from .timerange import canvas_timestamp, parse_bound, parse_timezone
+
+DEFAULT_STORE = Path("pageviews-state.sqlite")
+
+
+def build_store_parser() -> argparse.ArgumentParser:
+    """``info`` and ``prune``, each on one store."""
+    p = _Parser(prog="pageviews store", description="Look after a state store.")
+    sub = p.add_subparsers(dest="command", required=True)
+    info = sub.add_parser("info", help="size, users, views, coverage span, courses")
+    prune = sub.add_parser("prune", help="forget page views (and coverage) before a date")
+    prune.add_argument("--before", required=True, metavar="DATE", help="YYYY-MM-DD, or -Nd")
+    prune.add_argument("--timezone", default="UTC", help="zone for the date (default UTC)")
+    for command in (info, prune):
+        command.add_argument("--state", type=Path, default=DEFAULT_STORE, help="the state store")
+    return p
+
+
+def store_main(args: list[str]) -> int:
+    """Run a store command."""
+    parsed = build_store_parser().parse_args(args)
+    path: Path = parsed.state
+    if not path.is_file():
+        raise NoStoredHarvestError(f"no state store at {path}")
+    with store_lock(path):
+        store = Store(path, None)
+        try:
+            if parsed.command == "info":
+                _info(store, path)
+            else:
+                when = parse_bound(
+                    parsed.before,
+                    parse_timezone(parsed.timezone),
+                    end=False,
+                    flag="--before",
+                    now=datetime.now(UTC),
+                )
+                views, cover = store.prune(canvas_timestamp(when))
+                _say(
+                    f"pruned {views:,} page views and {cover:,} coverage intervals before "
+                    f"{canvas_timestamp(when)} from {path}"
+                )
+        finally:
+            store.close()
+    return 0
+
+
+def _info(store: Store, path: Path) -> None:
+    facts = store.info()
+    size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    lines = [
+        f"store {path}: {size / 2**20:,.1f} MiB, Canvas {store.origin}",
+        f"users {facts['users']:,}, page views {facts['views']:,}, courses {facts['courses']:,}",
+        f"views from {facts['first_view'] or '-'} to {facts['last_view'] or '-'}; coverage "
+        f"from {facts['covered_from'] or '-'} to {facts['covered_to'] or '-'}",
+        f"runs {facts['runs']:,} ({facts['unfinished']:,} unfinished)",
+    ]
+    for line in lines:
+        print(line, file=sys.stdout)

@@ -1,0 +1,125 @@
+"""``pageviews batch`` through the real command line, against the fake's batch world."""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pageviews.testing import FakeCanvas, FakeConfig, World, WorldSpec, expected_reports, serve
+from pageviews.testing.report_files import assert_reports_exact
+from pageviews.testing.truth import batch_roster
+
+from .cli_process import FAST_RETRIES, finish, run_cli, start_cli, write_token
+from .harvesting import END, START, STUDENTS
+
+pytestmark = pytest.mark.anyio
+RANGE = ["--start_time", "2015-01-26", "--end_time", "2015-03-12",
+         "--enrollment_types", "StudentEnrollment", *FAST_RETRIES]  # fmt: skip
+FULL_RANGE = "start_time=2015-01-26T00:00:00Z&end_time=2015-03-13T00:00:00Z"
+MISSING = 999_999
+CONCURRENCY = 8
+
+
+@pytest.fixture(scope="module")
+def batch_world() -> World:
+    return World.generate(WorldSpec.preset("batch"))
+
+
+def courses_of(world: World) -> list[int]:
+    return [c for c in world.course_ids if c != MISSING]
+
+
+def full_reads(canvas: FakeCanvas) -> Counter[int]:
+    """First pages of a user's whole range: one per read of a user (windows excluded)."""
+    return Counter(
+        r.user_id
+        for r in canvas.requests
+        if r.user_id is not None and r.status == 200 and FULL_RANGE in r.query
+        and "bookmark" not in r.query
+    )  # fmt: skip
+
+
+def assert_batch_exact(world: World, out: Path, courses: list[int]) -> None:
+    for course in courses:
+        truth = expected_reports(world, course, START, END, enrollment_types=STUDENTS)
+        assert_reports_exact(out / str(course), truth, course, START, END)
+
+
+async def test_a_batch_reads_each_user_once_and_every_course_is_exact(
+    batch_world: World, tmp_path: Path
+) -> None:
+    courses = courses_of(batch_world)
+    assert len(courses) >= 20 and {17, 170, 1700} <= set(courses) and {169, 1693} <= set(courses)
+    (tmp_path / "courses.txt").write_text(
+        "# the batch world, and one course Canvas does not know\n"
+        + "".join(f"{c}\n" for c in courses)
+        + f"{MISSING}   # gone\n"
+    )
+    write_token(tmp_path, batch_world.admin_token)
+    async with serve(batch_world, FakeConfig(throttle=None)) as canvas:
+        code, out, err = await run_cli(
+            canvas, tmp_path, ["batch", "--courses-file", "courses.txt", *RANGE, "--out-dir", "out"]
+        )
+        reads = full_reads(canvas)
+    assert code == 15, err  # one course failed; the others are complete
+    assert out == ""
+    assert f"course {MISSING}: not found" in err
+    assert_batch_exact(batch_world, tmp_path / "out", courses)
+    users = batch_roster(batch_world, courses, enrollment_types=STUDENTS)
+    assert set(reads) == set(users) and set(reads.values()) == {1}
+    summary = orjson.loads((tmp_path / "out" / "batch-summary.json").read_bytes())
+    rows = {row["course"]: row for row in summary["courses"]}
+    assert rows[str(MISSING)]["status"] == "not found"
+    assert [r["status"] for r in rows.values()].count("complete") == len(courses)
+    empty = [r for r in rows.values() if r["status"] == "complete" and r["users"] == 0]
+    assert empty, "the batch world has a course with no students"
+    assert summary["totals"]["users"] == len(users)
+    assert (tmp_path / "out" / "batch-summary.csv").read_text().count("\n") == len(courses) + 2
+
+
+async def test_sigkill_mid_batch_then_the_same_command_is_exact(
+    batch_world: World, tmp_path: Path
+) -> None:
+    courses = courses_of(batch_world)
+    args = ["batch", *map(str, courses), *RANGE, "--out-dir", "out",
+            "--concurrency", str(CONCURRENCY)]  # fmt: skip
+    write_token(tmp_path, batch_world.admin_token)
+    async with serve(batch_world, FakeConfig(latency=0.005, throttle=None)) as canvas:
+        process = await start_cli(canvas, tmp_path, args)
+        async with process:
+            await canvas.wait_until(
+                lambda c: sum("/page_views" in r.path for r in c.requests) > 150
+            )
+            process.send_signal(signal.SIGKILL)
+            killed, _ = await finish(process)
+        code, _, err = await run_cli(canvas, tmp_path, args)
+        served = Counter(
+            (r.path, r.query)
+            for r in canvas.requests
+            if r.status == 200 and "/page_views" in r.path
+        )
+    assert killed == -signal.SIGKILL
+    assert code == 0, err
+    assert "resumed" in err
+    assert_batch_exact(batch_world, tmp_path / "out", courses)
+    # Only pages in flight at the kill may be asked for again.
+    assert sum(n - 1 for n in served.values() if n > 1) <= CONCURRENCY
+
+
+async def test_an_account_and_term_name_the_courses(batch_world: World, tmp_path: Path) -> None:
+    write_token(tmp_path, batch_world.admin_token)
+    async with serve(batch_world, FakeConfig(throttle=None)) as canvas:
+        code, _, err = await run_cli(
+            canvas,
+            tmp_path,
+            ["batch", "--account", "1", "--term", "sis_term_id:2015WI", *RANGE, "--out-dir", "o"],
+        )
+    winter = [c.id for c in batch_world.courses.values() if c.enrollment_term_id == 3]
+    assert winter, "the batch world has courses in the winter term"
+    assert code == 0, err
+    assert sorted(int(p.name) for p in (tmp_path / "o").iterdir() if p.is_dir()) == sorted(winter)
+    assert_batch_exact(batch_world, tmp_path / "o", winter)
