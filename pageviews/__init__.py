@@ -1,19 +1,22 @@
 """Harvest Canvas LMS page views for whole courses, concurrently and politely.
 
 The library face: build a :class:`CanvasClient` on your own ``aiohttp.ClientSession``,
-then call :func:`harvest_course`, or iterate one user's pages with
-:meth:`CanvasClient.page_views`.
+then call :func:`harvest_courses` with :class:`BatchOptions` (or :func:`harvest_course`
+for one course), or iterate one user's pages with :meth:`CanvasClient.page_views`.
 """
 
+from .batch import BatchResult, CourseResult, harvest_courses
 from .canvas.client import CanvasClient, ClientStats, normalize_base_url
 from .canvas.ratelimit import RateLimit
 from .canvas.responses import Page
 from .canvas.retry import RetryPolicy
+from .engine import Event
 from .errors import (
     AuthenticationError,
     BadRequestError,
     BodyTooLargeError,
     CanvasUnreachableError,
+    CoursesFailedError,
     IncompleteHarvestError,
     NoStoredHarvestError,
     NotFoundError,
@@ -30,16 +33,23 @@ from .errors import (
     UsageError,
 )
 from .harvest import HarvestOptions, HarvestResult, Progress, harvest_course
+from .options import BatchOptions
 from .sources.records import course_of
-from .timerange import TimeRange, parse_bound, request_bounds
+from .timerange import TimeRange, parse_bound, parse_timezone, request_bounds
+from .tokens import read_token
 
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "BatchOptions",
+    "BatchResult",
     "BodyTooLargeError",
     "CanvasClient",
     "CanvasUnreachableError",
     "ClientStats",
+    "CourseResult",
+    "CoursesFailedError",
+    "Event",
     "HarvestOptions",
     "HarvestResult",
     "IncompleteHarvestError",
@@ -63,7 +73,10 @@ __all__ = [
     "UsageError",
     "course_of",
     "harvest_course",
+    "harvest_courses",
     "normalize_base_url",
     "parse_bound",
+    "parse_timezone",
+    "read_token",
     "request_bounds",
 ]

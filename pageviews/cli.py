@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import stat
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,7 +26,6 @@ from .errors import (
     CanvasUnreachableError,
     IncompleteHarvestError,
     PageviewsError,
-    TokenFileError,
     UsageError,
 )
 from .gctune import fewer_collections
@@ -44,12 +42,12 @@ from .options import ENROLLMENT_STATES, ENROLLMENT_TYPES, BatchOptions
 from .outputs.rebuild import rebuild_reports
 from .progress import counted, show_progress, summary_lines
 from .timerange import TimeRange, parse_bound, parse_timezone
+from .tokens import DEFAULT_TOKEN_FILE, read_token
 
 T = TypeVar("T")
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a run killed by it
 EXIT_INTERNAL = 70
-DEFAULT_TOKEN_FILE = "oauthtoken.txt"
 
 
 def _version() -> str:
@@ -251,37 +249,6 @@ class Invocation:
     max_body: int
     verbose: bool
     quiet: bool
-
-
-def read_token(path: Path | None, environ: dict[str, str] | os._Environ[str]) -> str:
-    """The token from ``--token-file``, else ``$CANVAS_TOKEN``, else ``oauthtoken.txt``."""
-    if path is None and environ.get("CANVAS_TOKEN", "").strip():
-        return environ["CANVAS_TOKEN"].strip()
-    path = path or Path(DEFAULT_TOKEN_FILE)
-    try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TokenFileError(
-            f"token file {path} not found: put a Canvas access token in it or set CANVAS_TOKEN"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not text"
-        raise TokenFileError(f"cannot read token file {path}: {reason}") from None
-    token = text.strip()
-    if not token:
-        raise TokenFileError(f"token file {path} is empty")
-    if any(c.isspace() for c in token):
-        raise TokenFileError(
-            f"token file {path} holds more than one word; it should hold only the token"
-        )
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        print(
-            f"pageviews: warning: token file {path} is readable by other users; "
-            f"run chmod 600 {path}",
-            file=sys.stderr,
-        )
-    return token
 
 
 def _names(

@@ -38,9 +38,29 @@ log = logging.getLogger(__name__)
 Dispatch = Callable[[list[Unit]], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something a run did, for a library's progress callback.
+
+    ``kind`` is ``course`` (a course's roster was listed, or could not be:
+    ``detail`` says which), ``user`` (a user's page views were all read, or
+    ``detail`` says why not) or ``records`` (a page was stored; ``count`` records).
+    """
+
+    kind: str
+    course: str | None = None
+    user: int | None = None
+    count: int = 0
+    detail: str = ""
+
+
 @dataclass(slots=True)
 class Progress:
-    """Live counters of a run, for progress displays and the summary."""
+    """Live counters of a run, for progress displays and the summary.
+
+    ``on_event``, when given, is called with each :class:`Event` as it happens, in
+    the harvest's task: keep it quick (an append, a queue put).
+    """
 
     users_total: int = 0
     users_done: int = 0
@@ -52,6 +72,12 @@ class Progress:
     stored_pages: int = 0
     started: float = field(default_factory=time.monotonic)
     open_units: Counter[int] = field(default_factory=Counter)
+    on_event: Callable[[Event], None] | None = None
+
+    def emit(self, event: Event) -> None:
+        """Hand ``event`` to the callback, if there is one."""
+        if self.on_event is not None:
+            self.on_event(event)
 
 
 class UnitContext(Protocol):
@@ -156,6 +182,9 @@ class Engine:
         if opened[user_id] <= 0:
             del opened[user_id]
             self.progress.users_done += 1
+            if self.progress.on_event is not None:
+                problem = self.store.problems_of(self.run.run_id, user_id)
+                self.progress.emit(Event("user", user=user_id, detail=problem))
 
 
 class _Context:
@@ -171,6 +200,7 @@ class _Context:
         self.pages += 1
         self.engine.progress.records += records
         self.engine.progress.unusable += unusable
+        self.engine.progress.emit(Event("records", count=records))
         self.engine.progress.stored_pages += 1
 
     def spawn(self, units: list[Unit]) -> None:

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from .logsetup import current_unit
+from .logsetup import current_unit, logging_to
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,12 +49,5 @@ def log_json(stream: TextIO | None = None) -> Iterator[None]:
     """For the block, send the library's INFO logs to ``stream`` as JSON lines."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("pageviews")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with logging_to(handler):
         yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)

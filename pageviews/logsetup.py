@@ -41,6 +41,13 @@ def log_verbosely(stream: TextIO) -> Iterator[None]:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     handler.addFilter(_UnitFilter())
+    with logging_to(handler):
+        yield
+
+
+@contextmanager
+def logging_to(handler: logging.Handler) -> Iterator[None]:
+    """For the block, send the library's INFO logs to ``handler``; then take it away."""
     logger = logging.getLogger("pageviews")
     level = logger.level
     logger.addHandler(handler)

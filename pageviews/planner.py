@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from .canvas.client import CanvasClient
 from .canvas.pagination import walk
 from .coverage import missing, trusted
-from .engine import Dispatch, Progress
+from .engine import Dispatch, Event, Progress
 from .errors import NotFoundError, PermissionDeniedError, ProtocolError, TransientError
 from .sources.listing import SOURCE
 from .sources.records import local_id
@@ -120,6 +120,7 @@ class Planner:
         course = RunCourse(ref, course_id, name, LISTED, "")
         self.store.set_course(run_id, course)
         log.info("course %s: roster complete", course_id)
+        self.progress.emit(Event("course", course=ref))
         return course
 
     def _give_up(
@@ -128,6 +129,7 @@ class Planner:
         log.info("course %s: %s (%s)", ref, state, detail)
         course = RunCourse(ref, course_id, name, state, detail)
         self.store.set_course(self.run.run_id, course)
+        self.progress.emit(Event("course", course=ref, detail=f"{state}: {detail}"))
         return course
 
     async def _plan(self, users: list[int], dispatch: Dispatch) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from pageviews import CanvasClient, TimeRange
+from pageviews import CanvasClient, Event, Progress, TimeRange, UsageError
 from pageviews.batch import BatchResult, harvest_courses
 from pageviews.canvas.retry import FAST_RETRIES
 from pageviews.options import BatchOptions
@@ -18,7 +19,11 @@ from tests.harvesting import END, START, STUDENTS
 
 
 async def batch(
-    canvas: FakeCanvas, out_dir: Path, *courses: str | int, **kw: object
+    canvas: FakeCanvas,
+    out_dir: Path,
+    *courses: str | int,
+    on_event: Callable[[Event], None] | None = None,
+    **kw: object,
 ) -> BatchResult:
     async with aiohttp.ClientSession() as session:
         client = CanvasClient(
@@ -32,7 +37,7 @@ async def batch(
             workers=16,
             **kw,  # type: ignore[arg-type]
         )
-        return await harvest_courses(client, options)
+        return await harvest_courses(client, options, progress=Progress(on_event=on_event))
 
 
 @pytest.mark.anyio
@@ -55,3 +60,25 @@ async def test_two_overlapping_courses_read_each_user_once(
     ) & set(expected_reports(test_world, 169, START, END, enrollment_types=STUDENTS).roster)
     assert both
     assert all(first_pages[u] == 1 for u in both)
+
+
+def test_batch_options_are_checked_when_built() -> None:
+    window = TimeRange(START, END)
+    with pytest.raises(UsageError, match="unknown enrollment type 'Student'"):
+        BatchOptions(courses=(1693,), time_range=window, enrollment_types=("Student",))
+    with pytest.raises(UsageError, match="must be a tuple of names"):
+        BatchOptions(courses=(1693,), time_range=window, enrollment_types="StudentEnrollment")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="non-empty tuple"):
+        BatchOptions(courses=[1693], time_range=window)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_a_library_run_reports_its_events(small_world: World, tmp_path: Path) -> None:
+    events: list[Event] = []
+    async with serve(small_world, FakeConfig(throttle=None)) as canvas:
+        result = await batch(canvas, tmp_path, 1693, 404404, on_event=events.append)
+    users = [e for e in events if e.kind == "user"]
+    courses = {e.course: e.detail for e in events if e.kind == "course"}
+    assert courses["1693"] == "" and courses["404404"].startswith("not found")
+    assert len(users) == result.users and all(e.detail == "" for e in users)
+    assert sum(e.count for e in events if e.kind == "records") >= result.courses[0].records

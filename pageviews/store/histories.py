@@ -440,6 +440,15 @@ class Store:
             found.setdefault(user_id, (state, detail))
         return found
 
+    def problems_of(self, run_id: int, user_id: int) -> str:
+        """Why the user is missing or incomplete in the run, or "" when read whole."""
+        rows = self._rows(
+            "SELECT state || ': ' || COALESCE(detail, '') FROM units"
+            " WHERE run_id = ? AND user_id = ? AND state IN (?, ?) ORDER BY state LIMIT 1",
+            (run_id, user_id, MISSING, FAILED),
+        )
+        return str(rows[0][0]) if rows else ""
+
     def _insert(self, user_id: int, rows: list[Row]) -> None:
         if rows:
             self._db.executemany(_UPSERT_VIEW, [(*row, user_id) for row in rows])
