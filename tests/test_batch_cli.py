@@ -123,3 +123,57 @@ async def test_an_account_and_term_name_the_courses(batch_world: World, tmp_path
     assert code == 0, err
     assert sorted(int(p.name) for p in (tmp_path / "o").iterdir() if p.is_dir()) == sorted(winter)
     assert_batch_exact(batch_world, tmp_path / "o", winter)
+
+
+async def test_fresh_starts_one_selection_over_and_keeps_another_courses_harvest(
+    batch_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, batch_world.admin_token)
+    async with serve(batch_world, FakeConfig(throttle=None)) as canvas:
+        first = await run_cli(canvas, tmp_path, ["1693", *RANGE, "-q"])
+        second = await run_cli(canvas, tmp_path, ["169", *RANGE, "-q", "--fresh"])
+        (tmp_path / "again").mkdir()
+        rebuilt = await run_cli(
+            canvas,
+            tmp_path,
+            [
+                "report",
+                "1693",
+                *RANGE[:6],
+                "--state",
+                "pageviews-state.sqlite",
+                "--out-dir",
+                "again",
+            ],
+        )
+    assert (first[0], second[0], rebuilt[0]) == (0, 0, 0), (first, second, rebuilt)
+    truth = expected_reports(batch_world, 1693, START, END, enrollment_types=STUDENTS)
+    assert_reports_exact(tmp_path / "again", truth, 1693, START, END)
+
+
+def report_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.glob("*pageviews_*")}
+
+
+async def test_reports_of_another_selection_are_never_replaced(
+    batch_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, batch_world.admin_token)
+    teachers = [*RANGE[:4], "--enrollment_types", "TeacherEnrollment"]
+    async with serve(batch_world, FakeConfig(throttle=None)) as canvas:
+        students = await run_cli(canvas, tmp_path, ["1693", *RANGE, "-q"])
+        before = report_bytes(tmp_path)
+        code, _, err = await run_cli(canvas, tmp_path, ["1693", *teachers, "-q"])
+        batched = await run_cli(canvas, tmp_path, ["batch", "1693", *teachers, "-q"])
+    assert students[0] == 0
+    assert code == 12, err
+    assert err.splitlines() == [
+        "pageviews: error: user-pageviews_1693_2015-01-26-2015-03-12.json "
+        "holds reports of another selection (2015-01-26T00:00:00+00:00 to "
+        "2015-03-12T23:59:59+00:00, enrollment_types StudentEnrollment, enrollment_states "
+        "(all)); this run selects 2015-01-26T00:00:00+00:00 to 2015-03-12T23:59:59+00:00, "
+        "enrollment_types TeacherEnrollment, enrollment_states (all): use another --out-dir, "
+        "or remove those files"
+    ]
+    assert report_bytes(tmp_path) == before
+    assert batched[0] == 0  # a batch writes into 1693/, where nothing clashes
