@@ -37,6 +37,7 @@ from .interrupts import SigtermWatch, Terminated
 from .jsonlog import emit
 from .options import BatchOptions
 from .outputs.batchsummary import write_summary
+from .outputs.formats import DEFAULT_FORMATS, parse_formats
 from .progress import counted
 
 
@@ -77,6 +78,9 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
         workers=args.concurrency,
         split_heavy_users=not args.no_split,
         excel=args.excel,
+        formats=parse_formats(args.format) if args.format else DEFAULT_FORMATS,
+        records_dataset=args.records_dataset,
+        include_ip=args.include_ip,
     )
 
 

@@ -39,6 +39,7 @@ from .interrupts import SigtermWatch, Terminated, sigterm_as_interrupt
 from .jsonlog import emit, log_json
 from .logsetup import log_verbosely
 from .options import ENROLLMENT_STATES, ENROLLMENT_TYPES, BatchOptions
+from .outputs.formats import DEFAULT_FORMATS, parse_formats
 from .outputs.rebuild import rebuild_reports
 from .progress import counted, show_progress, summary_lines
 from .timerange import TimeRange, parse_bound, parse_timezone
@@ -163,6 +164,24 @@ def build_parser(*, report: bool = False, batch: bool = False) -> argparse.Argum
         help="CSV for spreadsheets: a UTF-8 byte-order mark, and a ' before cells "
         "starting with = + - @ so they are not run as formulas",
     )
+    p.add_argument(
+        "--format",
+        action="append",
+        metavar="FORMATS",
+        help="report formats, comma-separated: csv, json, jsonl, parquet (default csv,json; "
+        "parquet needs pip install 'pageviews[parquet]')",
+    )
+    p.add_argument(
+        "--records-dataset",
+        action="store_true",
+        help="also write page-views_<course>_<range>: one row per view, every field",
+    )
+    p.add_argument(
+        "--include-ip",
+        action="store_true",
+        help="keep remote_ip in the records dataset (personal data: off by default)",
+    )
+    p.add_argument("--no-summary", action="store_true", help="write no summary HTML")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     if report:
         return p
@@ -298,6 +317,10 @@ def selection(args: argparse.Namespace) -> HarvestOptions:
         out_dir=args.out_dir,
         state_path=args.state,
         excel=args.excel,
+        formats=parse_formats(args.format) if args.format else DEFAULT_FORMATS,
+        records_dataset=args.records_dataset,
+        include_ip=args.include_ip,
+        summary=not args.no_summary,
     )
 
 

@@ -17,6 +17,7 @@ from .canvas.client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
 from .engine import Progress
 from .errors import NotFoundError, OutputDirError, PermissionDeniedError, TransientError
 from .options import STATE_FILE, BatchOptions
+from .outputs.formats import DEFAULT_FORMATS
 from .outputs.render import check_writable
 from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
 from .timerange import TimeRange, canvas_timestamp
@@ -56,6 +57,10 @@ class HarvestOptions:
     excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
     incremental: bool = False
     overlap: timedelta = LATE_VIEWS
+    formats: tuple[str, ...] = DEFAULT_FORMATS  # any of csv, json, jsonl, parquet
+    records_dataset: bool = False  # page-views_<course>_<range>, one row per view
+    include_ip: bool = False  # remote_ip in the records dataset
+    summary: bool = True  # summary_<course>_<range>.html
 
     @property
     def store_path(self) -> Path:
@@ -78,6 +83,10 @@ class HarvestOptions:
             workers=self.workers,
             split_heavy_users=self.split_heavy_users,
             excel=self.excel,
+            formats=self.formats,
+            records_dataset=self.records_dataset,
+            include_ip=self.include_ip,
+            summary=self.summary,
         )
 
 

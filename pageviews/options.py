@@ -10,6 +10,7 @@ import orjson
 
 from .canvas.client import DEFAULT_CONCURRENCY
 from .errors import UsageError
+from .outputs.formats import DEFAULT_FORMATS, FORMATS, arrow, parse_formats
 from .timerange import TimeRange
 
 STATE_FILE = "pageviews-state.sqlite"
@@ -49,6 +50,13 @@ class BatchOptions:
     workers: int = DEFAULT_CONCURRENCY
     split_heavy_users: bool = True
     excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
+    #: Report formats, any of csv, json, jsonl, parquet (issue 11).
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    #: Also write the record-level ``page-views`` dataset; ``remote_ip`` only with include_ip.
+    records_dataset: bool = False
+    include_ip: bool = False
+    #: Write ``summary_<course>_<range>.html`` (and a batch's ``index.html``).
+    summary: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.courses, tuple) or not self.courses:
@@ -66,6 +74,10 @@ class BatchOptions:
                 raise UsageError(f"unknown {name} {unknown[0]!r} (one of: {', '.join(allowed)})")
         if not self.course_dirs and len(self.courses) != 1:
             raise UsageError("several courses need a folder each (course_dirs)")
+        if parse_formats(self.formats) != self.formats:
+            raise UsageError(f"formats must be named once each, in the order {FORMATS}")
+        if "parquet" in self.formats:
+            arrow()  # a missing extra is a usage error before any request
         if self.workers < 1 or self.overlap < timedelta(0):
             raise UsageError("workers must be positive and the overlap not negative")
 

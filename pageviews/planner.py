@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from .canvas.client import CanvasClient
@@ -26,7 +27,7 @@ from .engine import Dispatch, Event, Progress
 from .errors import NotFoundError, PermissionDeniedError, ProtocolError, TransientError
 from .sources.listing import SOURCE
 from .sources.records import local_id
-from .store.histories import LISTED, LISTING, Run, RunCourse, Store, Unit
+from .store.histories import LISTED, LISTING, Enrollment, Run, RunCourse, Store, Unit
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +102,20 @@ class Planner:
         try:
             async for page in walk(self.client, url):
                 users: dict[int, str] = {}
+                kinds: list[Enrollment] = []
                 for enrollment in page.data:
                     # Exactly as Canvas gave it: a shard-global id (shard * 10**13 + local)
                     # names another person than the local id it reduces to (contract §7).
                     user_id = _user_id(enrollment, page.url)
-                    if local_id(user_id) == self.me or user_id in users:
+                    if local_id(user_id) == self.me:
+                        continue
+                    kinds.append(_enrollment(user_id, enrollment))
+                    if user_id in users:
                         continue
                     user = enrollment.get("user") or {}
                     users[user_id] = str(user.get("name") or "")
                 self.store.add_roster(run_id, course_id, users.items())
+                self.store.add_enrollments(run_id, course_id, kinds)
                 await self._plan(list(users), dispatch)
         except PermissionDeniedError as exc:
             return self._give_up(ref, course_id, DENIED_COURSE, str(exc), name)
@@ -155,6 +161,15 @@ class Planner:
         else:
             gaps = [want]
         return store.add_units(run.run_id, user_id, gaps, SOURCE)
+
+
+def _enrollment(user_id: int, enrollment: dict[str, Any]) -> Enrollment:
+    """The type and last activity of one enrollment, for the inactive-users report.
+
+    ``last_activity_at`` reaches only callers with ``read_reports`` (contract §3).
+    """
+    last = enrollment.get("last_activity_at")
+    return (user_id, str(enrollment.get("type") or ""), last if isinstance(last, str) else None)
 
 
 def _user_id(enrollment: object, url: str) -> int:

@@ -51,7 +51,12 @@ async def test_seed_invocation_as_a_subprocess(test_world: World, tmp_path: Path
             "pageviews-state.sqlite",
             *(
                 f"{kind}_1693_2015-01-26-2015-03-12.{ext}"
-                for kind in ("total-pageviews", "total-user-pageviews", "user-pageviews")
+                for kind in (
+                    "total-pageviews",
+                    "total-user-pageviews",
+                    "user-pageviews",
+                    "inactive-users",
+                )
                 for ext in ("csv", "json")
             ),
         ]

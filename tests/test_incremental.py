@@ -65,7 +65,7 @@ async def test_an_incremental_night_reads_less_and_equals_a_full_run(
     assert first.complete and second.complete and full.complete
     assert second.records == full.records > first.records
     names = [n for n in files_in(tmp_path / "full") if n.endswith((".csv", ".json"))]
-    assert len(names) == 6
+    assert len(names) == 8  # the three reports and the inactive users, CSV and JSON
     for name in names:
         assert (tmp_path / "n2" / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
     # Each user's coverage is trusted up to an hour before it was read: the second night

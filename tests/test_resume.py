@@ -101,7 +101,7 @@ async def test_reports_rebuild_from_the_store_alone(small_world: World, tmp_path
         assert code == 0, err
         written = {name: (tmp_path / name).read_bytes() for name in files_in(tmp_path)}
         reports = [name for name in written if name.endswith((".csv", ".json"))]
-        assert len(reports) == 6
+        assert len(reports) == 8  # the three reports and inactive users, CSV and JSON
         for name in reports:
             (tmp_path / name).unlink()
         served = len(canvas.requests)

@@ -18,7 +18,7 @@ IN_ORDER = (None, True)
 
 
 def row(created: str, vid: str, course: int = 1693, url: str = "") -> Row:
-    return (course, created, vid, url or f"https://c/courses/{course}/{vid}", 1.0)
+    return (course, created, vid, url or f"https://c/courses/{course}/{vid}", 1.0, b"[]")
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_a_store_of_an_older_version_is_refused_with_the_way_out(tmp_path: Path)
     Store(tmp_path / "s.sqlite", ORIGIN).close()
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
         db.execute("UPDATE meta SET value = '3' WHERE name = 'schema_version'")
-    with pytest.raises(StateError, match=r"store version 3, this one reads 5.*another --state"):
+    with pytest.raises(StateError, match=r"store version 3, this one reads 6.*another --state"):
         Store(tmp_path / "s.sqlite", ORIGIN)
 
 

@@ -8,7 +8,8 @@ users in id order, each user's views of the course in the range read back in
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from itertools import islice
 from pathlib import Path
 
 import orjson
@@ -17,6 +18,12 @@ from ..errors import OutputDirError
 from ..options import BatchOptions
 from ..store.histories import Run, Store
 from .reports import ReportMeta, ReportTotals, ReportWriter
+from .tables import CourseTables
+
+#: One stored view as the reports read it: (course_id, created, id, url, seconds).
+ReportRow = tuple[int, str, str, str, float | None]
+#: Rows shown to the analyst tables at a time: bounds memory for a long history.
+_CHUNK = 4096
 
 #: The JSON header is short; this much of a report holds it whole.
 _HEAD_BYTES = 8192
@@ -118,17 +125,56 @@ def render_course(
     a partial count; the summary names them.
     """
     out_dir = options.course_dir(course_id)
+    meta = report_meta(course_id, options)
+    enrollments = store.enrollments(run.run_id, course_id)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        with ReportWriter(out_dir, report_meta(course_id, options), excel=options.excel) as writer:
-            for user_id, name in roster:
-                if user_id in exclude:
-                    continue
-                writer.write_user(
-                    user_id, name, store.user_rows(user_id, course_id, run.start, run.end)
-                )
-    except OSError as exc:  # a full disk, a quota: the writer removed its temporary files
+        tables = CourseTables(
+            out_dir,
+            meta,
+            options.formats,
+            records=options.records_dataset,
+            include_ip=options.include_ip,
+        )
+        try:
+            with ReportWriter(
+                out_dir, meta, excel=options.excel, formats=options.formats
+            ) as writer:
+                for user_id, name in roster:
+                    if user_id in exclude:
+                        continue
+                    rows = store.user_rows(user_id, course_id, run.start, run.end)
+                    seen = _Tap(user_id, name, tables)
+                    writer.write_user(user_id, name, seen.tap(rows))
+                    tables.end_user(user_id, name)
+                    if not seen.count:
+                        kinds, last = enrollments.get(user_id, ([], None))
+                        tables.inactive(user_id, name, kinds, last)
+                    elif options.records_dataset:
+                        records = store.user_records(user_id, course_id, run.start, run.end)
+                        tables.write_records(user_id, name, list(records))
+            tables.commit()
+        except BaseException:
+            tables.discard()
+            raise
+    except OSError as exc:  # a full disk, a quota: the writers removed their temporary files
         raise OutputDirError(
             f"cannot write the reports in {out_dir}: {exc.strerror or exc}"
         ) from None
+    writer.summary.paths.update(tables.paths)
     return writer.summary
+
+
+class _Tap:
+    """Pass one user's rows on to the report writer, showing each chunk to the tables."""
+
+    def __init__(self, user_id: int, name: str, tables: CourseTables) -> None:
+        self.user_id, self.name, self.tables = user_id, name, tables
+        self.count = 0
+
+    def tap(self, rows: Iterable[ReportRow]) -> Iterator[ReportRow]:
+        iterator = iter(rows)
+        while chunk := list(islice(iterator, _CHUNK)):
+            self.count += len(chunk)
+            self.tables.user_chunk(self.user_id, self.name, chunk)
+            yield from chunk

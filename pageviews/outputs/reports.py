@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import islice
@@ -95,6 +95,12 @@ def _part(path: Path) -> Path:
     return path.with_name(f".{path.name}.part")
 
 
+def _open(path: Path | None) -> IO[str]:
+    # A format not chosen goes to the null device: one rendering path, nothing kept.
+    target = os.devnull if path is None else _part(path)
+    return open(target, "w", newline="", encoding="utf-8")
+
+
 #: Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
 _BOM = "\ufeff"
 
@@ -103,12 +109,17 @@ class _Pair:
     """One report's CSV and JSON files, open under temporary names."""
 
     def __init__(
-        self, csv_path: Path, json_path: Path, head: str, json_head: str, bom: str = ""
+        self,
+        csv_path: Path | None,
+        json_path: Path | None,
+        head: str,
+        json_head: str,
+        bom: str = "",
     ) -> None:
-        self.targets = [(csv_path, _part(csv_path)), (json_path, _part(json_path))]
-        self.csv: IO[str] = open(_part(csv_path), "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self.targets = [(p, _part(p)) for p in (csv_path, json_path) if p is not None]
+        self.csv: IO[str] = _open(csv_path)
         try:
-            self.json: IO[str] = open(_part(json_path), "w", newline="", encoding="utf-8")  # noqa: SIM115
+            self.json: IO[str] = _open(json_path)
         except BaseException:
             self.csv.close()
             raise
@@ -143,7 +154,14 @@ class ReportWriter:
     mark, and a ``'`` before any text cell that would otherwise run as a formula.
     """
 
-    def __init__(self, out_dir: Path, meta: ReportMeta, *, excel: bool = False) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        meta: ReportMeta,
+        *,
+        excel: bool = False,
+        formats: Collection[str] = ("csv", "json"),
+    ) -> None:
         self.meta = meta
         self._csv_text = excel_field if excel else csv_field
         self._excel = excel
@@ -159,8 +177,8 @@ class ReportWriter:
             ):
                 self._pairs.append(
                     _Pair(
-                        paths[f"{kind}.csv"],
-                        paths[f"{kind}.json"],
+                        paths[f"{kind}.csv"] if "csv" in formats else None,
+                        paths[f"{kind}.json"] if "json" in formats else None,
                         head,
                         json_head,
                         _BOM if excel else "",
@@ -176,7 +194,9 @@ class ReportWriter:
         self._seconds: dict[float, str] = {}
         # URLs repeat across a course: encode each once.
         self._urls: dict[str, tuple[str, str]] = {}
-        self.summary = ReportTotals(paths=dict(paths))
+        self.summary = ReportTotals(
+            paths={k: p for k, p in paths.items() if k.rsplit(".", 1)[1] in formats}
+        )
 
     def __enter__(self) -> Self:
         return self

@@ -11,6 +11,8 @@ from collections.abc import Collection
 from operator import itemgetter
 from typing import Any
 
+from orjson import dumps
+
 from ..timerange import normalize_timestamp
 
 # Sharded Canvas may report global ids (shard * 10**13 + local id; contract §7).
@@ -20,9 +22,28 @@ _COURSE_PATH = re.compile(
     r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?/(?:api/v1/)?courses/(\d+)(?:[/?#]|$)"
 )
 
-#: A stored page view: (course_id, created_at, id, url, interaction_seconds); the user is
-#: known from the fetch unit. Rows come back from the store as lists of the same shape.
-Row = tuple[int, str, str, str, float | None]
+#: A stored page view: (course_id, created_at, id, url, interaction_seconds, extra); the
+#: user is known from the fetch unit. ``extra`` is the JSON array of :data:`EXTRA_FIELDS`,
+#: kept for the record-level dataset; the reports never decode it.
+Row = tuple[int, str, str, str, float | None, bytes]
+#: The fields of a stored view's ``extra``, in order: the researcher's fields beyond the
+#: reports' (contract §3); ``context_id`` and ``asset_id`` are ``links.context``/``asset``.
+EXTRA_FIELDS = (
+    "context_id",
+    "asset_id",
+    "context_type",
+    "asset_type",
+    "controller",
+    "action",
+    "participated",
+    "user_request",
+    "http_method",
+    "user_agent",
+    "app_name",
+    "remote_ip",
+)
+_TOP_LEVEL = EXTRA_FIELDS[2:]
+_EXTRA = itemgetter(*_TOP_LEVEL)
 
 _BY_TIME_THEN_ID = itemgetter(1, 2)
 _CREATED = itemgetter(1)
@@ -88,9 +109,12 @@ def course_rows(
             url = view["url"]
             created = view["created_at"]
             view_id = view["id"]
-        except KeyError:
+            # One C-level getter and one orjson call: the cheapest way to keep them all.
+            extra = (context, links["asset"], *_EXTRA(view))
+        except (KeyError, TypeError):
             seconds, url, course = view.get("interaction_seconds"), view.get("url"), None
             created, view_id = view.get("created_at"), view.get("id")
+            extra = _careful_extra(view)
         if course is None:
             course = course_of(view)
             if course is None or (courses is not None and course not in courses):
@@ -111,8 +135,15 @@ def course_rows(
             continue
         if seconds is not None and type(seconds) is not float:
             seconds = float(seconds)
-        append((course, created, view_id, url or "", seconds))
+        append((course, created, view_id, url or "", seconds, dumps(extra)))
     return rows, unusable
+
+
+def _careful_extra(view: dict[str, Any]) -> tuple[Any, ...]:
+    """The extra fields of a record missing some of them (absent reads as null)."""
+    links = view.get("links")
+    links = links if isinstance(links, dict) else {}
+    return (links.get("context"), links.get("asset"), *(view.get(k) for k in _TOP_LEVEL))
 
 
 def newest_first_so_far(

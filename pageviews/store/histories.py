@@ -32,7 +32,7 @@ from ..coverage import Covered, Interval
 from ..errors import StateError
 from ..sources.records import Row
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS views (
     course_id INTEGER NOT NULL,
     url TEXT NOT NULL,
     interaction REAL,
+    extra BLOB NOT NULL,
     PRIMARY KEY (user_id, created, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS coverage (
@@ -79,6 +80,14 @@ CREATE TABLE IF NOT EXISTS rosters (
     user_id INTEGER NOT NULL,
     PRIMARY KEY (run_id, course_id, user_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS enrollments (
+    run_id INTEGER NOT NULL,
+    course_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    last_activity TEXT,
+    PRIMARY KEY (run_id, course_id, user_id, type)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS units (
     unit_id INTEGER PRIMARY KEY,
     run_id INTEGER NOT NULL,
@@ -104,10 +113,13 @@ LISTING, LISTED = "listing", "listed"
 _INSERT_UNIT = "INSERT INTO units (run_id, user_id, start, end, source) VALUES (?, ?, ?, ?, ?)"
 _UPSERT_USER = "INSERT INTO users VALUES (?, ?) ON CONFLICT DO UPDATE SET name = excluded.name"
 _UPSERT_VIEW = (
-    "INSERT INTO views (course_id, created, id, url, interaction, user_id)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, created, id) DO UPDATE SET"
-    " course_id = excluded.course_id, url = excluded.url, interaction = excluded.interaction"
+    "INSERT INTO views (course_id, created, id, url, interaction, extra, user_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, created, id) DO UPDATE SET"
+    " course_id = excluded.course_id, url = excluded.url, interaction = excluded.interaction,"
+    " extra = excluded.extra"
 )
+#: One enrollment of a roster user: (user_id, type, last_activity_at or None).
+Enrollment = tuple[int, str, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +312,29 @@ class Store:
             (run_id, course_id),
         )
 
+    def add_enrollments(self, run_id: int, course_id: int, rows: Iterable[Enrollment]) -> None:
+        """Record roster users' enrollment types and last activity (when Canvas gives it)."""
+        with self._tx():
+            self._db.executemany(
+                "INSERT INTO enrollments VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+                " last_activity = MAX(COALESCE(last_activity, ''), COALESCE(excluded.last_activity,"
+                " '')) ",
+                [(run_id, course_id, *row) for row in rows],
+            )
+
+    def enrollments(self, run_id: int, course_id: int) -> dict[int, tuple[list[str], str | None]]:
+        """Roster users' enrollment types (sorted) and newest last activity, by user id."""
+        found: dict[int, tuple[list[str], str | None]] = {}
+        for user_id, kind, last in self._rows(
+            "SELECT user_id, type, NULLIF(last_activity, '') FROM enrollments"
+            " WHERE run_id = ? AND course_id = ? ORDER BY user_id, type",
+            (run_id, course_id),
+        ):
+            kinds, newest = found.get(user_id, ([], None))
+            kinds.append(kind)
+            found[user_id] = (kinds, max(filter(None, (newest, last)), default=None))
+        return found
+
     # Coverage ---------------------------------------------------------------
 
     def coverage(self, user_id: int) -> list[Covered]:
@@ -481,13 +516,33 @@ class Store:
 
     # Reports ----------------------------------------------------------------
 
-    def user_rows(self, user_id: int, course_id: int, start: str, end: str) -> Iterator[Row]:
+    def user_rows(
+        self, user_id: int, course_id: int, start: str, end: str
+    ) -> Iterator[tuple[int, str, str, str, float | None]]:
         """One user's views of a course in ``[start, end]``, by (time, id), each id once."""
         with (
             self._failing("read"),
             closing(
                 self._db.execute(
                     "SELECT course_id, created, id, url, interaction FROM views"
+                    " WHERE user_id = ? AND created BETWEEN ? AND ? AND course_id = ?"
+                    " ORDER BY created, id",
+                    (user_id, start, end, course_id),
+                )
+            ) as cursor,
+        ):
+            yield from cursor
+
+    def user_records(
+        self, user_id: int, course_id: int, start: str, end: str
+    ) -> Iterator[tuple[str, str, str, float | None, bytes]]:
+        """One user's views of a course with their extra fields: (created, id, url, seconds,
+        extra), by (time, id)."""
+        with (
+            self._failing("read"),
+            closing(
+                self._db.execute(
+                    "SELECT created, id, url, interaction, extra FROM views"
                     " WHERE user_id = ? AND created BETWEEN ? AND ? AND course_id = ?"
                     " ORDER BY created, id",
                     (user_id, start, end, course_id),

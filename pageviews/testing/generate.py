@@ -146,6 +146,8 @@ class _Builder:
                 kind,
                 state,
                 format_timestamp(day * 1000),
+                # Derived, not drawn, so every world keeps its random sequence.
+                format_timestamp((day + 40 * 86_400) * 1000) if state == "active" else None,
             )
         )
         if course_id not in self.user_courses[uid]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 # Page-view URLs name a fixed host, not the fake's own address: Canvas records the
@@ -107,10 +107,12 @@ class Enrollment:
     type: str
     workflow_state: str
     created_at: str
+    # Left out of repr so digests recorded before the field existed still hold.
+    last_activity_at: str | None = field(default=None, repr=False)
 
     def to_json(self, user: User, *, with_login: bool = True) -> dict[str, Any]:
         """Return the enrollment as `GET /api/v1/courses/:id/enrollments` serves it."""
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "user_id": self.user_id,
             "course_id": self.course_id,
@@ -126,6 +128,12 @@ class Enrollment:
             "end_at": None,
             "user": user.to_json(with_login=with_login),
         }
+        # Activity reaches only callers with read_reports, which the fake's admins hold
+        # (contract §3); total_activity_time is not modelled.
+        if with_login:
+            data["last_activity_at"] = self.last_activity_at
+            data["total_activity_time"] = 0
+        return data
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
 
+from .records import Enrollment
 from .world import World
 
 # Contract §7 fallback: the path names the course exactly; 169 must not match 1693.
@@ -168,6 +169,18 @@ def _roster(
     me: int | None,
 ) -> list[int]:
     """The course's users by type (None: all) and state (None: Canvas's default), without ``me``."""
+    matching = roster_enrollments(world, course_id, enrollment_types, enrollment_states, me)
+    return sorted({e.user_id for e in matching})
+
+
+def roster_enrollments(
+    world: World,
+    course_id: int,
+    enrollment_types: Collection[str] | None,
+    enrollment_states: Collection[str] | None,
+    me: int | None,
+) -> list[Enrollment]:
+    """The enrollments a roster request returns: by type and state, without ``me``'s."""
     records = world.enrollment_records(course_id)
     if enrollment_states is None:
         # active_or_pending; all_active_or_pending (inactive too) for read_as_admin
@@ -179,15 +192,13 @@ def _roster(
         states = {e.workflow_state for e in records} - hidden
     else:
         states = set(enrollment_states)
-    return sorted(
-        {
-            e.user_id
-            for e in records
-            if e.workflow_state in states
-            and (enrollment_types is None or e.type in enrollment_types)
-            and e.user_id != me
-        }
-    )
+    return [
+        e
+        for e in records
+        if e.workflow_state in states
+        and (enrollment_types is None or e.type in enrollment_types)
+        and e.user_id != me
+    ]
 
 
 def _window_ms(start: datetime, end: datetime) -> tuple[int, int]:
