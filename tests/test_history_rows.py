@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 
 from pageviews.sources.history_rows import ExportReader
+from pageviews.sources.records import Row
 
 CSV = (
     b"id,url,context_type,created_at,interaction_seconds,links_user,links_context\n"
@@ -15,13 +16,16 @@ CSV = (
 
 
 def read(
-    chunks: list[bytes], start: str = "2015-01-01T00:00:00Z", end: str = "2015-12-31T23:59:59Z"
-):  # type: ignore[no-untyped-def]
-    reader = ExportReader(start, end)
-    rows = []
+    chunks: list[bytes],
+    start: str = "2015-01-01T00:00:00Z",
+    end: str = "2015-12-31T23:59:59Z",
+    users: tuple[int, ...] = (10000000000007,),
+) -> tuple[list[Row], ExportReader]:
+    reader = ExportReader(start, end, users)
+    rows: list[Row] = []
     for chunk in chunks:
-        rows += reader.feed(chunk)
-    rows += reader.close()
+        rows += [row for _, row in reader.feed(chunk)]
+    rows += [row for _, row in reader.close()]
     return rows, reader
 
 
@@ -32,7 +36,14 @@ def test_csv_by_header_with_global_ids_and_any_timestamp_form() -> None:
         (1693, "2015-02-05T22:13:32Z", "b"),
     ]
     assert rows[1][3] == "https://c.example/courses/1693/y,z" and rows[1][4] is None
-    assert reader.users == {7}
+    assert reader.unusable == 0
+
+
+def test_rows_are_given_to_the_query_users_they_name() -> None:
+    reader = ExportReader("2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z", (7, 8))
+    # The file names users by global id; the query named them locally.
+    found = reader.feed(CSV) + reader.close()
+    assert [(user, row[2]) for user, row in found] == [(7, "a"), (7, "b")]
 
 
 def test_gzip_is_sniffed_whatever_the_headers() -> None:

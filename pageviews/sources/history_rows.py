@@ -35,15 +35,18 @@ _ALIASES: Final = {
 
 
 class ExportReader:
-    """Turn chunks of an export file into stored rows within ``[start, end]``.
+    """Turn chunks of an export file of ``users`` into their rows within ``[start, end]``.
 
-    ``users`` collects the (local) users the rows name; ``unusable`` counts
-    course views without an id or a readable time.
+    Rows come as ``(user, row)``; a row naming no user of the query (or none, in
+    a batch file) counts as ``unusable``, as does a course view without an id or
+    a readable time.
     """
 
-    def __init__(self, start: str, end: str) -> None:
+    def __init__(self, start: str, end: str, users: tuple[int, ...]) -> None:
         self.start, self.end = start, end
-        self.users: set[int] = set()
+        self.wanted = frozenset(users)
+        # One user's file needs no user column to say whose rows they are.
+        self._only = users[0] if len(users) == 1 else None
         self.unusable = 0
         self._head = b""  # bytes held until gzip can be told apart
         self._inflate: Any = None
@@ -53,11 +56,11 @@ class ExportReader:
         self._jsonl: bool | None = None
         self._header: list[str] | None = None
 
-    def feed(self, chunk: bytes) -> list[Row]:
+    def feed(self, chunk: bytes) -> list[tuple[int, Row]]:
         """Take the next bytes of the file; return the rows they complete."""
         return self._lines(self._decode(chunk), final=False)
 
-    def close(self) -> list[Row]:
+    def close(self) -> list[tuple[int, Row]]:
         """End the file; return the rows of its last line."""
         data = b""
         if not self._sniffed:
@@ -81,11 +84,11 @@ class ExportReader:
             chunk = self._inflate.decompress(chunk)
         return self._text.decode(chunk)
 
-    def _lines(self, text: str, *, final: bool) -> list[Row]:
+    def _lines(self, text: str, *, final: bool) -> list[tuple[int, Row]]:
         text = self._pending + text
         lines = text.split("\n")
         self._pending = "" if final else lines.pop()
-        views: list[dict[str, Any]] = []
+        views: list[tuple[int | None, dict[str, Any]]] = []
         record = ""
         for line in lines:
             if self._jsonl is None:
@@ -104,11 +107,20 @@ class ExportReader:
             record = ""
         if record:
             self._pending = record + ("\n" + self._pending if self._pending else "")
-        rows, unusable = course_rows(views, None, self.start, self.end)
-        self.unusable += unusable
-        return rows
+        by_user: dict[int | None, list[dict[str, Any]]] = {}
+        for user, view in views:
+            by_user.setdefault(user if user in self.wanted else None, []).append(view)
+        found: list[tuple[int, Row]] = []
+        for user, group in by_user.items():
+            rows, unusable = course_rows(group, None, self.start, self.end)
+            self.unusable += unusable
+            if user is None:
+                self.unusable += len(rows)
+            else:
+                found += [(user, row) for row in rows]
+        return found
 
-    def _from_csv(self, record: str, views: list[dict[str, Any]]) -> None:
+    def _from_csv(self, record: str, views: list[tuple[int | None, dict[str, Any]]]) -> None:
         cells = next(csv.reader([record]))
         if self._header is None:
             self._header = [name.strip().lower() for name in cells]
@@ -116,7 +128,7 @@ class ExportReader:
         raw = {k: v for k, v in zip(self._header, cells, strict=False) if v != ""}
         views.append(self._view(raw))
 
-    def _from_json(self, line: str) -> dict[str, Any]:
+    def _from_json(self, line: str) -> tuple[int | None, dict[str, Any]]:
         try:
             raw = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -125,12 +137,12 @@ class ExportReader:
             raw = {}
         return self._view({str(k).lower(): v for k, v in raw.items() if v is not None})
 
-    def _view(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """A list-endpoint view (contract §3) from an export row's fields."""
+    def _view(self, raw: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
+        """Whose view, and the list-endpoint view (contract §3) from an export row's fields."""
         field = {name: _pick(raw, names) for name, names in _ALIASES.items()}
         user = _integer(field["user"])
-        if user is not None:
-            self.users.add(local_id(user))
+        # Files name users by global id; the query named them as the roster gave them.
+        owner = self._only if user is None else self._owner(user)
         context = _integer(field["context"])
         url = field["url"]
         if url is None and field["http_request"] is not None:
@@ -142,7 +154,7 @@ class ExportReader:
         except (TypeError, ValueError):
             seconds = None
         view_id = field["id"]
-        return {
+        return owner, {
             "id": str(view_id) if view_id is not None else None,
             "created_at": field["created_at"],
             "url": url,
@@ -151,6 +163,13 @@ class ExportReader:
             # Ids in the files are global (shard * 10**13 + local): a course compares locally.
             "links": {"context": None if context is None else local_id(context)},
         }
+
+    def _owner(self, user: int) -> int | None:
+        if user in self.wanted:
+            return user
+        local = local_id(user)
+        matches = [u for u in self.wanted if local_id(u) == local]
+        return matches[0] if len(matches) == 1 else self._only
 
 
 def _pick(raw: dict[str, Any], names: tuple[str, ...]) -> Any:
