@@ -41,6 +41,7 @@ from .logsetup import log_verbosely
 from .options import ENROLLMENT_STATES, ENROLLMENT_TYPES
 from .outputs.rebuild import rebuild_reports
 from .progress import counted, show_progress, summary_lines
+from .sources.history_plan import MODES
 from .timerange import TimeRange, parse_bound, parse_timezone
 
 EXIT_INTERRUPTED = 130
@@ -179,6 +180,22 @@ def build_parser(*, report: bool = False) -> argparse.ArgumentParser:
     )
     p.add_argument("--retry-base-wait", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--no-split", action="store_true", help="never split heavy users in time")
+    p.add_argument(
+        "--history",
+        choices=MODES,
+        default=os.environ.get("PAGEVIEWS_HISTORY", "auto"),
+        help="older views from Canvas's page-view history: auto (beyond the list window), "
+        "only, never (default auto, or $PAGEVIEWS_HISTORY)",
+    )
+    p.add_argument(
+        "--list-window-days",
+        "--list_window_days",
+        type=int,
+        default=30,
+        help="days back the list endpoint serves, counted from now (default 30)",
+    )
+    # The moment the run takes as now: for a simulated Canvas with its own clock.
+    p.add_argument("--now", help=argparse.SUPPRESS)
     p.add_argument("--allow-http", action="store_true", help="allow plain http to a remote host")
     p.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return p
@@ -197,6 +214,7 @@ class Invocation:
     max_body: int
     verbose: bool
     quiet: bool
+    now: datetime | None = None
 
 
 def read_token(path: Path | None, environ: dict[str, str] | os._Environ[str]) -> str:
@@ -289,7 +307,12 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]
         )
     base_url = normalize_base_url(base, allow_http=args.allow_http)
     options = replace(
-        options, fresh=args.fresh, workers=args.concurrency, split_heavy_users=not args.no_split
+        options,
+        fresh=args.fresh,
+        workers=args.concurrency,
+        split_heavy_users=not args.no_split,
+        history=args.history,
+        list_window_days=args.list_window_days,
     )
     retry = RetryPolicy(
         attempts=args.retries,
@@ -307,6 +330,7 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]
         max_body=int(args.max_body_mb * 2**20),
         verbose=args.verbose,
         quiet=args.quiet,
+        now=None if args.now is None else parse_bound(args.now, UTC, end=False, flag="--now"),
     )
 
 
@@ -331,14 +355,16 @@ async def _run(inv: Invocation) -> HarvestResult:
             timeout=inv.timeout,
             max_body=inv.max_body,
         )
+        moment = inv.now
+        clock = (lambda: datetime.now(UTC)) if moment is None else (lambda: moment)
         if inv.quiet or not sys.stderr.isatty():
-            return await harvest_course(client, inv.options, progress=progress)
+            return await harvest_course(client, inv.options, progress=progress, now=clock)
         done = anyio.Event()
         failure: PageviewsError | None = None
         async with anyio.create_task_group() as tg:
             tg.start_soon(show_progress, progress, client.stats, sys.stderr, done)
             try:
-                result = await harvest_course(client, inv.options, progress=progress)
+                result = await harvest_course(client, inv.options, progress=progress, now=clock)
             except PageviewsError as exc:
                 # Raised outside the task group, so it is not wrapped in an ExceptionGroup.
                 failure = exc

@@ -19,6 +19,7 @@ from .errors import NotFoundError, OutputDirError, PermissionDeniedError, Transi
 from .options import STATE_FILE, BatchOptions
 from .outputs.render import check_writable
 from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
+from .sources.history_plan import plan_sources
 from .timerange import TimeRange, canvas_timestamp
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "harvest_course",
     "range_notes",
     "range_warnings",
+    "source_notes",
 ]
 
 #: Hosted Canvas's list endpoint serves about this many days (contract §8).
@@ -56,6 +58,8 @@ class HarvestOptions:
     excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
     incremental: bool = False
     overlap: timedelta = LATE_VIEWS
+    history: str = "never"  # see BatchOptions
+    list_window_days: int = LIST_WINDOW_DAYS
 
     @property
     def store_path(self) -> Path:
@@ -78,6 +82,8 @@ class HarvestOptions:
             workers=self.workers,
             split_heavy_users=self.split_heavy_users,
             excel=self.excel,
+            history=self.history,
+            list_window_days=self.list_window_days,
         )
 
 
@@ -107,19 +113,32 @@ class HarvestResult:
         return not self.failed_users
 
 
-def range_warnings(time_range: TimeRange, now: datetime) -> list[str]:
-    """Warn when the range reaches past the list endpoint's retention window."""
-    warnings = []
-    horizon = now - timedelta(days=LIST_WINDOW_DAYS)
-    # Compared by date: a bare start date on the window's first day begins at midnight,
-    # hours before "now minus 30 days", yet nothing is left out that Canvas keeps.
-    if time_range.start.astimezone(UTC).date() < horizon.date():
-        warnings.append(
-            f"the range starts before {horizon.date().isoformat()}: hosted Canvas serves only "
-            f"about the last {LIST_WINDOW_DAYS} days of page views through this API and "
-            "silently leaves older ones out (self-hosted Canvas keeps them)"
-        )
-    return warnings
+def range_warnings(
+    time_range: TimeRange, now: datetime, mode: str = "never", window_days: int = LIST_WINDOW_DAYS
+) -> list[str]:
+    """Say exactly which seconds the list endpoint alone could not read (``never``)."""
+    if mode != "never":
+        return []
+    want = (time_range.start_utc, time_range.clamp_end(now).end_utc)
+    unread = plan_sources(want, now, "never", window_days).unread
+    if unread is None:
+        return []
+    return [
+        f"page views from {unread[0]} through {unread[1]} were not read: hosted Canvas "
+        f"serves only the last {window_days} days through the list endpoint and silently "
+        "leaves older ones out (self-hosted Canvas keeps them); --history auto reads them "
+        "from Canvas's page-view history"
+    ]
+
+
+def source_notes(from_history: int, records: int) -> list[str]:
+    """Say how many page views came from each source, when history was used."""
+    if not from_history:
+        return []
+    return [
+        f"sources: {from_history:,} page views from history, "
+        f"{max(records - from_history, 0):,} from the list endpoint"
+    ]
 
 
 def range_notes(time_range: TimeRange, now: datetime) -> list[str]:
@@ -168,8 +187,11 @@ async def harvest_course(
         missing_users=course.missing_users,
         failed_users=course.failed_users,
         unusable_records=progress.unusable,
-        warnings=range_warnings(options.time_range, moment),
-        notes=range_notes(options.time_range, moment),
+        warnings=range_warnings(
+            options.time_range, moment, options.history, options.list_window_days
+        ),
+        notes=range_notes(options.time_range, moment)
+        + source_notes(batch.from_history, progress.records),
         stats=batch.stats,
         peak_in_flight=batch.peak_in_flight,
         seconds=batch.seconds,

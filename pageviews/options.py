@@ -10,6 +10,7 @@ import orjson
 
 from .canvas.client import DEFAULT_CONCURRENCY
 from .errors import UsageError
+from .sources.history_plan import MODES
 from .timerange import TimeRange
 
 STATE_FILE = "pageviews-state.sqlite"
@@ -49,6 +50,10 @@ class BatchOptions:
     workers: int = DEFAULT_CONCURRENCY
     split_heavy_users: bool = True
     excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
+    #: Where older views come from: ``auto`` (history beyond the list window), ``only``
+    #: (history wherever it reaches) or ``never`` (the list endpoint alone, as before).
+    history: str = "never"
+    list_window_days: int = 30  # the list endpoint's window, counted back from now
 
     def __post_init__(self) -> None:
         if not isinstance(self.courses, tuple) or not self.courses:
@@ -66,6 +71,10 @@ class BatchOptions:
                 raise UsageError(f"unknown {name} {unknown[0]!r} (one of: {', '.join(allowed)})")
         if not self.course_dirs and len(self.courses) != 1:
             raise UsageError("several courses need a folder each (course_dirs)")
+        if self.history not in MODES:
+            raise UsageError(f"unknown history mode {self.history!r} (one of: {', '.join(MODES)})")
+        if self.list_window_days < 1:
+            raise UsageError("--list-window-days must be positive")
         if self.workers < 1 or self.overlap < timedelta(0):
             raise UsageError("workers must be positive and the overlap not negative")
 

@@ -41,9 +41,9 @@ def _at(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
 
-def list_start(now: datetime, window_days: int) -> str:
+def list_start(now: datetime, window_days: int, margin: timedelta = SEAM_MARGIN) -> str:
     """The oldest whole second the list endpoint is trusted to serve at ``now``."""
-    edge = now.astimezone(UTC) - timedelta(days=window_days) + SEAM_MARGIN
+    edge = now.astimezone(UTC) - timedelta(days=window_days) + margin
     # Round up: the part-second before it may already be gone from the list.
     whole = edge.replace(microsecond=0)
     return canvas_timestamp(whole if whole == edge else whole + _SECOND)
@@ -73,7 +73,9 @@ def plan_sources(want: Interval, now: datetime, mode: Mode, window_days: int) ->
     start, end = want
     if mode == "only":
         return SourcePlan(None, want, None)
-    edge = list_start(now, window_days)
+    # Reading with the list alone, say exactly where its window ends; planning a seam,
+    # leave the list a margin so no second falls between the sources.
+    edge = list_start(now, window_days, timedelta(0) if mode == "never" else SEAM_MARGIN)
     if start >= edge:
         return SourcePlan(want, None, None)
     older = (start, min(end, canvas_timestamp(_at(edge) - _SECOND)))
@@ -135,8 +137,8 @@ def halves(
 ) -> list[tuple[tuple[int, ...], date, date]]:
     """Split a job that was too large: fewer users first, then fewer months; [] if unsplittable."""
     if len(users) > 1:
-        middle = len(users) // 2
-        return [(users[:middle], start, end), (users[middle:], start, end)]
+        half = len(users) // 2
+        return [(users[:half], start, end), (users[half:], start, end)]
     edges = month_edges(start, end)
     if len(edges) <= 2:
         return []

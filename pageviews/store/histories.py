@@ -111,15 +111,17 @@ CREATE TABLE IF NOT EXISTS history_queries (
     query_id TEXT,
     state TEXT NOT NULL DEFAULT 'todo',
     restarts INTEGER NOT NULL DEFAULT 0,
-    detail TEXT
+    detail TEXT,
+    span TEXT
 );
 CREATE INDEX IF NOT EXISTS history_queries_by_root ON history_queries (root);
 """
 
 #: States of a fetch unit. ``split`` units handed the rest of their range to children.
 TODO, DONE, SPLIT, MISSING, FAILED = "todo", "done", "split", "missing", "failed"
-#: States of a history query beside ``todo``, ``done``, ``split`` and ``failed``.
-STARTED = "started"
+#: States of a history query beside ``todo``, ``done``, ``split`` and ``failed``: a group
+#: still taking users while the planner lists rosters, and a query Canvas accepted.
+OPEN, STARTED = "open", "started"
 #: States of a run's course.
 LISTING, LISTED = "listing", "listed"
 
@@ -480,30 +482,75 @@ class Store:
 
     # History queries --------------------------------------------------------
 
-    def add_history_group(
-        self, run_id: int, users: list[tuple[int, Interval]], months: tuple[str, str], source: str
-    ) -> list[Unit]:
-        """A query over ``months`` for ``users`` and each user's unit over its interval."""
-        ids = orjson.dumps([user for user, _ in users]).decode()
-        units = []
+    def plan_user(
+        self,
+        run_id: int,
+        user_id: int,
+        listed: Iterable[Interval],
+        history: tuple[Interval, tuple[str, str]] | None,
+        group_size: int,
+    ) -> tuple[list[Unit], int | None]:
+        """Add a user's list units and its history unit, in one transaction.
+
+        The history unit joins the run's open query group over the same seconds and
+        months, or opens one; return the list units and the group's key if this
+        user filled it (it is then closed: ready to be read).
+        """
+        units, full = [], None
         with self._tx():
-            cursor = self._db.execute(
-                "INSERT INTO history_queries (run_id, users, start_month, end_month)"
-                " VALUES (?, ?, ?, ?)",
-                (run_id, ids, *months),
-            )
-            key = cursor.lastrowid
-            assert key is not None
-            self._db.execute("UPDATE history_queries SET root = ? WHERE query_key = ?", (key, key))
-            for user_id, (start, end) in users:
-                cursor = self._db.execute(
-                    "INSERT INTO units (run_id, user_id, start, end, source, query_key)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (run_id, user_id, start, end, source, key),
-                )
+            for start, end in listed:
+                cursor = self._db.execute(_INSERT_UNIT, (run_id, user_id, start, end, "list"))
                 assert cursor.lastrowid is not None
-                units.append(Unit(cursor.lastrowid, user_id, start, end, source, query_key=key))
-        return units
+                units.append(Unit(cursor.lastrowid, user_id, start, end, "list"))
+            if history is not None:
+                full = self._join_group(run_id, user_id, *history, group_size)
+        return units, full
+
+    def _join_group(
+        self, run_id: int, user_id: int, interval: Interval, months: tuple[str, str], size: int
+    ) -> int | None:
+        span = f"{interval[0]}/{interval[1]}"
+        found = self._db.execute(
+            "SELECT query_key, users FROM history_queries WHERE run_id = ? AND state = ?"
+            " AND span = ? AND start_month = ? AND end_month = ? LIMIT 1",
+            (run_id, OPEN, span, *months),
+        ).fetchall()
+        if found:
+            key, users = found[0][0], [*orjson.loads(found[0][1]), user_id]
+        else:
+            cursor = self._db.execute(
+                "INSERT INTO history_queries (run_id, users, start_month, end_month, state, span)"
+                " VALUES (?, '[]', ?, ?, ?, ?)",
+                (run_id, *months, OPEN, span),
+            )
+            key, users = cursor.lastrowid, [user_id]
+        state = TODO if len(users) >= size else OPEN
+        self._db.execute(
+            "UPDATE history_queries SET users = ?, root = ?, state = ? WHERE query_key = ?",
+            (orjson.dumps(users).decode(), key, state, key),
+        )
+        self._db.execute(
+            "INSERT INTO units (run_id, user_id, start, end, source, query_key)"
+            " VALUES (?, ?, ?, ?, 'history', ?)",
+            (run_id, user_id, *interval, key),
+        )
+        return key if state == TODO else None
+
+    def close_groups(self, run_id: int) -> list[int]:
+        """Close the run's open query groups (the rosters are listed, or a run resumes)."""
+        with self._tx():
+            keys = [
+                key
+                for (key,) in self._db.execute(
+                    "SELECT query_key FROM history_queries WHERE run_id = ? AND state = ?",
+                    (run_id, OPEN),
+                ).fetchall()
+            ]
+            self._db.execute(
+                "UPDATE history_queries SET state = ? WHERE run_id = ? AND state = ?",
+                (TODO, run_id, OPEN),
+            )
+        return keys
 
     def history_queries(self, root: int) -> list[HistoryQuery]:
         """The queries of a group, oldest first."""
@@ -517,11 +564,11 @@ class Store:
         ]
 
     def group_units(self, run_id: int, root: int) -> list[Unit]:
-        """The units a query group reads, whatever their state."""
+        """The units a query group still has to read."""
         rows = self._rows(
             "SELECT unit_id, user_id, start, end, source, state FROM units"
-            " WHERE run_id = ? AND query_key = ? ORDER BY user_id",
-            (run_id, root),
+            " WHERE run_id = ? AND query_key = ? AND state = ? ORDER BY unit_id",
+            (run_id, root, TODO),
         )
         return [Unit(u, user, s, e, src, query_key=root) for u, user, s, e, src, _ in rows]
 
