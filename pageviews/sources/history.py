@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 SOURCE: Final = "history"
 _BUCKET_THROTTLE: Final = b"Rate Limit Exceeded"  # Canvas's throttle body (contract §5)
 _NOT_AVAILABLE: Final = "not available in this environment"
+_MAX_RESTARTS: Final = 5  # a job failed, expired or gave an unusable file this often
 
 
 class HistoryUnavailableError(ProtocolError):
@@ -142,6 +143,11 @@ class HistorySource:
         store = context.store
         query_id, restarts = query.query_id, query.restarts
         while True:
+            if restarts > _MAX_RESTARTS:
+                raise TransientError(
+                    f"Canvas's export job for this query was started {restarts} times "
+                    "and never gave a result"
+                )
             if query_id is None:
                 query_id = await self._start(query)
                 store.set_query(query.query_key, STARTED, query_id)
@@ -150,7 +156,9 @@ class HistorySource:
                 query_id, restarts = None, restarts + 1
                 store.set_query(query.query_key, TODO, None)
                 continue
-            step = next_step(status.get("status"), status.get("error_code"), restarts)
+            step = next_step(
+                status.get("status"), status.get("error_code"), restarts, _MAX_RESTARTS
+            )
             if step == "restart":
                 log.info("history query %s failed (%s): starting it again", query_id, status)
                 query_id, restarts = None, restarts + 1
@@ -263,16 +271,20 @@ class HistorySource:
         first = units[users[0]] if users else None
         start, end = date.fromisoformat(query.start), date.fromisoformat(query.end)
         lo, hi = clip_to_months((first.start, first.end), start, end) if first else ("", "")
+        unusable = 0
         for attempt in range(self.client.retry_attempts):
             rows: list[tuple[int, Row]] = []
             async with self.client.download(url) as reply:
                 if reply.status == 404:
                     return False
-                if reply.status in (500, 502, 503, 504):
+                if reply.status == 400:
+                    # An unusable file (contract §9): asked again once, then a new job.
+                    unusable += 1
+                    if unusable > 1:
+                        return False
+                if reply.status in (400, 500, 502, 503, 504):
                     await anyio.sleep(poll_wait(attempt, self.poll_initial, self.poll_cap, None))
                     continue
-                if reply.status == 400:
-                    return False  # an unusable file: a new job makes a new one
                 if reply.status not in (200, 204):
                     raise ProtocolError(f"unexpected HTTP {reply.status} for a history result")
                 reader = ExportReader(lo, hi, users)
