@@ -205,7 +205,12 @@ async def test_users_history_may_not_show_are_named(
     want = truth(small_world)
     # A user with views older than the list window, so the gap would show.
     user = next(r.user_id for r in want.records if r.created_at < "2015-03-01T00:00:00Z")
-    history = replace(INSTANT, **{how: frozenset({user})})
+    hidden = frozenset({user})
+    history = (
+        replace(INSTANT, filtered_users=hidden)
+        if how == "filtered_users"
+        else replace(INSTANT, hidden_users=hidden)
+    )
     async with serve(small_world, fake_config(history)) as canvas:
         result = await harvest(canvas, tmp_path, "auto")
     assert [u for u, _ in result.failed_users] == [user]
