@@ -42,6 +42,7 @@ from .options import ENROLLMENT_STATES, ENROLLMENT_TYPES, BatchOptions
 from .outputs.formats import DEFAULT_FORMATS, parse_formats
 from .outputs.rebuild import rebuild_reports
 from .progress import counted, show_progress, summary_lines
+from .sources.history_plan import MODES
 from .timerange import TimeRange, parse_bound, parse_timezone
 from .tokens import DEFAULT_TOKEN_FILE, read_token
 
@@ -250,6 +251,22 @@ def build_parser(*, report: bool = False, batch: bool = False) -> argparse.Argum
         default="text",
         help="json: one JSON object per line on stderr, for log collectors",
     )
+    p.add_argument(
+        "--history",
+        choices=MODES,
+        default=os.environ.get("PAGEVIEWS_HISTORY", "auto"),
+        help="older views from Canvas's page-view history: auto (beyond the list window), "
+        "only, never (default auto, or $PAGEVIEWS_HISTORY)",
+    )
+    p.add_argument(
+        "--list-window-days",
+        "--list_window_days",
+        type=int,
+        default=30,
+        help="days back the list endpoint serves, counted from now (default 30)",
+    )
+    # The moment the run takes as now: for a simulated Canvas with its own clock.
+    p.add_argument("--now", help=argparse.SUPPRESS)
     p.add_argument("--allow-http", action="store_true", help="allow plain http to a remote host")
     p.add_argument("-v", "--verbose", action="store_true", help="log each step")
     return p
@@ -268,6 +285,7 @@ class Invocation:
     max_body: int
     verbose: bool
     quiet: bool
+    now: datetime | None = None
 
 
 def _names(
@@ -336,6 +354,8 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]
         split_heavy_users=not args.no_split,
         incremental=args.incremental,
         overlap=timedelta(minutes=args.overlap),
+        history=args.history,
+        list_window_days=args.list_window_days,
     )
     return resolve_client(args, environ, options)
 
@@ -375,6 +395,7 @@ def resolve_client(
         max_body=int(args.max_body_mb * 2**20),
         verbose=args.verbose,
         quiet=args.quiet,
+        now=None if args.now is None else parse_bound(args.now, UTC, end=False, flag="--now"),
     )
 
 
@@ -383,8 +404,11 @@ async def run(inv: Invocation, sigterm: SigtermWatch | None = None) -> HarvestRe
     options = inv.options
     assert isinstance(options, HarvestOptions)
 
+    moment = inv.now
+    clock = (lambda: datetime.now(UTC)) if moment is None else (lambda: moment)
+
     async def job(client: CanvasClient, progress: Progress) -> HarvestResult:
-        return await harvest_course(client, options, progress=progress)
+        return await harvest_course(client, options, progress=progress, now=clock)
 
     with (sigterm or SigtermWatch()).cancelling_this_task():
         return await with_client(inv, job)

@@ -20,6 +20,7 @@ from .options import STATE_FILE, BatchOptions
 from .outputs.formats import DEFAULT_FORMATS
 from .outputs.render import check_writable
 from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
+from .sources.history_plan import plan_sources
 from .timerange import TimeRange, canvas_timestamp
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "harvest_course",
     "range_notes",
     "range_warnings",
+    "source_notes",
 ]
 
 #: Hosted Canvas's list endpoint serves about this many days (contract §8).
@@ -61,6 +63,8 @@ class HarvestOptions:
     records_dataset: bool = False  # page-views_<course>_<range>, one row per view
     include_ip: bool = False  # remote_ip in the records dataset
     summary: bool = True  # summary_<course>_<range>.html
+    history: str = "never"  # see BatchOptions
+    list_window_days: int = LIST_WINDOW_DAYS
 
     @property
     def store_path(self) -> Path:
@@ -87,6 +91,8 @@ class HarvestOptions:
             records_dataset=self.records_dataset,
             include_ip=self.include_ip,
             summary=self.summary,
+            history=self.history,
+            list_window_days=self.list_window_days,
         )
 
 
@@ -116,19 +122,32 @@ class HarvestResult:
         return not self.failed_users
 
 
-def range_warnings(time_range: TimeRange, now: datetime) -> list[str]:
-    """Warn when the range reaches past the list endpoint's retention window."""
-    warnings = []
-    horizon = now - timedelta(days=LIST_WINDOW_DAYS)
-    # Compared by date: a bare start date on the window's first day begins at midnight,
-    # hours before "now minus 30 days", yet nothing is left out that Canvas keeps.
-    if time_range.start.astimezone(UTC).date() < horizon.date():
-        warnings.append(
-            f"the range starts before {horizon.date().isoformat()}: hosted Canvas serves only "
-            f"about the last {LIST_WINDOW_DAYS} days of page views through this API and "
-            "silently leaves older ones out (self-hosted Canvas keeps them)"
-        )
-    return warnings
+def range_warnings(
+    time_range: TimeRange, now: datetime, mode: str = "never", window_days: int = LIST_WINDOW_DAYS
+) -> list[str]:
+    """Say exactly which seconds the list endpoint alone could not read (``never``)."""
+    if mode != "never":
+        return []
+    want = (time_range.start_utc, time_range.clamp_end(now).end_utc)
+    unread = plan_sources(want, now, "never", window_days).unread
+    if unread is None:
+        return []
+    return [
+        f"page views from {unread[0]} through {unread[1]} were not read: hosted Canvas "
+        f"serves only the last {window_days} days through the list endpoint and silently "
+        "leaves older ones out (self-hosted Canvas keeps them); --history auto reads them "
+        "from Canvas's page-view history"
+    ]
+
+
+def source_notes(from_history: int, records: int) -> list[str]:
+    """Say how many page views came from each source, when history was used."""
+    if not from_history:
+        return []
+    return [
+        f"sources: {from_history:,} page views from history, "
+        f"{max(records - from_history, 0):,} from the list endpoint"
+    ]
 
 
 def range_notes(time_range: TimeRange, now: datetime) -> list[str]:
@@ -177,8 +196,11 @@ async def harvest_course(
         missing_users=course.missing_users,
         failed_users=course.failed_users,
         unusable_records=progress.unusable,
-        warnings=range_warnings(options.time_range, moment),
-        notes=range_notes(options.time_range, moment),
+        warnings=range_warnings(
+            options.time_range, moment, options.history, options.list_window_days
+        ),
+        notes=range_notes(options.time_range, moment)
+        + source_notes(batch.from_history, progress.records),
         stats=batch.stats,
         peak_in_flight=batch.peak_in_flight,
         seconds=batch.seconds,

@@ -11,6 +11,7 @@ import orjson
 from .canvas.client import DEFAULT_CONCURRENCY
 from .errors import UsageError
 from .outputs.formats import DEFAULT_FORMATS, FORMATS, arrow, parse_formats
+from .sources.history_plan import MODES
 from .timerange import TimeRange
 
 STATE_FILE = "pageviews-state.sqlite"
@@ -57,6 +58,10 @@ class BatchOptions:
     include_ip: bool = False
     #: Write ``summary_<course>_<range>.html`` (and a batch's ``index.html``).
     summary: bool = True
+    #: Where older views come from: ``auto`` (history beyond the list window), ``only``
+    #: (history wherever it reaches) or ``never`` (the list endpoint alone, as before).
+    history: str = "never"
+    list_window_days: int = 30  # the list endpoint's window, counted back from now
 
     def __post_init__(self) -> None:
         if not isinstance(self.courses, tuple) or not self.courses:
@@ -78,6 +83,10 @@ class BatchOptions:
             raise UsageError(f"formats must be named once each, in the order {FORMATS}")
         if "parquet" in self.formats:
             arrow()  # a missing extra is a usage error before any request
+        if self.history not in MODES:
+            raise UsageError(f"unknown history mode {self.history!r} (one of: {', '.join(MODES)})")
+        if self.list_window_days < 1:
+            raise UsageError("--list-window-days must be positive")
         if self.workers < 1 or self.overlap < timedelta(0):
             raise UsageError("workers must be positive and the overlap not negative")
 

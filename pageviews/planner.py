@@ -22,9 +22,10 @@ from urllib.parse import urlsplit
 
 from .canvas.client import CanvasClient
 from .canvas.pagination import walk
-from .coverage import missing, trusted
+from .coverage import Interval, missing, trusted
 from .engine import Dispatch, Event, Progress
 from .errors import NotFoundError, PermissionDeniedError, ProtocolError, TransientError
+from .sources.history_plan import BATCH_USERS, SourcePlan, months_of
 from .sources.listing import SOURCE
 from .sources.records import local_id
 from .store.histories import LISTED, LISTING, Enrollment, Run, RunCourse, Store, Unit
@@ -46,6 +47,9 @@ class Selection:
     enrollment_states: tuple[str, ...] | None
     incremental: bool = False
     overlap: timedelta = timedelta(hours=1)
+    #: Which source reads which seconds (:func:`~.sources.history_plan.plan_sources`);
+    #: None reads everything through the list endpoint.
+    cut: Callable[[Interval], SourcePlan] | None = None
 
 
 class Planner:
@@ -68,6 +72,8 @@ class Planner:
     async def produce(self, dispatch: Dispatch) -> None:
         """List every course's roster and dispatch each new user's units."""
         known = self.store.courses(self.run.run_id)
+        # A group left open by a killed run is read as it is; new users start new groups.
+        await self._dispatch_groups(self.store.close_groups(self.run.run_id), dispatch)
         self.progress.courses_total = len(self.selection.courses)
         for ref in self.selection.courses:
             course = known.get(ref)
@@ -77,7 +83,17 @@ class Planner:
                 roster = self.store.roster(self.run.run_id, course.course_id)
                 await self._plan([user for user, _ in roster], dispatch)
             self.progress.courses_listed += 1
+        await self._dispatch_groups(self.store.close_groups(self.run.run_id), dispatch)
         self.progress.roster_complete = True
+
+    async def _dispatch_groups(self, keys: list[int], dispatch: Dispatch) -> None:
+        """Hand the engine one unit per query group: its source reads the whole group."""
+        for key in keys:
+            units = self.store.group_units(self.run.run_id, key)
+            if units:
+                # The others' users are counted done when the group is (see _plan).
+                self.progress.users_done += len({u.user_id for u in units[1:]})
+                await dispatch(units[:1])
 
     async def _list(self, ref: str, dispatch: Dispatch) -> RunCourse:
         run_id = self.run.run_id
@@ -144,23 +160,43 @@ class Planner:
             if user_id in self.planned:
                 continue
             self.planned.add(user_id)
-            units = self._units(user_id)
+            units, waiting, full = self._units(user_id)
             self.progress.users_total += 1
-            if not units:
+            if not units and not waiting:
                 self.progress.users_done += 1
             await dispatch(units)
+            if full is not None:
+                await self._dispatch_groups([full], dispatch)
 
-    def _units(self, user_id: int) -> list[Unit]:
+    def _units(self, user_id: int) -> tuple[list[Unit], bool, int | None]:
+        """The user's list units now, whether a history group will read it, a full group."""
         store, run = self.store, self.run
         if store.has_units(run.run_id, user_id):
-            return store.pending(run.run_id, user_id)  # resuming this run
+            return store.pending(run.run_id, user_id), False, None  # resuming this run
         want = (run.start, run.end)
         if self.selection.incremental:
             covered = trusted(store.coverage(user_id), self.selection.overlap)
             gaps = missing(covered, want)
         else:
             gaps = [want]
-        return store.add_units(run.run_id, user_id, gaps, SOURCE)
+        cut = self.selection.cut
+        if cut is None:
+            return store.add_units(run.run_id, user_id, gaps, SOURCE), False, None
+        listed: list[Interval] = []
+        older: list[Interval] = []
+        for gap in gaps:
+            plan = cut(gap)
+            listed += [plan.listed] if plan.listed else []
+            older += [plan.history] if plan.history else []
+        # A gap is at most one stretch of history: coverage is one run's range, cut once.
+        history = (older[0], _month_names(older[0])) if older else None
+        units, full = store.plan_user(run.run_id, user_id, listed, history, BATCH_USERS)
+        return units, history is not None, full
+
+
+def _month_names(interval: Interval) -> tuple[str, str]:
+    first, after = months_of(interval)
+    return first.isoformat(), after.isoformat()
 
 
 def _enrollment(user_id: int, enrollment: dict[str, Any]) -> Enrollment:

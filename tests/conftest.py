@@ -28,3 +28,10 @@ def small_world() -> World:
 def batch_world() -> World:
     """24 courses with overlapping rosters, in accounts and terms, for batch tests."""
     return World.generate(WorldSpec.preset("batch"))
+
+
+@pytest.fixture(autouse=True)
+def _list_endpoint_only_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The simulated worlds are in 2015, far beyond history's 12 months from today's
+    # clock: CLI runs use the list endpoint alone unless a test asks for history.
+    monkeypatch.setenv("PAGEVIEWS_HISTORY", "never")

@@ -44,7 +44,7 @@ async def test_the_range_warning_comes_after_the_outcome(
     lines = err.splitlines()
     assert code == 0, err
     assert lines[0].startswith("pageviews: course 1693"), err
-    warnings = [line for line in lines if "warning: the range starts before" in line]
+    warnings = [line for line in lines if "warning: page views from" in line]
     assert len(warnings) == 1, err
 
 
@@ -54,9 +54,9 @@ async def test_a_range_inside_the_window_gets_no_warning(
 ) -> None:
     write_token(tmp_path, small_world.admin_token)
     today = datetime.now(UTC).date()
-    # A bare start date on the window's first day starts at midnight, hours before
-    # "now minus 30 days", yet nothing Canvas keeps is left out.
-    start = (today - timedelta(days=30)).isoformat()
+    # The summary names exactly the seconds older than "now minus 30 days": a bare date
+    # 29 days back starts inside the window (30 days back would start hours before it).
+    start = (today - timedelta(days=29)).isoformat()
     async with serve(small_world) as canvas:
         code, _, err = await run_cli(
             canvas, tmp_path, ["1693", "--start_time", start, "--end_time", today.isoformat()]

@@ -8,7 +8,7 @@ import pytest
 from pageviews.coverage import Covered
 from pageviews.errors import StateError
 from pageviews.sources.records import Row
-from pageviews.store import DONE, FAILED, LISTED, MISSING, SPLIT, RunCourse, Store
+from pageviews.store import DONE, FAILED, LISTED, MISSING, SCHEMA_VERSION, SPLIT, RunCourse, Store
 
 ORIGIN = "https://c.example.edu"
 KEY = '[["1693"],"2015-01-26T00:00:00Z","2015-03-12T23:59:59Z",null,null,false]'
@@ -131,7 +131,9 @@ def test_a_store_of_an_older_version_is_refused_with_the_way_out(tmp_path: Path)
     Store(tmp_path / "s.sqlite", ORIGIN).close()
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
         db.execute("UPDATE meta SET value = '3' WHERE name = 'schema_version'")
-    with pytest.raises(StateError, match=r"store version 3, this one reads 6.*another --state"):
+    with pytest.raises(
+        StateError, match=rf"store version 3, this one reads {SCHEMA_VERSION}.*another --state"
+    ):
         Store(tmp_path / "s.sqlite", ORIGIN)
 
 

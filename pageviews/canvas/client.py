@@ -6,13 +6,15 @@ for meaning, the retry policy for persistence, the gate for concurrency.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 import anyio
+from multidict import CIMultiDictProxy
 from yarl import URL
 
 from ..errors import (
@@ -43,6 +45,24 @@ DEFAULT_CONCURRENCY = 32
 DEFAULT_MAX_BODY = 16 * 2**20
 #: aiohttp's own timeouts are off (its session default cuts at 300 s): the deadline rules.
 _NO_AIOHTTP_TIMEOUT = aiohttp.ClientTimeout(total=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply read whole: status, headers and body (token scrubbed)."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A reply whose body streams in as ``chunks``."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    chunks: AsyncIterator[bytes]
 
 
 @dataclass(slots=True)
@@ -139,36 +159,16 @@ class CanvasClient:
     async def _get_once(self, url: str) -> Page:
         async with self.gate.slot():
             self.stats.requests += 1
-            try:
-                with anyio.fail_after(self.deadline):
-                    async with self.session.get(
-                        URL(url, encoded=True),
-                        headers=self._headers,
-                        allow_redirects=False,
-                        timeout=_NO_AIOHTTP_TIMEOUT,
-                        read_bufsize=READ_BUFFER,
-                    ) as response:
-                        body = await read_capped(response, self.max_body)
-                        status, headers = response.status, response.headers
-            except aiohttp.ClientConnectorError as exc:
-                # Its text names only host and port, never request headers.
-                raise CanvasUnreachableError(
-                    f"cannot connect to {self.base_url}: {exc.strerror}"
-                ) from None
-            except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
-                raise TransientError(
-                    f"connection dropped mid-response ({type(exc).__name__})"
-                ) from None
-            except aiohttp.ClientOSError as exc:
-                raise TransientError(
-                    f"connection error ({exc.strerror or type(exc).__name__})"
-                ) from None
-            except TimeoutError:
-                raise TransientError(
-                    f"Canvas did not answer within {self.deadline:g} s (--timeout)"
-                ) from None
-            except aiohttp.ClientError as exc:
-                raise TransientError(f"HTTP client error ({type(exc).__name__})") from None
+            with self._transport(), anyio.fail_after(self.deadline):
+                async with self.session.get(
+                    URL(url, encoded=True),
+                    headers=self._headers,
+                    allow_redirects=False,
+                    timeout=_NO_AIOHTTP_TIMEOUT,
+                    read_bufsize=READ_BUFFER,
+                ) as response:
+                    body = await read_capped(response, self.max_body)
+                    status, headers = response.status, response.headers
             if not 200 <= status < 300:
                 # Error text reaches stderr and the store; some proxies echo the request's
                 # Authorization header into it.
@@ -185,6 +185,87 @@ class CanvasClient:
             self.gate.observe(page.rate)
             self.stats.pages += 1
             return page
+
+    @contextmanager
+    def _transport(self) -> Iterator[None]:
+        """Map aiohttp's failures to ours; their text never names request headers."""
+        try:
+            yield
+        except aiohttp.ClientConnectorError as exc:
+            # Its text names only host and port, never request headers.
+            raise CanvasUnreachableError(
+                f"cannot connect to {self.base_url}: {exc.strerror}"
+            ) from None
+        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
+            raise TransientError(
+                f"connection dropped mid-response ({type(exc).__name__})"
+            ) from None
+        except aiohttp.ClientOSError as exc:
+            raise TransientError(
+                f"connection error ({exc.strerror or type(exc).__name__})"
+            ) from None
+        except TimeoutError:
+            raise TransientError(
+                f"Canvas did not answer within {self.deadline:g} s (--timeout)"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise TransientError(f"HTTP client error ({type(exc).__name__})") from None
+
+    async def send(self, method: str, url: str, form: Sequence[tuple[str, str]] = ()) -> Reply:
+        """One try of any call through the gate, its reply undeciphered (the caller decides).
+
+        For the History API, whose 429 and 503 mean "jobs still running" and "queue
+        full", not a full bucket (contract §9): the gate only reads the rate headers.
+        """
+        check_same_origin(url, self.base_url)
+        async with self.gate.slot():
+            self.stats.requests += 1
+            with self._transport(), anyio.fail_after(self.deadline):
+                async with self.session.request(
+                    method,
+                    URL(url, encoded=True),
+                    headers=self._headers,
+                    data=list(form) or None,
+                    allow_redirects=False,
+                    timeout=_NO_AIOHTTP_TIMEOUT,
+                ) as response:
+                    body = await read_capped(response, self.max_body)
+                    status, headers = response.status, response.headers
+            self.gate.observe(rate_limit_from_headers(headers))
+            return Reply(status, headers, body.replace(self._token, b"[token]"))
+
+    @asynccontextmanager
+    async def download(self, url: str) -> AsyncIterator[Download]:
+        """Stream one GET's body in chunks (an export file may be hundreds of MB).
+
+        The deadline applies to each chunk, not the whole file: a large file takes
+        long, a stalled one does not.
+        """
+        check_same_origin(url, self.base_url)
+        async with self.gate.slot():
+            self.stats.requests += 1
+            with self._transport():
+                with anyio.fail_after(self.deadline):
+                    response = await self.session.get(
+                        URL(url, encoded=True),
+                        headers=self._headers,
+                        allow_redirects=False,
+                        timeout=_NO_AIOHTTP_TIMEOUT,
+                        read_bufsize=READ_BUFFER,
+                    )
+                try:
+                    self.gate.observe(rate_limit_from_headers(response.headers))
+                    yield Download(response.status, response.headers, self._chunks(response))
+                finally:
+                    response.release()
+
+    async def _chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        while True:
+            with anyio.fail_after(self.deadline):
+                chunk = await response.content.readany()
+            if not chunk:
+                return
+            yield chunk
 
     # Endpoints ----------------------------------------------------------------
 

@@ -12,6 +12,12 @@ Invariants:
 - ``coverage`` says, per user, which seconds are known complete, since when
   (``read_at``) and from which source. It grows only when a unit has read its
   interval to the end (or, when a unit is split, the part it read itself).
+- A History API export job (``history_queries``) is stored with its query id as
+  soon as Canvas gives one, so a run killed while jobs run polls them again
+  rather than starting new ones. Its file's views, the coverage of its users'
+  months and its ``done`` state are written in one transaction. Units of the
+  ``history`` source name the query group (``query_key``, the root query) that
+  reads them; a query too large for Canvas becomes children under the same root.
 - A run is a plan over the store: its courses, their rosters and its fetch
   units. Reports are rendered per course from ``views`` by course, range and
   roster; they never depend on which run read a view.
@@ -100,13 +106,31 @@ CREATE TABLE IF NOT EXISTS units (
     pages INTEGER NOT NULL DEFAULT 0,
     oldest TEXT,
     ordered INTEGER NOT NULL DEFAULT 1,
-    detail TEXT
+    detail TEXT,
+    query_key INTEGER
 );
 CREATE INDEX IF NOT EXISTS units_by_run ON units (run_id, state, user_id);
+CREATE TABLE IF NOT EXISTS history_queries (
+    query_key INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    root INTEGER,
+    users TEXT NOT NULL,
+    start_month TEXT NOT NULL,
+    end_month TEXT NOT NULL,
+    query_id TEXT,
+    state TEXT NOT NULL DEFAULT 'todo',
+    restarts INTEGER NOT NULL DEFAULT 0,
+    detail TEXT,
+    span TEXT
+);
+CREATE INDEX IF NOT EXISTS history_queries_by_root ON history_queries (root);
 """
 
 #: States of a fetch unit. ``split`` units handed the rest of their range to children.
 TODO, DONE, SPLIT, MISSING, FAILED = "todo", "done", "split", "missing", "failed"
+#: States of a history query beside ``todo``, ``done``, ``split`` and ``failed``: a group
+#: still taking users while the planner lists rosters, and a query Canvas accepted.
+OPEN, STARTED = "open", "started"
 #: States of a run's course.
 LISTING, LISTED = "listing", "listed"
 
@@ -147,6 +171,21 @@ class Unit:
     pages: int = 0
     oldest: str | None = None  # the oldest second read so far: later pages must be older
     ordered: bool = True  # False once the chain broke newest-first order
+    query_key: int | None = None  # a history unit's query group
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """One History API export job: its users and months (``end`` exclusive), how far it got."""
+
+    query_key: int
+    root: int
+    users: tuple[int, ...]
+    start: str  # YYYY-MM-DD, first of a month
+    end: str
+    query_id: str | None
+    state: str
+    restarts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,13 +409,14 @@ class Store:
         """Units still to do, in user order; only ``user_id``'s when given."""
         user_filter = "" if user_id is None else " AND user_id = ?"
         rows = self._rows(
-            "SELECT unit_id, user_id, start, end, source, next_url, pages, oldest, ordered"
-            f" FROM units WHERE run_id = ? AND state = ?{user_filter} ORDER BY user_id, unit_id",
+            "SELECT unit_id, user_id, start, end, source, next_url, pages, oldest, ordered,"
+            f" query_key FROM units WHERE run_id = ? AND state = ?{user_filter}"
+            " ORDER BY user_id, unit_id",
             (run_id, TODO) if user_id is None else (run_id, TODO, user_id),
         )
         return [
-            Unit(unit_id, user, start, end, source, next_url, pages, oldest, bool(ordered))
-            for unit_id, user, start, end, source, next_url, pages, oldest, ordered in rows
+            Unit(unit_id, user, start, end, source, next_url, pages, oldest, bool(ordered), query)
+            for unit_id, user, start, end, source, next_url, pages, oldest, ordered, query in rows
         ]
 
     def has_units(self, run_id: int, user_id: int) -> bool:
@@ -483,6 +523,155 @@ class Store:
             (run_id, user_id, MISSING, FAILED),
         )
         return str(rows[0][0]) if rows else ""
+
+    # History queries --------------------------------------------------------
+
+    def plan_user(
+        self,
+        run_id: int,
+        user_id: int,
+        listed: Iterable[Interval],
+        history: tuple[Interval, tuple[str, str]] | None,
+        group_size: int,
+    ) -> tuple[list[Unit], int | None]:
+        """Add a user's list units and its history unit, in one transaction.
+
+        The history unit joins the run's open query group over the same seconds and
+        months, or opens one; return the list units and the group's key if this
+        user filled it (it is then closed: ready to be read).
+        """
+        units, full = [], None
+        with self._tx():
+            for start, end in listed:
+                cursor = self._db.execute(_INSERT_UNIT, (run_id, user_id, start, end, "list"))
+                assert cursor.lastrowid is not None
+                units.append(Unit(cursor.lastrowid, user_id, start, end, "list"))
+            if history is not None:
+                full = self._join_group(run_id, user_id, *history, group_size)
+        return units, full
+
+    def _join_group(
+        self, run_id: int, user_id: int, interval: Interval, months: tuple[str, str], size: int
+    ) -> int | None:
+        span = f"{interval[0]}/{interval[1]}"
+        found = self._db.execute(
+            "SELECT query_key, users FROM history_queries WHERE run_id = ? AND state = ?"
+            " AND span = ? AND start_month = ? AND end_month = ? LIMIT 1",
+            (run_id, OPEN, span, *months),
+        ).fetchall()
+        if found:
+            key, users = found[0][0], [*orjson.loads(found[0][1]), user_id]
+        else:
+            cursor = self._db.execute(
+                "INSERT INTO history_queries (run_id, users, start_month, end_month, state, span)"
+                " VALUES (?, '[]', ?, ?, ?, ?)",
+                (run_id, *months, OPEN, span),
+            )
+            key, users = cursor.lastrowid, [user_id]
+        state = TODO if len(users) >= size else OPEN
+        self._db.execute(
+            "UPDATE history_queries SET users = ?, root = ?, state = ? WHERE query_key = ?",
+            (orjson.dumps(users).decode(), key, state, key),
+        )
+        self._db.execute(
+            "INSERT INTO units (run_id, user_id, start, end, source, query_key)"
+            " VALUES (?, ?, ?, ?, 'history', ?)",
+            (run_id, user_id, *interval, key),
+        )
+        return key if state == TODO else None
+
+    def close_groups(self, run_id: int) -> list[int]:
+        """Close the run's open query groups (the rosters are listed, or a run resumes)."""
+        with self._tx():
+            keys = [
+                key
+                for (key,) in self._db.execute(
+                    "SELECT query_key FROM history_queries WHERE run_id = ? AND state = ?",
+                    (run_id, OPEN),
+                ).fetchall()
+            ]
+            self._db.execute(
+                "UPDATE history_queries SET state = ? WHERE run_id = ? AND state = ?",
+                (TODO, run_id, OPEN),
+            )
+        return keys
+
+    def history_queries(self, root: int) -> list[HistoryQuery]:
+        """The queries of a group, oldest first."""
+        return [
+            HistoryQuery(key, root_key, tuple(orjson.loads(users)), start, end, qid, state, n)
+            for key, root_key, users, start, end, qid, state, n in self._rows(
+                "SELECT query_key, root, users, start_month, end_month, query_id, state, restarts"
+                " FROM history_queries WHERE root = ? ORDER BY query_key",
+                (root,),
+            )
+        ]
+
+    def group_units(self, run_id: int, root: int) -> list[Unit]:
+        """The units a query group still has to read."""
+        rows = self._rows(
+            "SELECT unit_id, user_id, start, end, source, state FROM units"
+            " WHERE run_id = ? AND query_key = ? AND state = ? ORDER BY unit_id",
+            (run_id, root, TODO),
+        )
+        return [Unit(u, user, s, e, src, query_key=root) for u, user, s, e, src, _ in rows]
+
+    def set_query(self, key: int, state: str, query_id: str | None, detail: str = "") -> None:
+        """Record a query's id (``None`` to start it again) and state."""
+        restart = 1 if query_id is None and state == TODO else 0
+        with self._tx():
+            self._db.execute(
+                "UPDATE history_queries SET state = ?, query_id = ?, detail = ?,"
+                " restarts = restarts + ? WHERE query_key = ?",
+                (state, query_id, detail, restart, key),
+            )
+
+    def split_query(
+        self, query: HistoryQuery, parts: list[tuple[tuple[int, ...], str, str]]
+    ) -> list[HistoryQuery]:
+        """Replace a query Canvas found too large by smaller ones under the same root."""
+        children = []
+        with self._tx():
+            self._db.execute(
+                "UPDATE history_queries SET state = ? WHERE query_key = ?", (SPLIT, query.query_key)
+            )
+            for users, start, end in parts:
+                cursor = self._db.execute(
+                    "INSERT INTO history_queries (run_id, root, users, start_month, end_month)"
+                    " SELECT run_id, root, ?, ?, ? FROM history_queries WHERE query_key = ?",
+                    (orjson.dumps(list(users)).decode(), start, end, query.query_key),
+                )
+                assert cursor.lastrowid is not None
+                children.append(
+                    HistoryQuery(cursor.lastrowid, query.root, users, start, end, None, TODO, 0)
+                )
+        return children
+
+    def save_history(
+        self,
+        run_id: int,
+        query: HistoryQuery,
+        rows: Iterable[tuple[int, Row]],
+        covered: list[tuple[int, Interval]],
+        source: str,
+    ) -> None:
+        """Store a query's file: its users' rows and coverage, and the query done, at once."""
+        with self._tx():
+            self._db.executemany(_UPSERT_VIEW, [(*row, user_id) for user_id, row in rows])
+            for user_id, interval in covered:
+                if interval[0] <= interval[1]:
+                    self._cover(user_id, interval, run_id, source)
+            self._db.execute(
+                "UPDATE history_queries SET state = ? WHERE query_key = ?", (DONE, query.query_key)
+            )
+
+    def end_unit(self, unit_id: int, state: str, detail: str = "") -> None:
+        """Mark a unit done, or ``missing``/``failed`` with why."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE units SET state = ?, detail = ? WHERE unit_id = ?",
+                (state, detail or None, unit_id),
+            )
 
     def _insert(self, user_id: int, rows: list[Row]) -> None:
         if rows:

@@ -1,0 +1,224 @@
+"""History as a second source: auto, never and only against the fake with 30-day retention."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+
+import aiohttp
+import anyio
+import orjson
+import pytest
+
+from pageviews import CanvasClient, HarvestOptions, HarvestResult, TimeRange, harvest_course
+from pageviews.canvas.retry import FAST_RETRIES
+from pageviews.testing import (
+    ExpectedReports,
+    FakeCanvas,
+    FakeConfig,
+    HistoryConfig,
+    World,
+    expected_history_ids,
+    expected_reports,
+    serve,
+)
+from pageviews.testing.report_files import assert_reports_exact
+
+pytestmark = pytest.mark.anyio
+
+NOW = datetime(2015, 4, 20, 12, tzinfo=UTC)
+START = datetime(2015, 1, 1, tzinfo=UTC)  # four months back
+END = datetime(2015, 4, 19, 23, 59, 59, tzinfo=UTC)
+STUDENTS = ("StudentEnrollment",)
+INSTANT = HistoryConfig(queue_seconds=0, run_seconds=0)
+
+
+def fake_config(history: HistoryConfig = INSTANT, **options: object) -> FakeConfig:
+    config = FakeConfig(history=history, now=NOW, retention_days=30, throttle=None)
+    for name, value in options.items():
+        setattr(config, name, value)
+    return config
+
+
+async def harvest(canvas: FakeCanvas, out_dir: Path, mode: str, **options: object) -> HarvestResult:
+    async with aiohttp.ClientSession() as session:
+        client = CanvasClient(
+            session, canvas.base_url, canvas.world.admin_token, retry=FAST_RETRIES, concurrency=8
+        )
+        harvest_options = HarvestOptions(
+            course=1693,
+            time_range=TimeRange(START, END),
+            enrollment_types=STUDENTS,
+            out_dir=out_dir,
+            workers=8,
+            history=mode,
+            **options,  # type: ignore[arg-type]
+        )
+        return await harvest_course(client, harvest_options, now=lambda: NOW)
+
+
+def truth(world: World) -> ExpectedReports:
+    return expected_reports(world, 1693, START, END, enrollment_types=STUDENTS)
+
+
+def starts(canvas: FakeCanvas) -> list[tuple[int, ...]]:
+    return [
+        r.history.user_ids
+        for r in canvas.requests
+        if r.history is not None and r.history.kind == "start" and r.status == 201
+    ]
+
+
+async def test_auto_reads_four_months_back_exactly(small_world: World, tmp_path: Path) -> None:
+    async with serve(small_world, fake_config()) as canvas:
+        result = await harvest(canvas, tmp_path, "auto")
+    want = expected_reports(small_world, 1693, START, END, enrollment_types=STUDENTS)
+    assert_reports_exact(tmp_path, want, 1693, START, END)
+    assert result.complete and not result.warnings
+    assert any(note.startswith("sources: ") and "from history" in note for note in result.notes)
+    groups = starts(canvas)
+    assert sorted(u for group in groups for u in group) == sorted(want.roster)
+    assert all(len(group) == 10 for group in groups[:-1]) and len(groups[-1]) <= 10
+
+
+def report_ids(out_dir: Path) -> set[str]:
+    (path,) = out_dir.glob("user-pageviews_*.json")
+    return {row["page_view_id"] for row in orjson.loads(path.read_bytes())["data"]}
+
+
+async def test_never_misses_exactly_the_older_part_and_says_so(
+    small_world: World, tmp_path: Path
+) -> None:
+    async with serve(small_world, fake_config()) as canvas:
+        result = await harvest(canvas, tmp_path, "never")
+    assert not starts(canvas)
+    want = expected_reports(small_world, 1693, START, END, enrollment_types=STUDENTS)
+    edge = "2015-03-21T12:00:00Z"  # NOW minus 30 days, where the list's retention cuts
+    assert report_ids(tmp_path) == {r.id for r in want.records if r.created_at >= edge}
+    assert {r.id for r in want.records if r.created_at < edge}, "the range must reach past"
+    assert result.warnings == [
+        "page views from 2015-01-01T00:00:00Z through 2015-03-21T11:59:59Z were not read: "
+        "hosted Canvas serves only the last 30 days through the list endpoint and silently "
+        "leaves older ones out (self-hosted Canvas keeps them); --history auto reads them "
+        "from Canvas's page-view history"
+    ]
+
+
+async def test_only_reads_the_whole_range_from_history(small_world: World, tmp_path: Path) -> None:
+    async with serve(small_world, fake_config()) as canvas:
+        result = await harvest(canvas, tmp_path, "only")
+    assert_reports_exact(tmp_path, truth(small_world), 1693, START, END)
+    assert result.complete
+    listed = [r for r in canvas.requests if r.path.endswith("/page_views")]
+    assert not listed
+
+
+@asynccontextmanager
+async def ticking(canvas: FakeCanvas, seconds: float = 1.0) -> AsyncIterator[None]:
+    """Move the fake's clock on by ``seconds`` every few milliseconds: jobs run and end."""
+
+    async def tick() -> None:
+        while True:
+            await anyio.sleep(0.005)
+            assert canvas.config.now is not None
+            canvas.config.now += timedelta(seconds=seconds)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(tick)
+        yield
+        tg.cancel_scope.cancel()
+
+
+def biggest_user_month(world: World, users: list[int]) -> int:
+    months = [date(2015, m, 1) for m in range(1, 6)]
+    return max(
+        len(expected_history_ids(world, [user], lo, hi))
+        for user in users
+        for lo, hi in pairwise(months)
+    )
+
+
+RECOVERED = {
+    "a failed job is started again": HistoryConfig(
+        queue_seconds=0, run_seconds=0, failures=("INTERNAL_ERROR", "INTERNAL_ERROR")
+    ),
+    "a 500 on the result is retried": HistoryConfig(
+        queue_seconds=0, run_seconds=0, result_errors=(500, 500)
+    ),
+    "an unusable result (400) is made again": HistoryConfig(
+        queue_seconds=0, run_seconds=0, result_errors=(400,)
+    ),
+    "429 waits for one of our jobs to end": HistoryConfig(
+        queue_seconds=1, run_seconds=3, max_jobs_per_requester=1
+    ),
+    "503 waits for room in the queue": HistoryConfig(queue_seconds=1, run_seconds=3, capacity=1),
+    "processing, raw names, naive times, no gzip": HistoryConfig(
+        queue_seconds=1,
+        run_seconds=2,
+        running_status="processing",
+        columns="raw",
+        timestamps="naive",
+        compress=False,
+    ),
+    "offset times, per-user gzip": HistoryConfig(
+        queue_seconds=0, run_seconds=0, timestamps="offset", max_batch_users=10
+    ),
+}
+
+
+@pytest.mark.parametrize("history", RECOVERED.values(), ids=RECOVERED.keys())
+async def test_each_job_failure_is_survived_exactly(
+    small_world: World, tmp_path: Path, history: HistoryConfig
+) -> None:
+    async with serve(small_world, fake_config(history)) as canvas, ticking(canvas):
+        result = await harvest(canvas, tmp_path, "auto")
+    assert_reports_exact(tmp_path, truth(small_world), 1693, START, END)
+    # A 429 on starting a query is the export service's, not the bucket's: the gate is
+    # not throttled for it.
+    assert result.complete and result.stats.throttled == 0
+    refused = {r.status for r in canvas.requests if r.history and r.history.kind == "start"}
+    if history.max_jobs_per_requester == 1:
+        assert 429 in refused
+    if history.capacity == 1:
+        assert 503 in refused
+
+
+async def test_a_job_over_the_size_limit_is_split(small_world: World, tmp_path: Path) -> None:
+    want = truth(small_world)
+    limit = biggest_user_month(small_world, want.roster)
+    history = HistoryConfig(queue_seconds=0, run_seconds=0, max_rows=limit)
+    async with serve(small_world, fake_config(history)) as canvas:
+        result = await harvest(canvas, tmp_path, "auto")
+    assert_reports_exact(tmp_path, want, 1693, START, END)
+    assert result.complete
+    assert any(len(users) < 10 for users in starts(canvas)[:-1])
+
+
+@pytest.mark.parametrize("how", ["filtered_users", "hidden_users"])
+async def test_users_history_may_not_show_are_named(
+    small_world: World, tmp_path: Path, how: str
+) -> None:
+    want = truth(small_world)
+    # A user with views older than the list window, so the gap would show.
+    user = next(r.user_id for r in want.records if r.created_at < "2015-03-01T00:00:00Z")
+    hidden = frozenset({user})
+    history = (
+        replace(INSTANT, filtered_users=hidden)
+        if how == "filtered_users"
+        else replace(INSTANT, hidden_users=hidden)
+    )
+    async with serve(small_world, fake_config(history)) as canvas:
+        result = await harvest(canvas, tmp_path, "auto")
+    assert [u for u, _ in result.failed_users] == [user]
+    assert "permission denied" in result.failed_users[0][1]
+    assert user not in {int(r) for r in _report_users(tmp_path)}
+    assert report_ids(tmp_path) == {r.id for r in want.records if r.user_id != user}
+
+
+def _report_users(out_dir: Path) -> set[str]:
+    (path,) = out_dir.glob("user-pageviews_*.json")
+    return {str(row["user_id"]) for row in orjson.loads(path.read_bytes())["data"]}

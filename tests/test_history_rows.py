@@ -1,0 +1,85 @@
+"""The export-file reader: gzip sniffed, CSV or JSONL by header name, raw names, global ids."""
+
+from __future__ import annotations
+
+import gzip
+
+from pageviews.sources.history_rows import ExportReader
+from pageviews.sources.records import Row
+
+CSV = (
+    b"id,url,context_type,created_at,interaction_seconds,links_user,links_context\n"
+    b"a,https://c.example/courses/1693/x,Course,2015-02-05T22:13:31.458Z,1.5,10000000000007,10000000000001693\n"
+    b'b,"https://c.example/courses/1693/y,z",Course,2015-02-05T22:13:32+00:00,,10000000000007,10000000000001693\n'
+    b"c,https://c.example/,,2015-02-05 22:13:33.999,,10000000000007,\n"
+)
+
+
+def read(
+    chunks: list[bytes],
+    start: str = "2015-01-01T00:00:00Z",
+    end: str = "2015-12-31T23:59:59Z",
+    users: tuple[int, ...] = (10000000000007,),
+) -> tuple[list[Row], ExportReader]:
+    reader = ExportReader(start, end, users)
+    rows: list[Row] = []
+    for chunk in chunks:
+        rows += [row for _, row in reader.feed(chunk)]
+    rows += [row for _, row in reader.close()]
+    return rows, reader
+
+
+def test_csv_by_header_with_global_ids_and_any_timestamp_form() -> None:
+    rows, reader = read([CSV[:37], CSV[37:90], CSV[90:]])
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (1693, "2015-02-05T22:13:31Z", "a"),
+        (1693, "2015-02-05T22:13:32Z", "b"),
+    ]
+    assert rows[1][3] == "https://c.example/courses/1693/y,z" and rows[1][4] is None
+    assert reader.unusable == 0
+
+
+def test_rows_are_given_to_the_query_users_they_name() -> None:
+    reader = ExportReader("2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z", (7, 8))
+    # The file names users by global id; the query named them locally.
+    found = reader.feed(CSV) + reader.close()
+    assert [(user, row[2]) for user, row in found] == [(7, "a"), (7, "b")]
+
+
+def test_gzip_is_sniffed_whatever_the_headers() -> None:
+    packed = gzip.compress(CSV)
+    rows, _ = read([packed[:5], packed[5:]])
+    assert [r[2] for r in rows] == ["a", "b"]
+
+
+def test_jsonl_with_raw_back_end_names() -> None:
+    body = (
+        b'{"id":"r1","timestamp":"2015-03-01T00:00:00.2Z","vhost":"c.example",'
+        b'"http_request":"/courses/17/pages","canvas_context_type":"Course",'
+        b'"canvas_context_id":10000000000017,"interaction_seconds":2}\n'
+        b'{"id":"r2","timestamp":"2015-02-28T23:59:59.9Z","canvas_context_type":"Course",'
+        b'"canvas_context_id":10000000000017}\n'
+    )
+    rows, _ = read([body], start="2015-03-01T00:00:00Z")
+    assert [row[:5] for row in rows] == [
+        (17, "2015-03-01T00:00:00Z", "r1", "https://c.example/courses/17/pages", 2.0)
+    ]
+
+
+def test_clipped_to_whole_seconds_of_the_range() -> None:
+    body = (
+        b"id,created_at,context_type,links_context\n"
+        b"in,2015-02-01T10:00:00.999Z,Course,5\n"
+        b"out,2015-02-01T10:00:01.000Z,Course,5\n"
+        b"early,2015-02-01T09:59:59.999Z,Course,5\n"
+    )
+    rows, _ = read([body], start="2015-02-01T10:00:00Z", end="2015-02-01T10:00:00Z")
+    assert [r[2] for r in rows] == ["in"]
+
+
+def test_rows_without_id_or_time_are_counted_unusable() -> None:
+    body = (
+        b"id,created_at,context_type,links_context\n,2015-02-01T10:00:00Z,Course,5\nx,,Course,5\n"
+    )
+    rows, reader = read([body])
+    assert rows == [] and reader.unusable == 2
