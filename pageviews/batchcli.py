@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
@@ -81,6 +81,9 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
         formats=parse_formats(args.format) if args.format else DEFAULT_FORMATS,
         records_dataset=args.records_dataset,
         include_ip=args.include_ip,
+        summary=not args.no_summary,
+        history=args.history,
+        list_window_days=args.list_window_days,
     )
 
 
@@ -100,13 +103,15 @@ def batch_main(args: list[str], holder: list[Invocation]) -> int:
     inv = resolve_client(parsed, os.environ, options)
     holder.append(inv)
     sigterm = SigtermWatch()
+    moment = inv.now
+    clock = (lambda: datetime.now(UTC)) if moment is None else (lambda: moment)
 
     async def job(client: CanvasClient, progress: Progress) -> BatchResult:
         chosen = options
         if parsed.account is not None:
             refs = await _account_courses(client, parsed.account, parsed.term)
             chosen = replace(options, courses=refs)
-        return await harvest_courses(client, chosen, progress=progress)
+        return await harvest_courses(client, chosen, progress=progress, now=clock)
 
     async def run() -> tuple[BatchResult, BatchOptions]:
         with sigterm.cancelling_this_task():
