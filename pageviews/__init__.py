@@ -2,7 +2,8 @@
 
 The library face: build a :class:`CanvasClient` on your own ``aiohttp.ClientSession``,
 then call :func:`harvest_course`, or iterate one user's pages with
-:meth:`CanvasClient.page_views`.
+:meth:`CanvasClient.page_views`; read a harvested course back with
+:func:`course_records` (typed records) or :func:`records_table` (Arrow).
 """
 
 from .canvas.client import CanvasClient, ClientStats, normalize_base_url
@@ -30,6 +31,7 @@ from .errors import (
     UsageError,
 )
 from .harvest import HarvestOptions, HarvestResult, Progress, harvest_course
+from .outputs.stored import PageViewRecord, course_records, records_table
 from .sources.records import course_of
 from .timerange import TimeRange, parse_bound, request_bounds
 
@@ -47,6 +49,7 @@ __all__ = [
     "NotFoundError",
     "OutputDirError",
     "Page",
+    "PageViewRecord",
     "PageviewsError",
     "PermissionDeniedError",
     "Progress",
@@ -62,8 +65,10 @@ __all__ = [
     "UnsafeLinkError",
     "UsageError",
     "course_of",
+    "course_records",
     "harvest_course",
     "normalize_base_url",
     "parse_bound",
+    "records_table",
     "request_bounds",
 ]
