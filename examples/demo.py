@@ -2,7 +2,8 @@
 
 Starts ``python -m pageviews.testing`` in its own process (with 20 ms latency and
 Canvas's throttle), then runs the seed-compatible invocation against it and
-leaves the three reports, CSV and JSON, in ``demo-out/``. Both commands are
+leaves the three reports, CSV and JSON, the inactive-users report and the
+summary page ``summary_1693_<range>.html`` in ``demo-out/``. Both commands are
 printed exactly as they run, so they can be pasted to run the demo by hand.
 """
 
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo harvest: exit {code}, {time.monotonic() - started:.1f}s wall")
         for report in sorted(OUT.glob("*pageviews_*")):
             print(f"  {report}  ({report.stat().st_size:,} bytes)")
+        for summary in sorted(OUT.glob("summary_*.html")):
+            print(f"The course at a glance (open in a browser): {summary.resolve()}")
         return code
     finally:
         fake.terminate()

@@ -2,7 +2,9 @@
 
 The library face: build a :class:`CanvasClient` on your own ``aiohttp.ClientSession``,
 then call :func:`harvest_courses` with :class:`BatchOptions` (or :func:`harvest_course`
-for one course), or iterate one user's pages with :meth:`CanvasClient.page_views`.
+for one course), or iterate one user's pages with :meth:`CanvasClient.page_views`;
+read a harvested course back with :func:`course_records` (typed records) or
+:func:`records_table` (Arrow).
 """
 
 from .batch import BatchResult, CourseResult, harvest_courses
@@ -34,6 +36,7 @@ from .errors import (
 )
 from .harvest import HarvestOptions, HarvestResult, Progress, harvest_course
 from .options import BatchOptions
+from .outputs.stored import PageViewRecord, course_records, records_table
 from .sources.records import course_of
 from .timerange import TimeRange, parse_bound, parse_timezone, request_bounds
 from .tokens import read_token
@@ -57,6 +60,7 @@ __all__ = [
     "NotFoundError",
     "OutputDirError",
     "Page",
+    "PageViewRecord",
     "PageviewsError",
     "PermissionDeniedError",
     "Progress",
@@ -72,11 +76,13 @@ __all__ = [
     "UnsafeLinkError",
     "UsageError",
     "course_of",
+    "course_records",
     "harvest_course",
     "harvest_courses",
     "normalize_base_url",
     "parse_bound",
     "parse_timezone",
     "read_token",
+    "records_table",
     "request_bounds",
 ]

@@ -19,6 +19,7 @@ from .canvas.client import CanvasClient, ClientStats
 from .engine import Engine, Progress
 from .errors import IncompleteHarvestError, PageviewsError, UsageError
 from .options import BatchOptions
+from .outputs.batchindex import IndexEntry, write_index
 from .outputs.render import check_writable, render_course, selection_clash
 from .planner import Planner, Selection
 from .sources.history import HistorySource
@@ -44,6 +45,8 @@ class CourseResult:
     failed_users: list[tuple[int, str]] = field(default_factory=list)
     reports: dict[str, Path] = field(default_factory=dict)
     detail: str = ""
+    inactive: int = 0  # roster users without views in the range
+    per_day: list[int] = field(default_factory=list)  # views per day, for the index
 
 
 @dataclass(slots=True)
@@ -191,6 +194,8 @@ def _render(store: Store, run: Run, options: BatchOptions) -> list[CourseResult]
             roster,
             options,
             exclude={u for u, _ in failed},
+            name=course.name,
+            missing=missing,
         )
         results.append(
             CourseResult(
@@ -203,8 +208,20 @@ def _render(store: Store, run: Run, options: BatchOptions) -> list[CourseResult]
                 missing_users=missing,
                 failed_users=failed,
                 reports=totals.paths,
+                inactive=totals.inactive,
+                per_day=totals.per_day,
             )
         )
+    if options.course_dirs and options.summary:
+        write_index(
+            options.out_dir,
+            options.time_range.label,
+            [
+                IndexEntry(c.ref, c.course_id, c.name, c.status, c.users, c.records, c.inactive,
+                           c.per_day, c.reports.get("summary.html"))
+                for c in results
+            ],
+        )  # fmt: skip
     return results
 
 

@@ -190,3 +190,22 @@ def test_parquet_without_pyarrow_names_the_extra(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     with pytest.raises(UsageError, match=r"pip install 'pageviews\[parquet\]'"):
         BatchOptions(courses=(1,), time_range=TimeRange(START, END), formats=("parquet",))
+
+
+def test_the_library_reads_typed_records_and_arrow_tables(
+    small_world: World, harvested: Path
+) -> None:
+    from pageviews import PageViewRecord, course_records, records_table
+
+    truth = expected_page_views(small_world, 1693, START, END, enrollment_types=STUDENTS)
+    store = harvested / "pageviews-state.sqlite"
+    found = list(course_records(store, 1693, START, END, users=[v["user_id"] for v in truth]))
+    assert all(isinstance(r, PageViewRecord) for r in found)
+    assert [(r.user_id, r.id, r.created_at, r.url, r.remote_ip) for r in found] == [
+        (v["user_id"], v["id"], stamp(v["created_at"]), v["url"], None) for v in truth
+    ]
+    assert found[0].user_name == small_world.users[found[0].user_id].name
+    table = records_table(store, 1693, START, END, include_ip=True, users={found[0].user_id})
+    assert table.schema.field("created_at").type == UTC_SECONDS
+    assert table.column("id").to_pylist() == [r.id for r in found if r.user_id == found[0].user_id]
+    assert table.column("remote_ip").to_pylist()[0] is not None

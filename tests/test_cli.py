@@ -49,6 +49,7 @@ async def test_seed_invocation_as_a_subprocess(test_world: World, tmp_path: Path
         [
             "oauthtoken.txt",
             "pageviews-state.sqlite",
+            "summary_1693_2015-01-26-2015-03-12.html",
             *(
                 f"{kind}_1693_2015-01-26-2015-03-12.{ext}"
                 for kind in (

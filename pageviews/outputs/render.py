@@ -8,7 +8,8 @@ users in id order, each user's views of the course in the range read back in
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
@@ -17,7 +18,9 @@ import orjson
 from ..errors import OutputDirError
 from ..options import BatchOptions
 from ..store.histories import Run, Store
+from .coursestats import CourseStats
 from .reports import ReportMeta, ReportTotals, ReportWriter
+from .summary import SummaryInput, write_summary
 from .tables import CourseTables
 
 #: One stored view as the reports read it: (course_id, created, id, url, seconds).
@@ -118,6 +121,8 @@ def render_course(
     options: BatchOptions,
     *,
     exclude: Collection[int] = (),
+    name: str = "",
+    missing: Sequence[tuple[int, str]] = (),
 ) -> ReportTotals:
     """Write one course's six reports from the store, in one streaming pass.
 
@@ -127,6 +132,9 @@ def render_course(
     out_dir = options.course_dir(course_id)
     meta = report_meta(course_id, options)
     enrollments = store.enrollments(run.run_id, course_id)
+    stats = CourseStats()
+    inactive: list[tuple[int, str]] = []
+    page: Path | None = None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         tables = CourseTables(
@@ -140,20 +148,37 @@ def render_course(
             with ReportWriter(
                 out_dir, meta, excel=options.excel, formats=options.formats
             ) as writer:
-                for user_id, name in roster:
+                for user_id, user_name in roster:
                     if user_id in exclude:
                         continue
                     rows = store.user_rows(user_id, course_id, run.start, run.end)
-                    seen = _Tap(user_id, name, tables)
-                    writer.write_user(user_id, name, seen.tap(rows))
-                    tables.end_user(user_id, name)
+                    seen = _Tap(user_id, user_name, tables, stats)
+                    writer.write_user(user_id, user_name, seen.tap(rows))
+                    tables.end_user(user_id, user_name)
+                    stats.end_user(user_id)
                     if not seen.count:
                         kinds, last = enrollments.get(user_id, ([], None))
-                        tables.inactive(user_id, name, kinds, last)
+                        tables.inactive(user_id, user_name, kinds, last)
+                        inactive.append((user_id, user_name))
                     elif options.records_dataset:
                         records = store.user_records(user_id, course_id, run.start, run.end)
-                        tables.write_records(user_id, name, list(records))
+                        tables.write_records(user_id, user_name, list(records))
             tables.commit()
+            if options.summary:
+                summary = SummaryInput(
+                    meta=meta,
+                    zone=options.time_range.start.tzinfo or UTC,
+                    first_day=options.time_range.start,
+                    last_day=options.time_range.end,
+                    harvested_at=run.started_at,
+                    course_name=name,
+                    roster=len(roster),
+                    inactive=inactive,
+                    missing=missing,
+                    incomplete=[(u, "") for u in sorted(exclude)],
+                    unreachable=_unreachable(options, run),
+                )
+                page = write_summary(out_dir, summary, stats)
         except BaseException:
             tables.discard()
             raise
@@ -162,14 +187,36 @@ def render_course(
             f"cannot write the reports in {out_dir}: {exc.strerror or exc}"
         ) from None
     writer.summary.paths.update(tables.paths)
+    if page is not None:
+        writer.summary.paths["summary.html"] = page
+    writer.summary.inactive = len(inactive)
+    zone = options.time_range.start.tzinfo or UTC
+    writer.summary.per_day = [
+        n
+        for _, n in stats.per_day(
+            zone, options.time_range.start.date(), options.time_range.end.date()
+        )
+    ]
     return writer.summary
+
+
+def _unreachable(options: BatchOptions, run: Run) -> str:
+    """Days of the range the list endpoint may not serve (about 30 days back; contract §8)."""
+    harvested = datetime.fromisoformat(run.started_at)
+    horizon = (harvested - timedelta(days=30)).date()
+    if options.time_range.start.astimezone(UTC).date() >= horizon:
+        return ""
+    return (
+        f"Days before {horizon.isoformat()} may be incomplete: hosted Canvas's list endpoint "
+        "serves only about the last 30 days of page views."
+    )
 
 
 class _Tap:
     """Pass one user's rows on to the report writer, showing each chunk to the tables."""
 
-    def __init__(self, user_id: int, name: str, tables: CourseTables) -> None:
-        self.user_id, self.name, self.tables = user_id, name, tables
+    def __init__(self, user_id: int, name: str, tables: CourseTables, stats: CourseStats) -> None:
+        self.user_id, self.name, self.tables, self.stats = user_id, name, tables, stats
         self.count = 0
 
     def tap(self, rows: Iterable[ReportRow]) -> Iterator[ReportRow]:
@@ -177,4 +224,5 @@ class _Tap:
         while chunk := list(islice(iterator, _CHUNK)):
             self.count += len(chunk)
             self.tables.user_chunk(self.user_id, self.name, chunk)
+            self.stats.chunk(chunk)
             yield from chunk

@@ -73,6 +73,8 @@ class ReportTotals:
     users_with_views: int = 0
     urls: int = 0
     paths: dict[str, Path] = field(default_factory=dict)
+    inactive: int = 0  # roster users without views in the range
+    per_day: list[int] = field(default_factory=list)  # views per day of the range, local
 
 
 def ranked(counts: Counter[str]) -> list[tuple[str, int]]:

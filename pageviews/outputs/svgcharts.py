@@ -41,12 +41,12 @@ def columns(
     height: int = 220,
 ) -> str:
     """Vertical bars (e.g. views per day); ``marks`` draw labelled lines before bar i."""
-    left, bottom, top = 44, 36, 18
-    plot_w, plot_h = width - left - 8, height - bottom - top
+    left, right, bottom, top = 44, 36, 36, 18
+    plot_w, plot_h = width - left - right, height - bottom - top
     peak = max((v for _, v in points), default=0) or 1
     step = plot_w / max(len(points), 1)
     parts = [_open("columns", width, height, title, desc)]
-    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 8}" '
+    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
                  f'y2="{top + plot_h}" stroke="{_INK}"/>')  # fmt: skip
     parts.append(_text(left - 4, top + 8, f"{peak:,}", "end"))
     parts.append(_text(left - 4, top + plot_h, "0", "end"))
@@ -68,7 +68,11 @@ def columns(
             f'<line class="mark" x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{top + plot_h}" '
             f'stroke="{_MARK}" stroke-width="2" stroke-dasharray="5 3"/>'
         )
-        parts.append(_text(x + 3, top + 6, label, extra=f' fill="{_MARK}"'))
+        at_end = index >= len(points)
+        parts.append(
+            _text(x - 3 if at_end else x + 3, top + 6, label, "end" if at_end else "start",
+                  f' fill="{_MARK}"')
+        )  # fmt: skip
     parts.append("</svg>")
     return "".join(parts)
 
@@ -117,10 +121,14 @@ def heatmap(
     desc: str,
     cell: int = 28,
 ) -> str:
-    """A grid of counts, darker for more, each cell also printing its number."""
+    """A grid of counts, darker for more (least to most), each cell printing its number."""
     left, top = 40, 18
     width, height = left + cell * len(cols) + 4, top + cell * len(rows) + 4
-    peak = max((v for line in values for v in line), default=0) or 1
+    flat = [v for line in values for v in line]
+    # Shades span the grid's own least to most, so an even week still shows its shape;
+    # the printed counts carry the absolute numbers.
+    low, peak = min(flat, default=0), max(flat, default=0)
+    spread = (peak - low) or 1
     parts = [_open("heatmap", width, height, title, desc)]
     for j, name in enumerate(cols):
         parts.append(_text(left + j * cell + cell / 2, top - 5, name, "middle"))
@@ -128,7 +136,7 @@ def heatmap(
         y = top + i * cell
         parts.append(_text(left - 5, y + cell * 0.62, name, "end"))
         for j, value in enumerate(values[i]):
-            shade = value / peak
+            shade = (value - low) / spread
             light = round(245 - 190 * shade)
             ink = "#fff" if shade > 0.55 else _INK
             parts.append(

@@ -722,6 +722,14 @@ class Store:
         ):
             yield from cursor
 
+    def course_users(self, course_id: int) -> list[tuple[int, str]]:
+        """Users with stored views of a course, and their names, by user id."""
+        return self._rows(
+            "SELECT DISTINCT v.user_id, COALESCE(u.name, '') FROM views AS v"
+            " LEFT JOIN users AS u USING (user_id) WHERE v.course_id = ? ORDER BY v.user_id",
+            (course_id,),
+        )
+
     def user_records(
         self, user_id: int, course_id: int, start: str, end: str
     ) -> Iterator[tuple[str, str, str, float | None, bytes]]:
