@@ -24,6 +24,7 @@ import orjson
 
 from pageviews import CanvasClient, HarvestOptions, TimeRange, harvest_course, parse_bound
 from pageviews.gctune import fewer_collections
+from pageviews.outputs.formats import parse_formats
 from pageviews.timerange import canvas_timestamp
 
 from .sequential import fetch_only, harvest_sequentially
@@ -44,6 +45,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--state", action="append", help="enrollment state (repeat); default Canvas's")
     p.add_argument("--concurrency", type=int, help="static pool size; pageviews' ceiling")
     p.add_argument("--profile", type=Path, help="write a cProfile of the harvest here")
+    p.add_argument("--format", default="csv,json", help="report formats (pageviews modes)")
+    p.add_argument("--no-summary", action="store_true", help="no summary HTML (pageviews modes)")
     return p.parse_args(argv)
 
 
@@ -93,6 +96,8 @@ async def run_pageviews(args: argparse.Namespace, time_range: TimeRange) -> dict
                 out_dir=args.out_dir,
                 state_path=Path(state_dir) / "state.sqlite",
                 fresh=True,
+                formats=parse_formats(args.format),
+                summary=not args.no_summary,
                 **options_kw,
             )
             result = await harvest_course(client, options)

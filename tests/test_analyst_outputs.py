@@ -19,6 +19,8 @@ from pageviews.options import BatchOptions
 from pageviews.outputs.formats import parse_formats
 from pageviews.testing import FakeConfig, World, expected_reports, serve
 from pageviews.testing.analyst_truth import expected_inactive, expected_page_views
+from pageviews.testing.report_files import files_in
+from tests.cli_process import SEED_ARGS, run_cli, write_token
 from tests.harvesting import END, START, STUDENTS
 from tests.test_batch import batch
 
@@ -209,3 +211,39 @@ def test_the_library_reads_typed_records_and_arrow_tables(
     assert table.schema.field("created_at").type == UTC_SECONDS
     assert table.column("id").to_pylist() == [r.id for r in found if r.user_id == found[0].user_id]
     assert table.column("remote_ip").to_pylist()[0] is not None
+
+
+@pytest.mark.anyio
+async def test_the_cli_writes_the_chosen_formats_and_rebuilds_them(
+    small_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    flags = ["--format", "jsonl", "--format", "parquet", "--records-dataset", "--no-summary"]
+    async with serve(small_world) as canvas:
+        code, _, err = await run_cli(canvas, tmp_path, [*SEED_ARGS, *flags])
+        assert code == 0, err
+        written = {n: (tmp_path / n).read_bytes() for n in files_in(tmp_path) if "_1693_" in n}
+        assert sorted(written) == sorted(
+            f"{kind}_1693_{LABEL}.{ext}"
+            for kind in ("total-pageviews", "total-user-pageviews", "user-pageviews",
+                         "inactive-users", "page-views")
+            for ext in ("jsonl", "parquet")
+        )  # fmt: skip
+        for name in written:
+            (tmp_path / name).unlink()
+        code, _, err = await run_cli(canvas, tmp_path, ["report", *SEED_ARGS, *flags])
+        assert code == 0, err
+    assert {n: (tmp_path / n).read_bytes() for n in written if n.endswith(".jsonl")} == {
+        n: b for n, b in written.items() if n.endswith(".jsonl")
+    }
+    assert pq.read_table(tmp_path / f"page-views_1693_{LABEL}.parquet").num_rows > 0
+
+
+@pytest.mark.anyio
+async def test_an_unknown_format_is_a_usage_error(small_world: World, tmp_path: Path) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    async with serve(small_world) as canvas:
+        code, _, err = await run_cli(canvas, tmp_path, [*SEED_ARGS, "--format", "xlsx"])
+        assert not canvas.requests
+    assert code == 2
+    assert err.strip().endswith("unknown format 'xlsx' (one or more of: csv, json, jsonl, parquet)")
