@@ -9,9 +9,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .acceptance import judge
+from .acceptance import judge, judge_batch
+from .batch import BATCH_GROUPS, BatchRun
 from .fake import FakeError
-from .report import explain, results_json, table, write_json
+from .report import batch_table, explain, results_json, table, write_json
 from .runs import Measurement, RunFailed, measure
 from .scenarios import GROUPS, SCENARIOS, Scenario
 from .truth import Truth, scenario_truth
@@ -21,7 +22,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument(
-        "--scenario", action="append", choices=GROUPS, help="run only these (repeatable)"
+        "--scenario",
+        action="append",
+        choices=(*GROUPS, *BATCH_GROUPS),
+        help="run only these (repeatable)",
     )
     p.add_argument("--out", type=Path, default=Path("bench-out"), help="results directory")
     p.add_argument("--keep-reports", action="store_true", help="keep each run's report files")
@@ -101,14 +105,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         truth, measured = run_scenario(scenario, args, failures)
         done.append((scenario, truth))
         runs += measured
+    batch_runs: list[BatchRun] = []
+    notes: list[str] = []
+    for group, run in BATCH_GROUPS.items():
+        if args.scenario is not None and group not in args.scenario:
+            continue
+        try:
+            found, explained = run(args.out, args.keep_reports, say)
+        except (RunFailed, FakeError) as exc:
+            failures.append(f"{group}: {exc}")
+            say(f"[{group}] FAILED: {exc}")
+            continue
+        batch_runs += found
+        notes += explained
     total = time.perf_counter() - started
-    verdicts = judge(runs)
-    say("")
-    say(table(runs))
-    say("")
-    say("Lower bounds: max(bucket, in-flight, chain) seconds")
-    for scenario, truth in done:
-        say(explain(scenario, truth))
+    verdicts = judge(runs) + judge_batch(batch_runs)
+    if runs:
+        say("")
+        say(table(runs))
+        say("")
+        say("Lower bounds: max(bucket, in-flight, chain) seconds")
+        for scenario, truth in done:
+            say(explain(scenario, truth))
+    if batch_runs:
+        say("")
+        say(batch_table(batch_runs))
+        say("")
+        say("\n".join(notes))
     say("")
     say("Acceptance")
     for v in verdicts:
@@ -116,9 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for failure in failures:
         say(f"  FAIL  {failure}")
     path = args.out / "results.json"
-    write_json(path, results_json(done, runs, verdicts, failures, total))
+    data = results_json(done, runs, verdicts, failures, total)
+    data["batch"] = {"runs": [m.to_json() for m in batch_runs], "notes": notes}
+    write_json(path, data)
     say(f"\nbenchmark finished in {total:.0f}s; results in {path}")
-    if failures or any(m.reports_error for m in runs):
+    if failures or any(m.reports_error for m in runs) or any(m.reports_error for m in batch_runs):
         return 1
     return 1 if args.strict and not all(v.passed for v in verdicts) else 0
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from .batch import BatchRun
 from .runs import Measurement
+
+#: Issue 9: the batch's page-view requests, the second night's, and the large batch's RSS.
+BATCH_PAGE_VIEWS, BATCH_WALL, NIGHT_REQUESTS, LARGE_RSS_MB = 1.05, 1.15, 1.10, 150.0
 
 # "RSS at 1M ≈ RSS at 250k": within this share of the smaller world's peak.
 RSS_TOLERANCE = 0.10
@@ -27,17 +32,29 @@ def _find(runs: Sequence[Measurement], scenario: str, client: str) -> Measuremen
 
 def judge(runs: Sequence[Measurement]) -> list[Verdict]:
     """Every acceptance point whose runs are present."""
-    verdicts = [
+    return _exact(runs, "reports") + _latency(runs) + _throttle(runs) + _cpu(runs)
+
+
+class _Checked(Protocol):
+    @property
+    def scenario(self) -> str: ...
+    @property
+    def client(self) -> str: ...
+    @property
+    def reports_error(self) -> str | None: ...
+
+
+def _exact(runs: Sequence[_Checked], what: str) -> list[Verdict]:
+    """One point per run: its reports equal the ground truth."""
+    return [
         Verdict(
-            f"{m.scenario}/{m.client}: reports identical to ground truth",
+            f"{m.scenario}/{m.client}: {what} identical to ground truth",
             "exact" if m.reports_error is None else m.reports_error,
             "exact",
             m.reports_error is None,
         )
         for m in runs
     ]
-    verdicts += _latency(runs) + _throttle(runs) + _cpu(runs)
-    return verdicts
 
 
 def _latency(runs: Sequence[Measurement]) -> list[Verdict]:
@@ -113,6 +130,51 @@ def _cpu(runs: Sequence[Measurement]) -> list[Verdict]:
                 f"{big.max_rss_mb:.0f} MB vs {small.max_rss_mb:.0f} MB ({growth:+.0%})",
                 f"within {RSS_TOLERANCE:.0%}",
                 abs(growth) <= RSS_TOLERANCE,
+            )
+        )
+    return out
+
+
+def judge_batch(runs: Sequence[BatchRun]) -> list[Verdict]:
+    """Issue 9's points for whichever batch runs are present."""
+    out = _exact(runs, "every course's reports")
+    found = {(m.scenario, m.client): m for m in runs}
+    batch = found.get(("batch", "batch"))
+    if batch is not None:
+        out += [
+            Verdict(
+                "batch: page-view requests over the fewest (each distinct user once)",
+                f"{batch.page_view_requests:,} / {batch.fewest_page_view_requests:,} = "
+                f"{batch.page_view_ratio:.3f}x",
+                f"<= {BATCH_PAGE_VIEWS}x",
+                batch.page_view_ratio <= BATCH_PAGE_VIEWS,
+            ),
+            Verdict(
+                "batch: wall time over the bucket's lower bound",
+                f"{batch.wall_seconds:.1f}s / {batch.bound_seconds:.1f}s = {batch.ratio:.3f}x",
+                f"<= {BATCH_WALL}x",
+                batch.ratio <= BATCH_WALL,
+            ),
+        ]
+    night = found.get(("incremental", "night 2"))
+    if night is not None:
+        out.append(
+            Verdict(
+                "incremental: night 2's page-view requests over the fewest",
+                f"{night.page_view_requests:,} / {night.fewest_page_view_requests:,} = "
+                f"{night.page_view_ratio:.3f}x",
+                f"<= {NIGHT_REQUESTS}x",
+                night.page_view_ratio <= NIGHT_REQUESTS,
+            )
+        )
+    large = found.get(("batch-large", "batch"))
+    if large is not None:
+        out.append(
+            Verdict(
+                "batch-large: peak RSS",
+                f"{large.max_rss_mb:.0f} MB",
+                f"<= {LARGE_RSS_MB:.0f} MB",
+                large.max_rss_mb <= LARGE_RSS_MB,
             )
         )
     return out

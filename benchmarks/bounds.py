@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from pageviews.testing import ThrottleConfig, World
+from pageviews.testing import Enrollment, ThrottleConfig, World
 from pageviews.testing.records import HIDDEN_STATES_FOR_ADMINS
 from pageviews.testing.timeparse import epoch_us
 
@@ -45,6 +45,30 @@ def user_pages(views: int) -> int:
     return math.ceil(views / PER_PAGE) + 1
 
 
+def admin_rows(
+    world: World, course_id: int, enrollment_states: Collection[str] | None
+) -> list[Enrollment]:
+    """The course's enrollment rows as the admin token is served them, in roster order."""
+    return [
+        e
+        for e in world.enrollment_records(course_id)
+        if (
+            e.workflow_state in enrollment_states
+            if enrollment_states is not None
+            else e.workflow_state not in HIDDEN_STATES_FOR_ADMINS
+        )
+    ]
+
+
+def views_in_range(world: World, user_id: int, start: datetime, end: datetime) -> int:
+    """A user's views in ``[start, end]``, every context (the API returns them all)."""
+    # The range holds whole seconds: through the last microsecond of ``end``'s second.
+    lo, hi = world.views(user_id).window(
+        epoch_us(start), epoch_us(end.replace(microsecond=0)) + 999_999
+    )
+    return hi - lo
+
+
 def minimal_workload(
     world: World,
     course_id: int,
@@ -58,26 +82,14 @@ def minimal_workload(
     Enrollment rows are counted as the admin token sees them (contract §2:
     without ``state[]`` everything but rejected, completed and deleted).
     """
-    rows = [
-        e
-        for e in world.enrollment_records(course_id)
-        if (
-            e.workflow_state in enrollment_states
-            if enrollment_states is not None
-            else e.workflow_state not in HIDDEN_STATES_FOR_ADMINS
-        )
-    ]
+    rows = admin_rows(world, course_id, enrollment_states)
     enrollment_pages = max(1, math.ceil(len(rows) / PER_PAGE))
     listed_on: dict[int, int] = {}
     for index, enrollment in enumerate(rows):
         listed_on.setdefault(enrollment.user_id, index // PER_PAGE + 1)
     views: dict[int, int] = {}
     for user_id in roster:
-        # The range holds whole seconds: through the last microsecond of ``end``'s second.
-        lo, hi = world.views(user_id).window(
-            epoch_us(start), epoch_us(end.replace(microsecond=0)) + 999_999
-        )
-        views[user_id] = hi - lo
+        views[user_id] = views_in_range(world, user_id, start, end)
     pages = {user_id: user_pages(n) for user_id, n in views.items()}
     # Fully split, a user with views still needs a data page, then the empty page.
     shortest = {user_id: min(pages[user_id], 2) for user_id in roster}
@@ -89,6 +101,41 @@ def minimal_workload(
         views_in_range=sum(views.values()),
         unsplittable_chain=max(listed_on[u] + shortest[u] for u in roster),
         user_chain=max(listed_on[u] + pages[u] for u in roster),
+    )
+
+
+def batch_workload(
+    world: World,
+    course_ids: Collection[int],
+    users: Collection[int],
+    start: datetime,
+    end: datetime,
+) -> Workload:
+    """The minimal requests of a batch: every roster listed, each distinct user read once.
+
+    ``users`` is the union of the rosters (``batch_roster``). users/self once, then
+    per course its lookup and its enrollment pages; a user in five courses still
+    needs only their own page-view chain. Chains assume rosters listed side by side.
+    """
+    enrollment_pages, items = 0, 0
+    listed_on: dict[int, int] = {}
+    for course_id in course_ids:
+        rows = admin_rows(world, course_id, None)
+        enrollment_pages += max(1, math.ceil(len(rows) / PER_PAGE))
+        items += len(rows)
+        for index, enrollment in enumerate(rows):
+            page = index // PER_PAGE + 1
+            listed_on[enrollment.user_id] = min(page, listed_on.get(enrollment.user_id, page))
+    views = {u: views_in_range(world, u, start, end) for u in users}
+    pages = {u: user_pages(n) for u, n in views.items()}
+    return Workload(
+        requests=1 + len(course_ids) + enrollment_pages + sum(pages.values()),
+        items=items + sum(views.values()),
+        enrollment_pages=enrollment_pages,
+        page_view_pages=sum(pages.values()),
+        views_in_range=sum(views.values()),
+        unsplittable_chain=2 + max((listed_on[u] + min(pages[u], 2) for u in users), default=0),
+        user_chain=2 + max((listed_on[u] + pages[u] for u in users), default=0),
     )
 
 

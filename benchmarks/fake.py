@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,20 @@ class FakeSetup:
     preset: str
     latency: float = 0.0
     throttle: ThrottleConfig | None = None
+    now: datetime | None = None  # the fake's clock; None: real time
+    late_share: float = 0.0  # share of views visible only up to ``late_max_delay`` later
+    late_max_delay: float = 600.0
+    # 0 picks a free port; a store is bound to its Canvas's URL, so nights share one.
+    port: int = 0
 
     def argv(self) -> list[str]:
         """Command-line flags for ``python -m pageviews.testing``."""
         args = ["--preset", self.preset, "--latency", str(self.latency)]
+        if self.now is not None:
+            args += ["--now", self.now.isoformat()]
+        if self.late_share > 0:
+            args += ["--late-share", str(self.late_share)]
+            args += ["--late-max-delay", str(self.late_max_delay)]
         t = self.throttle
         if t is None:
             return [*args, "--throttle", "off"]
@@ -89,7 +100,7 @@ def running_fake(setup: FakeSetup, work_dir: Path) -> Iterator[RunningFake]:
     ready, token = work_dir / "fake-ready.json", work_dir / "token.txt"
     ready.unlink(missing_ok=True)
     command = [
-        sys.executable, "-m", "pageviews.testing", "--host", "127.0.0.1", "--port", "0",
+        sys.executable, "-m", "pageviews.testing", "--host", "127.0.0.1", "--port", str(setup.port),
         *setup.argv(), "--ready-file", str(ready), "--token-file", str(token),
     ]  # fmt: skip
     with (work_dir / "fake.log").open("ab") as log:

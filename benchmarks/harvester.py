@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import resource
+import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +25,15 @@ import anyio
 import orjson
 
 from pageviews import CanvasClient, HarvestOptions, TimeRange, harvest_course, parse_bound
+from pageviews.batch import harvest_courses
 from pageviews.gctune import fewer_collections
+from pageviews.options import BatchOptions
 from pageviews.outputs.formats import parse_formats
 from pageviews.timerange import canvas_timestamp
 
 from .sequential import fetch_only, harvest_sequentially
 
-MODES = ("pageviews", "static", "sequential", "floor")
+MODES = ("pageviews", "static", "sequential", "floor", "batch", "loop")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -47,6 +51,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", type=Path, help="write a cProfile of the harvest here")
     p.add_argument("--format", default="csv,json", help="report formats (pageviews modes)")
     p.add_argument("--no-summary", action="store_true", help="no summary HTML (pageviews modes)")
+    p.add_argument("--courses", help="batch and loop modes: comma-separated course ids")
+    p.add_argument("--state-path", type=Path, help="batch mode: the store (default temporary)")
+    p.add_argument("--incremental", action="store_true", help="batch mode: reuse coverage")
+    p.add_argument(
+        "--now", type=datetime.fromisoformat, help="the harvester's clock (the fake's --now)"
+    )
     return p.parse_args(argv)
 
 
@@ -114,7 +124,7 @@ async def run_pageviews(args: argparse.Namespace, time_range: TimeRange) -> dict
 
 
 def plain_session(limit: int) -> aiohttp.ClientSession:
-    """A session for the benchmark's own clients: ``limit`` connections, no cookies."""
+    """A session of ``limit`` connections (0: no limit, the client's gate decides), no cookies."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=limit), cookie_jar=aiohttp.DummyCookieJar()
     )
@@ -167,11 +177,82 @@ async def run_floor(args: argparse.Namespace, time_range: TimeRange) -> dict[str
     }
 
 
+def course_ids(args: argparse.Namespace) -> tuple[int, ...]:
+    """The ``--courses`` of a batch or loop run."""
+    return tuple(int(c) for c in args.courses.split(","))
+
+
+async def run_batch(args: argparse.Namespace, time_range: TimeRange) -> dict[str, Any]:
+    """Harvest every course as one batch; report the store's size too."""
+    token = args.token_file.read_text().strip()
+    now: datetime | None = args.now
+    with tempfile.TemporaryDirectory(prefix="pageviews-bench-") as state_dir:
+        state = args.state_path or Path(state_dir) / "state.sqlite"
+        async with plain_session(0) as session:
+            client = CanvasClient(session, args.base_url, token)
+            options = BatchOptions(
+                courses=course_ids(args),
+                time_range=time_range,
+                out_dir=args.out_dir,
+                state_path=state,
+                incremental=args.incremental,
+            )
+            result = await harvest_courses(client, options, now=lambda: now or datetime.now(UTC))
+        with closing(sqlite3.connect(state)) as db:
+            (stored,) = db.execute("SELECT count(*) FROM views").fetchone()
+        store_bytes = sum(p.stat().st_size for p in state.parent.glob(state.name + "*"))
+    if not result.complete or result.failed_courses:
+        raise RuntimeError(f"incomplete batch: {[c.ref for c in result.courses][:3]}")
+    return {
+        "records": sum(c.records for c in result.courses),
+        "users": result.users,
+        "requests": result.stats.requests,
+        "throttled": result.stats.throttled,
+        "retries": result.stats.retries,
+        "peak_in_flight": result.peak_in_flight,
+        "stored_views": stored,
+        "store_bytes": store_bytes,
+    }
+
+
+async def run_loop(args: argparse.Namespace, time_range: TimeRange) -> dict[str, Any]:
+    """Harvest the courses one at a time, as a loop of single-course commands would."""
+    token = args.token_file.read_text().strip()
+    counts = dict.fromkeys(("records", "users", "requests", "throttled", "retries"), 0)
+    peak = 0
+    for course in course_ids(args):
+        # A fresh client and store per course: each command of the loop starts afresh.
+        with tempfile.TemporaryDirectory(prefix="pageviews-bench-") as state_dir:
+            async with plain_session(0) as session:
+                client = CanvasClient(session, args.base_url, token)
+                options = HarvestOptions(
+                    course=course,
+                    time_range=time_range,
+                    out_dir=args.out_dir / str(course),
+                    state_path=Path(state_dir) / "state.sqlite",
+                )
+                result = await harvest_course(client, options)
+        if not result.complete:
+            raise RuntimeError(f"incomplete harvest of {course}: {result.failed_users[:3]}")
+        for name, value in (
+            ("records", result.records),
+            ("users", result.users),
+            ("requests", result.stats.requests),
+            ("throttled", result.stats.throttled),
+            ("retries", result.stats.retries),
+        ):
+            counts[name] += value
+        peak = max(peak, result.peak_in_flight)
+    return {**counts, "peak_in_flight": peak}
+
+
 RUNNERS = {
     "pageviews": run_pageviews,
     "static": run_pageviews,
     "sequential": run_sequential,
     "floor": run_floor,
+    "batch": run_batch,
+    "loop": run_loop,
 }
 
 

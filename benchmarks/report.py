@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from .acceptance import Verdict
+from .batch import BatchRun
 from .bounds import bucket_in_flight_cap
 from .runs import Measurement
 from .scenarios import Scenario
@@ -54,13 +55,54 @@ def table(runs: Sequence[Measurement]) -> str:
             (b for b in runs if b.scenario == m.scenario and b.client == "sequential"), None
         )
         rows.append(_row(m, base))
-    heads = [name for name, _ in _COLUMNS]
+    return _aligned(_COLUMNS, rows)
+
+
+_BATCH_COLUMNS = (
+    ("scenario", "<"),
+    ("client", "<"),
+    ("wall s", ">"),
+    ("bound s", ">"),
+    ("ratio", ">"),
+    ("requests", ">"),
+    ("page views", ">"),
+    ("fewest", ">"),
+    ("pv ratio", ">"),
+    ("throttled", ">"),
+    ("CPU s", ">"),
+    ("us/rec", ">"),
+    ("RSS MB", ">"),
+    ("store MB/Mv", ">"),
+    ("reports", "<"),
+)
+
+
+def batch_table(runs: Sequence[BatchRun]) -> str:
+    """The batch groups' runs: requests against the fewest, wall time, memory, store size."""
+    rows = []
+    for m in runs:
+        store = m.store_mb_per_million_views
+        rows.append(
+            [
+                m.scenario, m.client, f"{m.wall_seconds:.2f}", f"{m.bound_seconds:.2f}",
+                f"{m.ratio:.2f}x", f"{m.requests:,}", f"{m.page_view_requests:,}",
+                f"{m.fewest_page_view_requests:,}", f"{m.page_view_ratio:.3f}x",
+                f"{m.throttled:,}", f"{m.cpu_seconds:.2f}", f"{m.us_per_record:.2f}",
+                f"{m.max_rss_mb:.0f}", "" if store is None else f"{store:.0f}",
+                "exact" if m.reports_error is None else "DIFFER",
+            ]
+        )  # fmt: skip
+    return _aligned(_BATCH_COLUMNS, rows)
+
+
+def _aligned(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]]) -> str:
+    heads = [name for name, _ in columns]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
 
     def line(cells: Sequence[str]) -> str:
         parts = [
             f"{cell:{align}{width}}"
-            for cell, (_, align), width in zip(cells, _COLUMNS, widths, strict=True)
+            for cell, (_, align), width in zip(cells, columns, widths, strict=True)
         ]
         return "  ".join(parts).rstrip()
 

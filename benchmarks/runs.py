@@ -18,7 +18,7 @@ from .scenarios import COURSE_ID, RANGE_END, RANGE_START, Client, Scenario
 from .truth import Truth, check_reports
 
 #: A single harvest taking longer than this is reported as failed, not waited for.
-RUN_TIMEOUT = 300.0
+RUN_TIMEOUT = 600.0
 
 
 class RunFailed(RuntimeError):
@@ -120,6 +120,23 @@ def harvester_command(
     return command
 
 
+def run_harvester(command: list[str], run_dir: Path) -> dict[str, Any]:
+    """Run one harvester process and return its JSON line; RunFailed if it fails."""
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise RunFailed(f"no result after {RUN_TIMEOUT:.0f}s") from None
+    if done.returncode != 0:
+        log = run_dir / "harvester.log"
+        log.write_text(done.stderr)
+        last = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise RunFailed(f"exit status {done.returncode}: {last[0]} (see {log})")
+    line: dict[str, Any] = orjson.loads(done.stdout.strip().splitlines()[-1])
+    return line
+
+
 def measure(
     scenario: Scenario,
     client: Client,
@@ -138,19 +155,8 @@ def measure(
         if profile is not None:
             command += ["--profile", str(profile)]
         fake_cpu_before = fake.cpu_seconds()
-        try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise RunFailed(f"no result after {RUN_TIMEOUT:.0f}s") from None
+        line = run_harvester(command, run_dir)
         fake_cpu = fake.cpu_seconds() - fake_cpu_before
-        if done.returncode != 0:
-            log = run_dir / "harvester.log"
-            log.write_text(done.stderr)
-            last = done.stderr.strip().splitlines()[-1:] or ["no output"]
-            raise RunFailed(f"exit status {done.returncode}: {last[0]} (see {log})")
-        line = orjson.loads(done.stdout.strip().splitlines()[-1])
         stats = fake.stats()
         bucket = None
         throttle = scenario.fake.throttle

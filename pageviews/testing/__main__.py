@@ -16,7 +16,7 @@ from pathlib import Path
 import anyio
 import orjson
 
-from .config import FakeConfig
+from .config import FakeConfig, LateViews
 from .faults import FaultConfig
 from .history_config import HistoryConfig
 from .server import serve
@@ -60,6 +60,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the fake's clock, ISO 8601 (the worlds' views are in early 2015)",
     )
     parser.add_argument(
+        "--late-share",
+        type=float,
+        default=0.0,
+        help="share of views visible only some time after they happen (needs --now)",
+    )
+    parser.add_argument(
+        "--late-max-delay", type=float, default=600.0, help="seconds a late view can lag"
+    )
+    parser.add_argument(
         "--token-file",
         type=Path,
         help="write the admin token here (0600); default a private temporary file, "
@@ -93,6 +102,9 @@ def build_config(args: argparse.Namespace) -> FakeConfig:
         retention_days=args.retention_days,
         history=HistoryConfig() if args.history else None,
         now=args.now,
+        late=LateViews(share=args.late_share, max_delay=args.late_max_delay)
+        if args.late_share > 0
+        else None,
     )
 
 
