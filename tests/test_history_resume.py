@@ -13,7 +13,7 @@ from pageviews.testing import FakeCanvas, HistoryConfig, World, expected_reports
 from pageviews.testing.report_files import assert_reports_exact
 
 from .cli_process import FAST_RETRIES, finish, run_cli, start_cli, write_token
-from .test_history import END, NOW, START, STUDENTS, fake_config
+from .test_history import END, START, STUDENTS, fake_config
 
 pytestmark = pytest.mark.anyio
 
