@@ -129,7 +129,7 @@ def poll_wait(polls: int, initial: float, cap: float, retry_after: float | None)
     """Seconds before poll number ``polls + 1``: from ``initial`` growing to ``cap``."""
     if retry_after is not None and retry_after >= 0:
         return min(max(retry_after, initial), max(cap, retry_after))
-    return min(cap, initial * 1.5**polls)
+    return min(cap, initial * 1.5 ** min(polls, 64))  # bounded: 1.5 ** 2000 overflows
 
 
 def halves(
