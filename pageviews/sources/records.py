@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from hashlib import blake2b
 from operator import itemgetter
 from typing import Any
 
-from orjson import dumps
+import orjson
 
 from ..timerange import normalize_timestamp
 
@@ -22,15 +23,14 @@ _COURSE_PATH = re.compile(
     r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?/(?:api/v1/)?courses/(\d+)(?:[/?#]|$)"
 )
 
-#: A stored page view: (course_id, created_at, id, url, interaction_seconds, extra); the
-#: user is known from the fetch unit. ``extra`` is the JSON array of :data:`EXTRA_FIELDS`,
-#: kept for the record-level dataset; the reports never decode it.
-Row = tuple[int, str, str, str, float | None, bytes]
-#: The fields of a stored view's ``extra``, in order: the researcher's fields beyond the
-#: reports' (contract §3); ``context_id`` and ``asset_id`` are ``links.context``/``asset``.
-EXTRA_FIELDS = (
-    "context_id",
-    "asset_id",
+#: A stored page view: (course_id, created_at, id, url, interaction_seconds, shape,
+#: context_id, asset_id, remote_ip, shape_fields); the user is known from the fetch unit.
+#: The rest of the researcher's fields repeat from view to view (controller, action, user
+#: agent...): they are kept once per distinct combination, a *shape*, named by ``shape``
+#: (a digest) and spelled by ``shape_fields`` (JSON of :data:`SHAPE_FIELDS`). The reports
+#: read only the first five.
+Row = tuple[int, str, str, str, float | None, int, int | None, int | None, str | None, bytes]
+SHAPE_FIELDS = (
     "context_type",
     "asset_type",
     "controller",
@@ -40,10 +40,17 @@ EXTRA_FIELDS = (
     "http_method",
     "user_agent",
     "app_name",
-    "remote_ip",
 )
-_TOP_LEVEL = EXTRA_FIELDS[2:]
-_EXTRA = itemgetter(*_TOP_LEVEL)
+#: The researcher's fields beyond the reports' (contract §3), as :func:`extra_values` gives
+#: them; ``context_id`` and ``asset_id`` are ``links.context`` and ``links.asset``.
+EXTRA_FIELDS = ("context_id", "asset_id", *SHAPE_FIELDS, "remote_ip")
+_SHAPE = itemgetter(*SHAPE_FIELDS)
+#: Shapes remembered (key to digest and JSON); a hostile source cannot grow it forever.
+_SHAPE_CACHE = 65_536
+_shapes: dict[tuple[Any, ...], tuple[int, bytes]] = {}
+_decoded: dict[bytes, list[Any]] = {}
+_INT64 = 2**63
+_SCALARS = (str, int, float, bool, type(None))
 
 _BY_TIME_THEN_ID = itemgetter(1, 2)
 _CREATED = itemgetter(1)
@@ -109,12 +116,16 @@ def course_rows(
             url = view["url"]
             created = view["created_at"]
             view_id = view["id"]
-            # One C-level getter and one orjson call: the cheapest way to keep them all.
-            extra = (context, links["asset"], *_EXTRA(view))
+            # One C-level getter and one dict look-up per view; JSON once per shape.
+            shape = _shapes.get(_SHAPE(view))
+            asset, ip = links["asset"], view["remote_ip"]
         except (KeyError, TypeError):
             seconds, url, course = view.get("interaction_seconds"), view.get("url"), None
             created, view_id = view.get("created_at"), view.get("id")
-            extra = _careful_extra(view)
+            links = view.get("links")
+            links = links if type(links) is dict else {}
+            context, asset, ip = links.get("context"), links.get("asset"), view.get("remote_ip")
+            shape = _shape(tuple(view.get(k) for k in SHAPE_FIELDS))
         if course is None:
             course = course_of(view)
             if course is None or (courses is not None and course not in courses):
@@ -135,15 +146,45 @@ def course_rows(
             continue
         if seconds is not None and type(seconds) is not float:
             seconds = float(seconds)
-        append((course, created, view_id, url or "", seconds, dumps(extra)))
+        if shape is None:
+            shape = _shape(_SHAPE(view))
+        # SQLite takes only 64-bit integers and text here; anything else is not an id.
+        if type(context) is not int or not -_INT64 <= context < _INT64:
+            context = None
+        if type(asset) is not int or not -_INT64 <= asset < _INT64:
+            asset = None
+        append((course, created, view_id, url or "", seconds, shape[0], context, asset,
+                ip if type(ip) is str else None, shape[1]))  # fmt: skip
     return rows, unusable
 
 
-def _careful_extra(view: dict[str, Any]) -> tuple[Any, ...]:
-    """The extra fields of a record missing some of them (absent reads as null)."""
-    links = view.get("links")
-    links = links if isinstance(links, dict) else {}
-    return (links.get("context"), links.get("asset"), *(view.get(k) for k in _TOP_LEVEL))
+def _shape(key: tuple[Any, ...]) -> tuple[int, bytes]:
+    """The digest and JSON of a shape not found at once, remembered for the views to come."""
+    clean = tuple(v if type(v) in _SCALARS else None for v in key)
+    known = _shapes.get(clean)
+    if known is not None:
+        return known
+    fields = orjson.dumps(clean)
+    digest = int.from_bytes(blake2b(fields, digest_size=8).digest(), "big", signed=True)
+    if len(_shapes) >= _SHAPE_CACHE:
+        _shapes.clear()
+    found = _shapes[clean] = (digest, fields)
+    return found
+
+
+def extra_values(
+    fields: bytes | None, context: int | None, asset: int | None, ip: str | None
+) -> list[Any]:
+    """A stored view's researcher fields, in the order of :data:`EXTRA_FIELDS`."""
+    values = _decoded.get(fields or b"")
+    if values is None:
+        if len(_decoded) >= _SHAPE_CACHE:
+            _decoded.clear()
+        decoded = orjson.loads(fields) if fields else None
+        values = _decoded[fields or b""] = (
+            decoded if isinstance(decoded, list) else [None] * len(SHAPE_FIELDS)
+        )
+    return [context, asset, *values, ip]
 
 
 def newest_first_so_far(

@@ -44,9 +44,13 @@ CREATE TABLE IF NOT EXISTS views (
     course_id INTEGER NOT NULL,
     url TEXT NOT NULL,
     interaction REAL,
-    extra BLOB NOT NULL,
+    shape INTEGER NOT NULL,
+    context_id INTEGER,
+    asset_id INTEGER,
+    remote_ip TEXT,
     PRIMARY KEY (user_id, created, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS shapes (shape INTEGER PRIMARY KEY, fields BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS coverage (
     user_id INTEGER NOT NULL,
     start TEXT NOT NULL,
@@ -113,10 +117,12 @@ LISTING, LISTED = "listing", "listed"
 _INSERT_UNIT = "INSERT INTO units (run_id, user_id, start, end, source) VALUES (?, ?, ?, ?, ?)"
 _UPSERT_USER = "INSERT INTO users VALUES (?, ?) ON CONFLICT DO UPDATE SET name = excluded.name"
 _UPSERT_VIEW = (
-    "INSERT INTO views (course_id, created, id, url, interaction, extra, user_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, created, id) DO UPDATE SET"
-    " course_id = excluded.course_id, url = excluded.url, interaction = excluded.interaction,"
-    " extra = excluded.extra"
+    "INSERT INTO views (course_id, created, id, url, interaction, shape, context_id, asset_id,"
+    " remote_ip, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (user_id, created, id) DO UPDATE SET course_id = excluded.course_id,"
+    " url = excluded.url, interaction = excluded.interaction, shape = excluded.shape,"
+    " context_id = excluded.context_id, asset_id = excluded.asset_id,"
+    " remote_ip = excluded.remote_ip"
 )
 #: One enrollment of a roster user: (user_id, type, last_activity_at or None).
 Enrollment = tuple[int, str, str | None]
@@ -477,7 +483,10 @@ class Store:
 
     def _insert(self, user_id: int, rows: list[Row]) -> None:
         if rows:
-            self._db.executemany(_UPSERT_VIEW, [(*row, user_id) for row in rows])
+            self._db.executemany(_UPSERT_VIEW, [(*row[:9], user_id) for row in rows])
+            self._db.executemany(
+                "INSERT OR IGNORE INTO shapes VALUES (?, ?)", {r[5]: r[9] for r in rows}.items()
+            )
 
     # Reports ----------------------------------------------------------------
 
@@ -508,14 +517,15 @@ class Store:
 
     def user_records(
         self, user_id: int, course_id: int, start: str, end: str
-    ) -> Iterator[tuple[str, str, str, float | None, bytes]]:
-        """One user's views of a course with their extra fields: (created, id, url, seconds,
-        extra), by (time, id)."""
+    ) -> Iterator[tuple[str, str, str, float | None, bytes, int | None, int | None, str | None]]:
+        """One user's views of a course with the researcher's fields, by (time, id):
+        (created, id, url, seconds, shape fields, context_id, asset_id, remote_ip)."""
         with (
             self._failing("read"),
             closing(
                 self._db.execute(
-                    "SELECT created, id, url, interaction, extra FROM views"
+                    "SELECT created, id, url, interaction, fields, context_id, asset_id, remote_ip"
+                    " FROM views LEFT JOIN shapes USING (shape)"
                     " WHERE user_id = ? AND created BETWEEN ? AND ? AND course_id = ?"
                     " ORDER BY created, id",
                     (user_id, start, end, course_id),
