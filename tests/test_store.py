@@ -132,7 +132,7 @@ def test_a_store_of_an_older_version_is_refused_with_the_way_out(tmp_path: Path)
     Store(tmp_path / "s.sqlite", ORIGIN).close()
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
         db.execute("UPDATE meta SET value = '3' WHERE name = 'schema_version'")
-    with pytest.raises(StateError, match=r"store version 3, this one reads 6.*another --state"):
+    with pytest.raises(StateError, match=r"store version 3, this one reads 7.*another --state"):
         Store(tmp_path / "s.sqlite", ORIGIN)
 
 

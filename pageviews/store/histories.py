@@ -12,6 +12,10 @@ Invariants:
 - ``coverage`` says, per user, which seconds are known complete, since when
   (``read_at``) and from which source. It grows only when a unit has read its
   interval to the end (or, when a unit is split, the part it read itself).
+- Each view keeps the researcher's fields for the records dataset: its context and
+  asset ids and address, and a ``shape`` naming its row in ``shapes``, which holds
+  each distinct combination of the fields that repeat (controller, action, user
+  agent...) once. A shape's digest is of its content, so a shape is never rewritten.
 - A run is a plan over the store: its courses, their rosters and its fetch
   units. Reports are rendered per course from ``views`` by course, range and
   roster; they never depend on which run read a view.
@@ -32,7 +36,7 @@ from ..coverage import Covered, Interval
 from ..errors import StateError
 from ..sources.records import Row
 
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
