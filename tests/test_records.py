@@ -144,9 +144,7 @@ def test_rows_keep_the_researcher_fields_in_order() -> None:
     rows, _ = course_rows(
         [full, sparse, hostile], {1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z"
     )
-    found = [
-        dict(zip(EXTRA_FIELDS, extra_values(r[9], r[6], r[7], r[8]), strict=True)) for r in rows
-    ]
+    found = [dict(zip(EXTRA_FIELDS, extra_values(r[7], r[6]), strict=True)) for r in rows]
     assert found[:2] == [
         {"context_id": 1693, "asset_id": 55, "context_type": "Course",
          "asset_type": "Assignment", "controller": "assignments", "action": "show",
@@ -161,5 +159,5 @@ def test_rows_keep_the_researcher_fields_in_order() -> None:
 def test_views_of_one_shape_share_it() -> None:
     views = [view(id=f"s{i}", remote_ip=f"10.0.0.{i}") for i in range(3)]
     rows, _ = course_rows(views, {1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
-    assert len({r[5] for r in rows}) == 1 and rows[0][9] is rows[2][9]
-    assert [r[8] for r in rows] == ["10.0.0.0", "10.0.0.1", "10.0.0.2"]
+    assert len({r[5] for r in rows}) == 1 and rows[0][7] is rows[2][7]
+    assert [r[6] for r in rows] == ["10.0.0.0", "10.0.0.1", "10.0.0.2"]

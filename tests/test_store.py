@@ -19,7 +19,7 @@ IN_ORDER = (None, True)
 
 def row(created: str, vid: str, course: int = 1693, url: str = "") -> Row:
     url = url or f"https://c/courses/{course}/{vid}"
-    return (course, created, vid, url, 1.0, 0, course, None, None, b"[]")
+    return (course, created, vid, url, 1.0, 0, None, b"[]")
 
 
 @pytest.fixture

@@ -55,10 +55,10 @@ def _rows(
         for user_id, name in store.course_users(course_id):
             if wanted is not None and user_id not in wanted:
                 continue
-            for created, view_id, url, seconds, fields, context, asset, ip in store.user_records(
+            for created, view_id, url, seconds, fields, ip in store.user_records(
                 user_id, course_id, canvas_timestamp(start), canvas_timestamp(end)
             ):
-                values = extra_values(fields, context, asset, ip)
+                values = extra_values(fields, ip)
                 row = [view_id, user_id, name, created, url, seconds, course_id, *values]
                 if not include_ip:
                     row[-1] = None

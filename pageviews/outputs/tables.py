@@ -147,13 +147,12 @@ class CourseTables:
         self._user_counts = Counter()
 
     def write_records(self, user_id: int, name: str, records: Sequence[Sequence[Any]]) -> None:
-        """One user's stored views (created, id, url, seconds, shape fields, context, asset,
-        ip) as dataset rows."""
+        """One user's stored views (created, id, url, seconds, shape fields, ip) as rows."""
         sink = self._sinks.get("page-views")
         if sink is None or not records:
             return
         n = len(records)
-        extras = [extra_values(*r[4:]) for r in records]
+        extras = [extra_values(r[4], r[5]) for r in records]
         columns: list[list[Any]] = [
             [r[1] for r in records], [user_id] * n, [name] * n, [r[0] for r in records],
             [r[2] for r in records], [r[3] for r in records], [self.meta.course_id] * n,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from contextlib import suppress
 from hashlib import blake2b
 from operator import itemgetter
 from typing import Any
@@ -24,12 +25,12 @@ _COURSE_PATH = re.compile(
 )
 
 #: A stored page view: (course_id, created_at, id, url, interaction_seconds, shape,
-#: context_id, asset_id, remote_ip, shape_fields); the user is known from the fetch unit.
-#: The rest of the researcher's fields repeat from view to view (controller, action, user
-#: agent...): they are kept once per distinct combination, a *shape*, named by ``shape``
-#: (a digest) and spelled by ``shape_fields`` (JSON of :data:`SHAPE_FIELDS`). The reports
-#: read only the first five.
-Row = tuple[int, str, str, str, float | None, int, int | None, int | None, str | None, bytes]
+#: remote_ip, shape_fields); the user is known from the fetch unit. The researcher's other
+#: fields repeat from view to view (controller, action, user agent, asset...): each distinct
+#: combination, a *shape*, is kept once, named by ``shape`` (a digest of its content) and
+#: spelled by ``shape_fields`` (JSON of :data:`SHAPE_FIELDS`, then the context and asset
+#: ids). The reports read only the first five.
+Row = tuple[int, str, str, str, float | None, int, str | None, bytes]
 SHAPE_FIELDS = (
     "context_type",
     "asset_type",
@@ -117,15 +118,16 @@ def course_rows(
             created = view["created_at"]
             view_id = view["id"]
             # One C-level getter and one dict look-up per view; JSON once per shape.
-            shape = _shapes.get(_SHAPE(view))
-            asset, ip = links["asset"], view["remote_ip"]
+            shape = _shapes.get((_SHAPE(view), context, links["asset"]))
+            ip = view["remote_ip"]
         except (KeyError, TypeError):
             seconds, url, course = view.get("interaction_seconds"), view.get("url"), None
             created, view_id = view.get("created_at"), view.get("id")
             links = view.get("links")
             links = links if type(links) is dict else {}
-            context, asset, ip = links.get("context"), links.get("asset"), view.get("remote_ip")
-            shape = _shape(tuple(view.get(k) for k in SHAPE_FIELDS))
+            key = tuple(view.get(k) for k in SHAPE_FIELDS)
+            shape = _shape((key, links.get("context"), links.get("asset")))
+            ip = view.get("remote_ip")
         if course is None:
             course = course_of(view)
             if course is None or (courses is not None and course not in courses):
@@ -147,44 +149,48 @@ def course_rows(
         if seconds is not None and type(seconds) is not float:
             seconds = float(seconds)
         if shape is None:
-            shape = _shape(_SHAPE(view))
-        # SQLite takes only 64-bit integers and text here; anything else is not an id.
-        if type(context) is not int or not -_INT64 <= context < _INT64:
-            context = None
-        if type(asset) is not int or not -_INT64 <= asset < _INT64:
-            asset = None
-        append((course, created, view_id, url or "", seconds, shape[0], context, asset,
+            shape = _shape((_SHAPE(view), context, links["asset"]))
+        append((course, created, view_id, url or "", seconds, shape[0],
                 ip if type(ip) is str else None, shape[1]))  # fmt: skip
     return rows, unusable
 
 
-def _shape(key: tuple[Any, ...]) -> tuple[int, bytes]:
-    """The digest and JSON of a shape not found at once, remembered for the views to come."""
-    clean = tuple(v if type(v) in _SCALARS else None for v in key)
-    known = _shapes.get(clean)
-    if known is not None:
-        return known
-    fields = orjson.dumps(clean)
-    digest = int.from_bytes(blake2b(fields, digest_size=8).digest(), "big", signed=True)
+def _shape(key: tuple[tuple[Any, ...], Any, Any]) -> tuple[int, bytes]:
+    """The digest and JSON of a shape not found at once, remembered for the views to come.
+
+    ``key`` is (the SHAPE_FIELDS values, context id, asset id) as the view gave them;
+    what is not a JSON scalar, or an id SQLite could not hold, is kept as null.
+    """
+    fields, context, asset = key
+    clean = (
+        *(v if type(v) in _SCALARS else None for v in fields),
+        context if type(context) is int and -_INT64 <= context < _INT64 else None,
+        asset if type(asset) is int and -_INT64 <= asset < _INT64 else None,
+    )
+    found = _shapes.get(clean)
+    if found is None:
+        text = orjson.dumps(clean)
+        digest = int.from_bytes(blake2b(text, digest_size=8).digest(), "big", signed=True)
+        found = (digest, text)
     if len(_shapes) >= _SHAPE_CACHE:
         _shapes.clear()
-    found = _shapes[clean] = (digest, fields)
+    _shapes[clean] = found
+    with suppress(TypeError):  # a hostile value cannot be a key: found again by ``clean``
+        _shapes[key] = found
     return found
 
 
-def extra_values(
-    fields: bytes | None, context: int | None, asset: int | None, ip: str | None
-) -> list[Any]:
+def extra_values(fields: bytes | None, ip: str | None) -> list[Any]:
     """A stored view's researcher fields, in the order of :data:`EXTRA_FIELDS`."""
     values = _decoded.get(fields or b"")
     if values is None:
         if len(_decoded) >= _SHAPE_CACHE:
             _decoded.clear()
         decoded = orjson.loads(fields) if fields else None
-        values = _decoded[fields or b""] = (
-            decoded if isinstance(decoded, list) else [None] * len(SHAPE_FIELDS)
-        )
-    return [context, asset, *values, ip]
+        if not isinstance(decoded, list) or len(decoded) != len(SHAPE_FIELDS) + 2:
+            decoded = [None] * (len(SHAPE_FIELDS) + 2)
+        values = _decoded[fields or b""] = [*decoded[-2:], *decoded[:-2]]
+    return [*values, ip]
 
 
 def newest_first_so_far(

@@ -27,6 +27,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -49,8 +50,6 @@ CREATE TABLE IF NOT EXISTS views (
     url TEXT NOT NULL,
     interaction REAL,
     shape INTEGER NOT NULL,
-    context_id INTEGER,
-    asset_id INTEGER,
     remote_ip TEXT,
     PRIMARY KEY (user_id, created, id)
 ) WITHOUT ROWID;
@@ -121,13 +120,14 @@ LISTING, LISTED = "listing", "listed"
 _INSERT_UNIT = "INSERT INTO units (run_id, user_id, start, end, source) VALUES (?, ?, ?, ?, ?)"
 _UPSERT_USER = "INSERT INTO users VALUES (?, ?) ON CONFLICT DO UPDATE SET name = excluded.name"
 _UPSERT_VIEW = (
-    "INSERT INTO views (course_id, created, id, url, interaction, shape, context_id, asset_id,"
-    " remote_ip, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (user_id, created, id) DO UPDATE SET course_id = excluded.course_id,"
-    " url = excluded.url, interaction = excluded.interaction, shape = excluded.shape,"
-    " context_id = excluded.context_id, asset_id = excluded.asset_id,"
-    " remote_ip = excluded.remote_ip"
+    # ?8 (the row's shape fields) goes to ``shapes``, not here: rows bind as they come.
+    "INSERT INTO views (course_id, created, id, url, interaction, shape, remote_ip, user_id)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9) ON CONFLICT (user_id, created, id) DO UPDATE"
+    " SET course_id = excluded.course_id, url = excluded.url,"
+    " interaction = excluded.interaction, shape = excluded.shape, remote_ip = excluded.remote_ip"
 )
+_SHAPE_OF = itemgetter(5)
+_FIELDS_OF = itemgetter(7)
 #: One enrollment of a roster user: (user_id, type, last_activity_at or None).
 Enrollment = tuple[int, str, str | None]
 
@@ -175,6 +175,8 @@ class Store:
 
     def __init__(self, path: Path, origin: str | None) -> None:
         self.path = path
+        self._shapes: set[int] = set()  # shapes this store is known to hold
+        self._new_shapes: list[int] = []  # shapes the open transaction adds
         if origin is None and not path.exists():
             raise StateError(f"no state store at {path}")
         try:
@@ -220,8 +222,12 @@ class Store:
         with self._failing("write"):
             # ``with connection`` commits or rolls back; BEGIN makes the block one transaction.
             self._db.execute("BEGIN")
-            with self._db:
-                yield self._db
+            try:
+                with self._db:
+                    yield self._db
+                self._shapes.update(self._new_shapes)
+            finally:
+                self._new_shapes.clear()
 
     @contextmanager
     def _failing(self, doing: str) -> Iterator[None]:
@@ -487,10 +493,13 @@ class Store:
 
     def _insert(self, user_id: int, rows: list[Row]) -> None:
         if rows:
-            self._db.executemany(_UPSERT_VIEW, [(*row[:9], user_id) for row in rows])
-            self._db.executemany(
-                "INSERT OR IGNORE INTO shapes VALUES (?, ?)", {r[5]: r[9] for r in rows}.items()
-            )
+            self._db.executemany(_UPSERT_VIEW, [(*row, user_id) for row in rows])
+            shapes = dict(zip(map(_SHAPE_OF, rows), map(_FIELDS_OF, rows), strict=True))
+            new = [item for item in shapes.items() if item[0] not in self._shapes]
+            if new:
+                self._db.executemany("INSERT OR IGNORE INTO shapes VALUES (?, ?)", new)
+                # Known only once committed: a rolled-back page stores its shapes again.
+                self._new_shapes.extend(shape for shape, _ in new)
 
     # Reports ----------------------------------------------------------------
 
@@ -521,14 +530,14 @@ class Store:
 
     def user_records(
         self, user_id: int, course_id: int, start: str, end: str
-    ) -> Iterator[tuple[str, str, str, float | None, bytes, int | None, int | None, str | None]]:
+    ) -> Iterator[tuple[str, str, str, float | None, bytes | None, str | None]]:
         """One user's views of a course with the researcher's fields, by (time, id):
-        (created, id, url, seconds, shape fields, context_id, asset_id, remote_ip)."""
+        (created, id, url, seconds, shape fields, remote_ip)."""
         with (
             self._failing("read"),
             closing(
                 self._db.execute(
-                    "SELECT created, id, url, interaction, fields, context_id, asset_id, remote_ip"
+                    "SELECT created, id, url, interaction, fields, remote_ip"
                     " FROM views LEFT JOIN shapes USING (shape)"
                     " WHERE user_id = ? AND created BETWEEN ? AND ? AND course_id = ?"
                     " ORDER BY created, id",
