@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 
-from pageviews.sources.records import EXTRA_FIELDS, course_of, course_rows
+from pageviews.sources.records import EXTRA_FIELDS, course_of, course_rows, extra_values
 
 
 def view(**fields: Any) -> dict[str, Any]:
@@ -139,11 +138,26 @@ def test_rows_keep_the_researcher_fields_in_order() -> None:
         links={"context": 1693, "asset": 55, "user": 5},
     )  # fmt: skip
     sparse = {"id": "r2", "url": "https://c/courses/1693/x", "created_at": "2015-02-01T00:00:00Z"}
-    rows, _ = course_rows([full, sparse], {1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
-    assert [dict(zip(EXTRA_FIELDS, orjson.loads(r[5]), strict=True)) for r in rows] == [
+    hostile = view(
+        id="r3", user_agent={"a": 1}, remote_ip=7, links={"context": 1693, "asset": 2**70}
+    )
+    rows, _ = course_rows(
+        [full, sparse, hostile], {1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z"
+    )
+    found = [dict(zip(EXTRA_FIELDS, extra_values(r[7], r[6]), strict=True)) for r in rows]
+    assert found[:2] == [
         {"context_id": 1693, "asset_id": 55, "context_type": "Course",
          "asset_type": "Assignment", "controller": "assignments", "action": "show",
          "participated": True, "user_request": True, "http_method": "get",
          "user_agent": "UA/1", "app_name": "app", "remote_ip": "203.0.113.9"},
         dict.fromkeys(EXTRA_FIELDS),
     ]  # fmt: skip
+    # What SQLite could not store, or is not an id or an address, is kept as null.
+    assert (found[2]["user_agent"], found[2]["remote_ip"], found[2]["asset_id"]) == (None,) * 3
+
+
+def test_views_of_one_shape_share_it() -> None:
+    views = [view(id=f"s{i}", remote_ip=f"10.0.0.{i}") for i in range(3)]
+    rows, _ = course_rows(views, {1693}, "2015-01-01T00:00:00Z", "2015-12-31T00:00:00Z")
+    assert len({r[5] for r in rows}) == 1 and rows[0][7] is rows[2][7]
+    assert [r[6] for r in rows] == ["10.0.0.0", "10.0.0.1", "10.0.0.2"]

@@ -18,7 +18,8 @@ IN_ORDER = (None, True)
 
 
 def row(created: str, vid: str, course: int = 1693, url: str = "") -> Row:
-    return (course, created, vid, url or f"https://c/courses/{course}/{vid}", 1.0, b"[]")
+    url = url or f"https://c/courses/{course}/{vid}"
+    return (course, created, vid, url, 1.0, 0, None, b"[]")
 
 
 @pytest.fixture

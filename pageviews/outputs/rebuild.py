@@ -10,7 +10,7 @@ import orjson
 from ..errors import IncompleteHarvestError, NoStoredHarvestError
 from ..options import BatchOptions
 from ..progress import counted
-from ..store.histories import FAILED, LISTED, LISTING, Run, RunCourse, Store
+from ..store.histories import FAILED, LISTED, LISTING, MISSING, Run, RunCourse, Store
 from ..store.lock import store_lock
 from .render import check_writable, render_course
 
@@ -51,7 +51,13 @@ def rebuild_reports(options: BatchOptions) -> RebuildResult:
             roster = store.roster(run.run_id, course.course_id)
             problems = store.problems(run.run_id)
             failed = [u for u, _ in roster if problems.get(u, ("",))[0] == FAILED]
-            totals = render_course(store, run, course.course_id, roster, options, exclude=failed)
+            missing = [
+                (u, problems[u][1]) for u, _ in roster if problems.get(u, ("",))[0] == MISSING
+            ]
+            totals = render_course(
+                store, run, course.course_id, roster, options, exclude=failed, name=course.name,
+                missing=missing,
+            )  # fmt: skip
         finally:
             store.close()
     return RebuildResult(course.course_id, totals.records, totals.paths, failed)

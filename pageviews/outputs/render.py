@@ -163,7 +163,8 @@ def render_course(
                     elif options.records_dataset:
                         records = store.user_records(user_id, course_id, run.start, run.end)
                         tables.write_records(user_id, user_name, list(records))
-            tables.commit()
+                # Inside the block: the seed's files reach their names only after these.
+                tables.commit()
             if options.summary:
                 summary = SummaryInput(
                     meta=meta,

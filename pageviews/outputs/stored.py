@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
-import orjson
-
-from ..sources.records import EXTRA_FIELDS
+from ..sources.records import EXTRA_FIELDS, extra_values
 from ..store.histories import Store
 from ..timerange import canvas_timestamp
 from .columnar import arrow_schema, arrow_table
@@ -57,10 +55,10 @@ def _rows(
         for user_id, name in store.course_users(course_id):
             if wanted is not None and user_id not in wanted:
                 continue
-            for created, view_id, url, seconds, extra in store.user_records(
+            for created, view_id, url, seconds, fields, ip in store.user_records(
                 user_id, course_id, canvas_timestamp(start), canvas_timestamp(end)
             ):
-                values = orjson.loads(extra)
+                values = extra_values(fields, ip)
                 row = [view_id, user_id, name, created, url, seconds, course_id, *values]
                 if not include_ip:
                     row[-1] = None

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ..sources.records import EXTRA_FIELDS
+from ..sources.records import EXTRA_FIELDS, extra_values
 from .columnar import BOOL, FLOAT, INT, NAMES, STR, TIME, Columns, TableSink
 from .reports import ReportMeta, ranked
 
@@ -147,12 +147,12 @@ class CourseTables:
         self._user_counts = Counter()
 
     def write_records(self, user_id: int, name: str, records: Sequence[Sequence[Any]]) -> None:
-        """One user's stored views (created, id, url, seconds, extra) as dataset rows."""
+        """One user's stored views (created, id, url, seconds, shape fields, ip) as rows."""
         sink = self._sinks.get("page-views")
         if sink is None or not records:
             return
         n = len(records)
-        extras = [orjson.loads(r[4]) for r in records]
+        extras = [extra_values(r[4], r[5]) for r in records]
         columns: list[list[Any]] = [
             [r[1] for r in records], [user_id] * n, [name] * n, [r[0] for r in records],
             [r[2] for r in records], [r[3] for r in records], [self.meta.course_id] * n,
@@ -160,7 +160,7 @@ class CourseTables:
         wanted = {c[0] for c in self._page_columns}
         for index, field in enumerate(EXTRA_FIELDS):
             if field in wanted:
-                columns.append([e[index] if len(e) > index else None for e in extras])
+                columns.append([e[index] for e in extras])
         sink.add_columns(columns)
 
     def inactive(self, user_id: int, name: str, kinds: list[str], last: str | None) -> None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from contextlib import suppress
+from hashlib import blake2b
 from operator import itemgetter
 from typing import Any
 
-from orjson import dumps
+import orjson
 
 from ..timerange import normalize_timestamp
 
@@ -22,15 +24,14 @@ _COURSE_PATH = re.compile(
     r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?/(?:api/v1/)?courses/(\d+)(?:[/?#]|$)"
 )
 
-#: A stored page view: (course_id, created_at, id, url, interaction_seconds, extra); the
-#: user is known from the fetch unit. ``extra`` is the JSON array of :data:`EXTRA_FIELDS`,
-#: kept for the record-level dataset; the reports never decode it.
-Row = tuple[int, str, str, str, float | None, bytes]
-#: The fields of a stored view's ``extra``, in order: the researcher's fields beyond the
-#: reports' (contract §3); ``context_id`` and ``asset_id`` are ``links.context``/``asset``.
-EXTRA_FIELDS = (
-    "context_id",
-    "asset_id",
+#: A stored page view: (course_id, created_at, id, url, interaction_seconds, shape,
+#: remote_ip, shape_fields); the user is known from the fetch unit. The researcher's other
+#: fields repeat from view to view (controller, action, user agent, asset...): each distinct
+#: combination, a *shape*, is kept once, named by ``shape`` (a digest of its content) and
+#: spelled by ``shape_fields`` (JSON of :data:`SHAPE_FIELDS`, then the context and asset
+#: ids). The reports read only the first five.
+Row = tuple[int, str, str, str, float | None, int, str | None, bytes]
+SHAPE_FIELDS = (
     "context_type",
     "asset_type",
     "controller",
@@ -40,10 +41,17 @@ EXTRA_FIELDS = (
     "http_method",
     "user_agent",
     "app_name",
-    "remote_ip",
 )
-_TOP_LEVEL = EXTRA_FIELDS[2:]
-_EXTRA = itemgetter(*_TOP_LEVEL)
+#: The researcher's fields beyond the reports' (contract §3), as :func:`extra_values` gives
+#: them; ``context_id`` and ``asset_id`` are ``links.context`` and ``links.asset``.
+EXTRA_FIELDS = ("context_id", "asset_id", *SHAPE_FIELDS, "remote_ip")
+_SHAPE = itemgetter(*SHAPE_FIELDS)
+#: Shapes remembered (key to digest and JSON); a hostile source cannot grow it forever.
+_SHAPE_CACHE = 65_536
+_shapes: dict[tuple[Any, ...], tuple[int, bytes]] = {}
+_decoded: dict[bytes, list[Any]] = {}
+_INT64 = 2**63
+_SCALARS = (str, int, float, bool, type(None))
 
 _BY_TIME_THEN_ID = itemgetter(1, 2)
 _CREATED = itemgetter(1)
@@ -109,12 +117,17 @@ def course_rows(
             url = view["url"]
             created = view["created_at"]
             view_id = view["id"]
-            # One C-level getter and one orjson call: the cheapest way to keep them all.
-            extra = (context, links["asset"], *_EXTRA(view))
+            # One C-level getter and one dict look-up per view; JSON once per shape.
+            shape = _shapes.get((_SHAPE(view), context, links["asset"]))
+            ip = view["remote_ip"]
         except (KeyError, TypeError):
             seconds, url, course = view.get("interaction_seconds"), view.get("url"), None
             created, view_id = view.get("created_at"), view.get("id")
-            extra = _careful_extra(view)
+            links = view.get("links")
+            links = links if type(links) is dict else {}
+            key = tuple(view.get(k) for k in SHAPE_FIELDS)
+            shape = _shape((key, links.get("context"), links.get("asset")))
+            ip = view.get("remote_ip")
         if course is None:
             course = course_of(view)
             if course is None or (courses is not None and course not in courses):
@@ -135,15 +148,49 @@ def course_rows(
             continue
         if seconds is not None and type(seconds) is not float:
             seconds = float(seconds)
-        append((course, created, view_id, url or "", seconds, dumps(extra)))
+        if shape is None:
+            shape = _shape((_SHAPE(view), context, links["asset"]))
+        append((course, created, view_id, url or "", seconds, shape[0],
+                ip if type(ip) is str else None, shape[1]))  # fmt: skip
     return rows, unusable
 
 
-def _careful_extra(view: dict[str, Any]) -> tuple[Any, ...]:
-    """The extra fields of a record missing some of them (absent reads as null)."""
-    links = view.get("links")
-    links = links if isinstance(links, dict) else {}
-    return (links.get("context"), links.get("asset"), *(view.get(k) for k in _TOP_LEVEL))
+def _shape(key: tuple[tuple[Any, ...], Any, Any]) -> tuple[int, bytes]:
+    """The digest and JSON of a shape not found at once, remembered for the views to come.
+
+    ``key`` is (the SHAPE_FIELDS values, context id, asset id) as the view gave them;
+    what is not a JSON scalar, or an id SQLite could not hold, is kept as null.
+    """
+    fields, context, asset = key
+    clean = (
+        *(v if type(v) in _SCALARS else None for v in fields),
+        context if type(context) is int and -_INT64 <= context < _INT64 else None,
+        asset if type(asset) is int and -_INT64 <= asset < _INT64 else None,
+    )
+    found = _shapes.get(clean)
+    if found is None:
+        text = orjson.dumps(clean)
+        digest = int.from_bytes(blake2b(text, digest_size=8).digest(), "big", signed=True)
+        found = (digest, text)
+    if len(_shapes) >= _SHAPE_CACHE:
+        _shapes.clear()
+    _shapes[clean] = found
+    with suppress(TypeError):  # a hostile value cannot be a key: found again by ``clean``
+        _shapes[key] = found
+    return found
+
+
+def extra_values(fields: bytes | None, ip: str | None) -> list[Any]:
+    """A stored view's researcher fields, in the order of :data:`EXTRA_FIELDS`."""
+    values = _decoded.get(fields or b"")
+    if values is None:
+        if len(_decoded) >= _SHAPE_CACHE:
+            _decoded.clear()
+        decoded = orjson.loads(fields) if fields else None
+        if not isinstance(decoded, list) or len(decoded) != len(SHAPE_FIELDS) + 2:
+            decoded = [None] * (len(SHAPE_FIELDS) + 2)
+        values = _decoded[fields or b""] = [*decoded[-2:], *decoded[:-2]]
+    return [*values, ip]
 
 
 def newest_first_so_far(

@@ -18,6 +18,10 @@ Invariants:
   months and its ``done`` state are written in one transaction. Units of the
   ``history`` source name the query group (``query_key``, the root query) that
   reads them; a query too large for Canvas becomes children under the same root.
+- Each view keeps the researcher's fields for the records dataset: its context and
+  asset ids and address, and a ``shape`` naming its row in ``shapes``, which holds
+  each distinct combination of the fields that repeat (controller, action, user
+  agent...) once. A shape's digest is of its content, so a shape is never rewritten.
 - A run is a plan over the store: its courses, their rosters and its fetch
   units. Reports are rendered per course from ``views`` by course, range and
   roster; they never depend on which run read a view.
@@ -29,6 +33,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,7 +43,7 @@ from ..coverage import Covered, Interval
 from ..errors import StateError
 from ..sources.records import Row
 
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,9 +55,11 @@ CREATE TABLE IF NOT EXISTS views (
     course_id INTEGER NOT NULL,
     url TEXT NOT NULL,
     interaction REAL,
-    extra BLOB NOT NULL,
+    shape INTEGER NOT NULL,
+    remote_ip TEXT,
     PRIMARY KEY (user_id, created, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS shapes (shape INTEGER PRIMARY KEY, fields BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS coverage (
     user_id INTEGER NOT NULL,
     start TEXT NOT NULL,
@@ -137,11 +144,14 @@ LISTING, LISTED = "listing", "listed"
 _INSERT_UNIT = "INSERT INTO units (run_id, user_id, start, end, source) VALUES (?, ?, ?, ?, ?)"
 _UPSERT_USER = "INSERT INTO users VALUES (?, ?) ON CONFLICT DO UPDATE SET name = excluded.name"
 _UPSERT_VIEW = (
-    "INSERT INTO views (course_id, created, id, url, interaction, extra, user_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, created, id) DO UPDATE SET"
-    " course_id = excluded.course_id, url = excluded.url, interaction = excluded.interaction,"
-    " extra = excluded.extra"
+    # ?8 (the row's shape fields) goes to ``shapes``, not here: rows bind as they come.
+    "INSERT INTO views (course_id, created, id, url, interaction, shape, remote_ip, user_id)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9) ON CONFLICT (user_id, created, id) DO UPDATE"
+    " SET course_id = excluded.course_id, url = excluded.url,"
+    " interaction = excluded.interaction, shape = excluded.shape, remote_ip = excluded.remote_ip"
 )
+_SHAPE_OF = itemgetter(5)
+_FIELDS_OF = itemgetter(7)
 #: One enrollment of a roster user: (user_id, type, last_activity_at or None).
 Enrollment = tuple[int, str, str | None]
 
@@ -204,6 +214,8 @@ class Store:
 
     def __init__(self, path: Path, origin: str | None) -> None:
         self.path = path
+        self._shapes: set[int] = set()  # shapes this store is known to hold
+        self._new_shapes: list[int] = []  # shapes the open transaction adds
         if origin is None and not path.exists():
             raise StateError(f"no state store at {path}")
         try:
@@ -249,8 +261,12 @@ class Store:
         with self._failing("write"):
             # ``with connection`` commits or rolls back; BEGIN makes the block one transaction.
             self._db.execute("BEGIN")
-            with self._db:
-                yield self._db
+            try:
+                with self._db:
+                    yield self._db
+                self._shapes.update(self._new_shapes)
+            finally:
+                self._new_shapes.clear()
 
     @contextmanager
     def _failing(self, doing: str) -> Iterator[None]:
@@ -676,6 +692,12 @@ class Store:
     def _insert(self, user_id: int, rows: list[Row]) -> None:
         if rows:
             self._db.executemany(_UPSERT_VIEW, [(*row, user_id) for row in rows])
+            shapes = dict(zip(map(_SHAPE_OF, rows), map(_FIELDS_OF, rows), strict=True))
+            new = [item for item in shapes.items() if item[0] not in self._shapes]
+            if new:
+                self._db.executemany("INSERT OR IGNORE INTO shapes VALUES (?, ?)", new)
+                # Known only once committed: a rolled-back page stores its shapes again.
+                self._new_shapes.extend(shape for shape, _ in new)
 
     # Upkeep -----------------------------------------------------------------
 
@@ -732,14 +754,15 @@ class Store:
 
     def user_records(
         self, user_id: int, course_id: int, start: str, end: str
-    ) -> Iterator[tuple[str, str, str, float | None, bytes]]:
-        """One user's views of a course with their extra fields: (created, id, url, seconds,
-        extra), by (time, id)."""
+    ) -> Iterator[tuple[str, str, str, float | None, bytes | None, str | None]]:
+        """One user's views of a course with the researcher's fields, by (time, id):
+        (created, id, url, seconds, shape fields, remote_ip)."""
         with (
             self._failing("read"),
             closing(
                 self._db.execute(
-                    "SELECT created, id, url, interaction, extra FROM views"
+                    "SELECT created, id, url, interaction, fields, remote_ip"
+                    " FROM views LEFT JOIN shapes USING (shape)"
                     " WHERE user_id = ? AND created BETWEEN ? AND ? AND course_id = ?"
                     " ORDER BY created, id",
                     (user_id, start, end, course_id),
