@@ -165,6 +165,15 @@ CASES = [
     Case("JSON object where Canvas sends a list", 7,
          "expected a JSON list from /api/v1/users/11/page_views",
          hostile=hostile_users(as_object)),
+    Case("batch without courses", 2,
+         "error: no courses: name them, give --courses-file, or --account and --term",
+         args=("batch",), before_any_request=True),
+    Case("courses file with a bad line", 2,
+         "error: {tmp}/courses.txt line 2: course '16 93' must be a numeric id or "
+         "sis_course_id:<id>", args=("batch", "--courses-file", "{tmp}/courses.txt"),
+         before_any_request=True),
+    Case("batch with a course Canvas does not know", 15,
+         "error: 1 course of 2 could not be read (named above)", args=("batch", "1693", "424242")),
 ]  # fmt: skip
 
 
@@ -182,6 +191,7 @@ async def canvas_for(case: Case, world: World) -> AsyncIterator[tuple[str, Calla
 def prepare(case: Case, world: World, tmp: Path) -> Path:
     """Lay out the token file and the other props a case needs; return the token path."""
     (tmp / "blocker").write_text("a file where a directory should be")
+    (tmp / "courses.txt").write_text("1693\n16 93\n")
     Store(tmp / "other.sqlite", "https://other.example.edu").close()
     token_path = tmp / "oauthtoken.txt"
     if case.token_text == "<dir>":
