@@ -72,9 +72,8 @@ async def one(world: World, start: datetime, mode: str) -> tuple[float, float, i
 
 async def main() -> None:
     world = World.generate(WorldSpec.preset("small"))
-    print(
-        f"{'range':<10} {'history':<7} {'records':>8} {'units':>9} {'units/1k rec':>12} {'wall s':>7}"
-    )
+    head = ("range", "history", "records", "units", "units/1k rec", "wall s")
+    print(f"{head[0]:<10} {head[1]:<7} {head[2]:>8} {head[3]:>9} {head[4]:>12} {head[5]:>7}")
     for label, start in RANGES.items():
         for mode in ("never", "auto", "only"):
             units, wall, records = await one(world, start, mode)
