@@ -22,6 +22,16 @@ END = datetime(2015, 3, 31, 23, 59, 59, tzinfo=UTC)
 # about 0.4 units for a full page, so the minimal harvest costs ~1,430 units and
 # must take at least ~83 s, against ~15 s that latency alone would allow.
 THROTTLE = ThrottleConfig(cost_base=0.05, cost_per_item=0.0035)
+#: Issue 10's tiny bucket: one request in flight with a full page nearly overruns it.
+THROTTLE_TINY = ThrottleConfig(
+    maximum=80.0,
+    hwm=60.0,
+    up_front_cost=10.0,
+    outflow=3.0,
+    cost_base=0.3,
+    cost_per_item=0.01,
+    status=429,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         group="throttle-bound",
         summary="350k views, Canvas's throttle with a binding cost model, 40 ms latency",
         fake=FakeSetup("bench-throttle", latency=0.04, throttle=THROTTLE),
+        clients=(PAGEVIEWS,),
+    ),
+    Scenario(
+        name="throttle-tiny",
+        group="throttle-tiny",
+        summary="a tiny bucket (max 80, hwm 60, up-front 10, outflow 3/s), 429, 20 ms latency",
+        fake=FakeSetup("small", latency=0.02, throttle=THROTTLE_TINY),
         clients=(PAGEVIEWS,),
     ),
     Scenario(

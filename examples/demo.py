@@ -1,8 +1,12 @@
 """Run a real harvest against the bundled fake Canvas: what ``make demo`` does.
 
-Starts ``python -m pageviews.testing`` in its own process (with 20 ms latency and
-Canvas's throttle), then runs the seed-compatible invocation against it and
-leaves the three reports, CSV and JSON, the inactive-users report and the
+Starts ``python -m pageviews.testing`` in its own process (with 20 ms latency,
+hosted Canvas's 30-day list window and the PageView History API (throttling off:
+under Canvas's default bucket the export jobs' start costs alone would take
+minutes), its clock set to 2015-04-20 and running), then harvests course 1693 from
+2015-01-26 to 2015-04-19: the older part through history, the last 30 days
+through the list endpoint; the summary says how many views came from each.
+It leaves the three reports, CSV and JSON, the inactive-users report and the
 summary page ``summary_1693_<range>.html`` in ``demo-out/``. Both commands are
 printed exactly as they run, so they can be pasted to run the demo by hand.
 """
@@ -19,6 +23,8 @@ import time
 from pathlib import Path
 
 OUT = Path("demo-out")
+#: The fake's clock and the harvester's "now" (hidden --now): the worlds are in 2015.
+NOW = "2015-04-20T12:00:00Z"
 
 
 def wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> dict[str, str]:
@@ -54,11 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     ready_file, token_file = OUT / "fake-canvas.json", OUT / "oauthtoken.txt"
     ready_file.unlink(missing_ok=True)
+    # Each demo's fake listens on a new port, another Canvas to the state store.
+    (OUT / "pageviews-state.sqlite").unlink(missing_ok=True)
     port = free_port()
     fake_command = [
         sys.executable, "-m", "pageviews.testing",
         "--port", str(port), "--preset", args.preset, "--latency", args.latency,
-        "--throttle", "403", "--token-file", str(token_file), "--ready-file", str(ready_file),
+        "--throttle", "off", "--token-file", str(token_file), "--ready-file", str(ready_file),
+        "--retention-days", "30", "--history", "--now", NOW, "--clock-runs",
+        "--history-jobs", "10", "--history-run-seconds", "1",
     ]  # fmt: skip
     print("The fake Canvas (writes the admin token to the token file):")
     show(fake_command)
@@ -67,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         base_url = wait_for(ready_file, fake)["base_url"]
         command = [
             sys.executable, "-m", "pageviews",
-            "1693", "--start_time", "2015-01-26", "--end_time", "2015-03-12",
-            "--enrollment_types", "StudentEnrollment",
+            "1693", "--start_time", "2015-01-26", "--end_time", "2015-04-19",
+            "--enrollment_types", "StudentEnrollment", "--history", "auto", "--now", NOW,
             "--base-url", base_url, "--token-file", str(token_file),
-            "--out-dir", str(OUT), "--fresh",
+            "--out-dir", str(OUT), "--fresh", "--retry-base-wait", "0.2",
         ]  # fmt: skip
         print("The harvest (to run it again: start the fake as above, then paste this):")
         show(command)

@@ -145,8 +145,9 @@ def source_notes(from_history: int, records: int) -> list[str]:
     if not from_history:
         return []
     return [
-        f"sources: {from_history:,} page views from history, "
-        f"{max(records - from_history, 0):,} from the list endpoint"
+        f"sources: {from_history:,} page views read from history, "
+        f"{max(records - from_history, 0):,} from the list endpoint "
+        "(the users' views of every course, before de-duplication)"
     ]
 
 

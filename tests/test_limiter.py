@@ -144,3 +144,17 @@ async def test_cancelled_waiter_gives_its_place_back() -> None:
     assert gate.in_flight == 0
     async with gate.slot():
         assert gate.in_flight == 1
+
+
+def test_costly_kinds_hold_places_by_their_learned_cost() -> None:
+    from pageviews.canvas.limiter import CostBook
+
+    book = CostBook(up_front_cost=50.0)
+    assert book.weight("list") == 1
+    assert book.weight("history-start") == 3  # the prior, before any reply
+    book.learn("history-start", 400.0)
+    assert book.weight("history-start") == 8
+    book.learn("history-start", 0.5)
+    assert book.weight("history-start") == 7  # decays towards newer costs
+    book.learn("list", None)
+    assert book.weight("list") == 1

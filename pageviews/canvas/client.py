@@ -144,20 +144,20 @@ class CanvasClient:
         query = f"?{urlencode(params)}" if params else ""
         return f"{self.base_url}{path}{query}"
 
-    async def get(self, url: str, *, attempts: int | None = None) -> Page:
+    async def get(self, url: str, *, attempts: int | None = None, kind: str = "") -> Page:
         """GET one URL on the Canvas origin, retrying transient failures."""
         check_same_origin(url, self.base_url)
         policy = self.retry if attempts is None else self.retry.with_attempts(attempts)
         async for attempt in policy.retrying(self._on_retry):
             with attempt:
-                return await self._get_once(url)
+                return await self._get_once(url, kind)
         raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
 
     def _on_retry(self, exc: BaseException) -> None:
         self.stats.retries += 1
 
-    async def _get_once(self, url: str) -> Page:
-        async with self.gate.slot():
+    async def _get_once(self, url: str, kind: str = "") -> Page:
+        async with self.gate.slot(kind):
             self.stats.requests += 1
             with self._transport(), anyio.fail_after(self.deadline):
                 async with self.session.get(
@@ -182,7 +182,7 @@ class CanvasClient:
             if page.next_url is not None:
                 # Refused here, before the page is returned: a refused link is never stored.
                 check_same_origin(page.next_url, self.base_url)
-            self.gate.observe(page.rate)
+            self.gate.observe(page.rate, kind)
             self.stats.pages += 1
             return page
 
@@ -211,14 +211,16 @@ class CanvasClient:
         except aiohttp.ClientError as exc:
             raise TransientError(f"HTTP client error ({type(exc).__name__})") from None
 
-    async def send(self, method: str, url: str, form: Sequence[tuple[str, str]] = ()) -> Reply:
+    async def send(
+        self, method: str, url: str, form: Sequence[tuple[str, str]] = (), *, kind: str = ""
+    ) -> Reply:
         """One try of any call through the gate, its reply undeciphered (the caller decides).
 
         For the History API, whose 429 and 503 mean "jobs still running" and "queue
         full", not a full bucket (contract §9): the gate only reads the rate headers.
         """
         check_same_origin(url, self.base_url)
-        async with self.gate.slot():
+        async with self.gate.slot(kind):
             self.stats.requests += 1
             with self._transport(), anyio.fail_after(self.deadline):
                 async with self.session.request(
@@ -231,18 +233,18 @@ class CanvasClient:
                 ) as response:
                     body = await read_capped(response, self.max_body)
                     status, headers = response.status, response.headers
-            self.gate.observe(rate_limit_from_headers(headers))
+            self.gate.observe(rate_limit_from_headers(headers), kind)
             return Reply(status, headers, body.replace(self._token, b"[token]"))
 
     @asynccontextmanager
-    async def download(self, url: str) -> AsyncIterator[Download]:
+    async def download(self, url: str, *, kind: str = "") -> AsyncIterator[Download]:
         """Stream one GET's body in chunks (an export file may be hundreds of MB).
 
         The deadline applies to each chunk, not the whole file: a large file takes
         long, a stalled one does not.
         """
         check_same_origin(url, self.base_url)
-        async with self.gate.slot():
+        async with self.gate.slot(kind):
             self.stats.requests += 1
             with self._transport():
                 with anyio.fail_after(self.deadline):
@@ -254,7 +256,7 @@ class CanvasClient:
                         read_bufsize=READ_BUFFER,
                     )
                 try:
-                    self.gate.observe(rate_limit_from_headers(response.headers))
+                    self.gate.observe(rate_limit_from_headers(response.headers), kind)
                     yield Download(response.status, response.headers, self._chunks(response))
                 finally:
                     response.release()

@@ -102,31 +102,72 @@ class AdaptiveLimit:
         return self.limit
 
 
+@dataclass(slots=True)
+class CostBook:
+    """The learned bucket cost of each kind of call, from ``X-Request-Cost``.
+
+    Calls differ in cost (a History API query start is charged far more than a
+    list page, contract §9), so the gate lets a call of a costly kind hold as
+    many in-flight places as its cost is worth in up-front charges. A kind keeps
+    the largest cost seen lately, decaying towards newer ones.
+    """
+
+    up_front_cost: float = DEFAULT_UP_FRONT_COST
+    costs: dict[str, float] = field(default_factory=dict)
+    #: Costs assumed before a kind's first reply, so a first burst cannot overrun the
+    #: bucket: contract §9's extra costs (start 150, results 50), replaced once learned.
+    prior: dict[str, float] = field(
+        default_factory=lambda: {"history-start": 150.0, "history-results": 50.0}
+    )
+
+    def learn(self, kind: str, cost: float | None) -> None:
+        """Note a reply's ``X-Request-Cost`` for ``kind``."""
+        if cost is None or not math.isfinite(cost) or cost < 0:
+            return
+        known = self.costs.get(kind)
+        self.costs[kind] = cost if known is None else max(cost, 0.8 * known + 0.2 * cost)
+
+    def weight(self, kind: str) -> int:
+        """In-flight places a call of ``kind`` holds: its cost in up-front charges."""
+        cost = self.costs.get(kind, self.prior.get(kind))
+        if cost is None:
+            return 1
+        return max(1, math.ceil(cost / self.up_front_cost))
+
+
 class Gate:
-    """An async semaphore whose size follows an :class:`AdaptiveLimit`, first come first served."""
+    """An async semaphore whose size follows an :class:`AdaptiveLimit`, first come first served.
+
+    A call may hold several places (its kind's learned cost, :class:`CostBook`);
+    one that needs more places than the limit has runs alone.
+    """
 
     def __init__(self, limit: AdaptiveLimit) -> None:
         self.policy = limit
+        self.costs = CostBook(limit.up_front_cost)
         self.in_flight = 0
         self.peak = 0
-        self._waiters: deque[anyio.Event] = deque()
+        self._waiters: deque[tuple[anyio.Event, int]] = deque()
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one in-flight place for the duration of a request."""
-        await self._acquire()
+    async def slot(self, kind: str = "") -> AsyncIterator[None]:
+        """Hold the in-flight places of a call of ``kind`` for the duration of a request."""
+        weight = self.costs.weight(kind) if kind else 1
+        await self._acquire(weight)
         try:
             yield
         finally:
-            self._release()
+            self._release(weight)
 
     @property
     def spare(self) -> int:
         """Places free right now that no waiting request will take."""
-        return self.policy.limit - self.in_flight - len(self._waiters)
+        return self.policy.limit - self.in_flight - sum(w for _, w in self._waiters)
 
-    def observe(self, rate: RateLimit | None) -> None:
+    def observe(self, rate: RateLimit | None, kind: str = "") -> None:
         """Feed a successful response's throttle headers (call while holding a slot)."""
+        if kind and rate is not None:
+            self.costs.learn(kind, rate.cost)
         self.policy.on_response(rate)
         self._wake()
 
@@ -134,31 +175,36 @@ class Gate:
         """Feed a throttled response (call while holding a slot)."""
         self.policy.on_throttle(rate)
 
-    async def _acquire(self) -> None:
-        if not self._waiters and self.in_flight < self.policy.limit:
+    def _fits(self, weight: int) -> bool:
+        return self.in_flight == 0 or self.in_flight + weight <= self.policy.limit
+
+    async def _acquire(self, weight: int) -> None:
+        if not self._waiters and self._fits(weight):
             await anyio.lowlevel.checkpoint_if_cancelled()
-            self._take()
+            self._take(weight)
             return
         event = anyio.Event()
-        self._waiters.append(event)
+        entry = (event, weight)
+        self._waiters.append(entry)
         try:
             await event.wait()
         except BaseException:
             if event.is_set():
-                self._release()
+                self._release(weight)
             else:
-                self._waiters.remove(event)
+                self._waiters.remove(entry)
             raise
 
-    def _take(self) -> None:
-        self.in_flight += 1
+    def _take(self, weight: int) -> None:
+        self.in_flight += weight
         self.peak = max(self.peak, self.in_flight)
 
-    def _release(self) -> None:
-        self.in_flight -= 1
+    def _release(self, weight: int) -> None:
+        self.in_flight -= weight
         self._wake()
 
     def _wake(self) -> None:
-        while self._waiters and self.in_flight < self.policy.limit:
-            self._take()
-            self._waiters.popleft().set()
+        while self._waiters and self._fits(self._waiters[0][1]):
+            event, weight = self._waiters.popleft()
+            self._take(weight)
+            event.set()

@@ -24,10 +24,11 @@ from typing import Any, Final
 
 import anyio
 import orjson
+from multidict import CIMultiDictProxy
 
 from ..canvas.client import CanvasClient, Reply
 from ..canvas.ratelimit import rate_limit_from_headers, retry_after_seconds
-from ..canvas.responses import canvas_message
+from ..canvas.responses import canvas_message, is_throttle
 from ..engine import UnitContext
 from ..errors import (
     AuthenticationError,
@@ -208,7 +209,7 @@ class HistorySource:
         url = self.client.url(self._path(query))
         began, tries = self.clock(), 0
         while True:
-            reply = await self._send("POST", url, form)
+            reply = await self._send("POST", url, form, "history-start")
             if reply.status in (200, 201):
                 poll_url = _json(reply).get("poll_url")
                 if not isinstance(poll_url, str) or "/" not in poll_url:
@@ -220,18 +221,27 @@ class HistorySource:
             if self.clock() - began > self.give_up_after:
                 raise TransientError(f"history query not started after {self.give_up_after:g} s")
             asked = retry_after_seconds(reply.headers)
-            if reply.status == 429 and _BUCKET_THROTTLE not in reply.body and self._running:
+            bucket = self._bucket_throttle(reply.status, reply.body, reply.headers)
+            if reply.status == 429 and not bucket and self._running:
                 # Our own jobs hold the requester's slots: the next to end frees one.
                 with anyio.move_on_after(self.poll_cap):
                     await self._job_ended.wait()
                 continue
-            if reply.status in (429, 500, 502, 503, 504):
-                if reply.status == 429 and _BUCKET_THROTTLE in reply.body:
-                    self.client.stats.throttled += 1
-                    self.client.gate.throttled(rate_limit_from_headers(reply.headers))
+            if bucket or reply.status in (429, 500, 502, 503, 504):
                 await anyio.sleep(poll_wait(tries, self.poll_initial, self.poll_cap, asked))
                 continue
             _refuse(reply)
+
+    def _bucket_throttle(self, status: int, body: bytes, headers: CIMultiDictProxy[str]) -> bool:
+        """Whether Canvas's request throttle refused the call (not the export service)."""
+        rate = rate_limit_from_headers(headers)
+        if not is_throttle(status, body, rate) or (
+            status == 429 and _BUCKET_THROTTLE not in body and (rate is None or rate.remaining > 0)
+        ):
+            return False
+        self.client.stats.throttled += 1
+        self.client.gate.throttled(rate)
+        return True
 
     async def _poll(self, query: HistoryQuery, query_id: str) -> dict[str, Any] | None:
         """Poll until the job ends; None when Canvas no longer knows it."""
@@ -239,7 +249,7 @@ class HistorySource:
         polls = 0
         while True:
             try:
-                page = await self.client.get(url)
+                page = await self.client.get(url, kind="history-poll")
             except NotFoundError as exc:
                 if _NOT_AVAILABLE in str(exc):
                     raise HistoryUnavailableError(str(exc)) from None
@@ -274,7 +284,16 @@ class HistorySource:
         unusable = 0
         for attempt in range(self.client.retry_attempts):
             rows: list[tuple[int, Row]] = []
-            async with self.client.download(url) as reply:
+            async with self.client.download(url, kind="history-results") as reply:
+                if reply.status in (403, 429):
+                    body = b"".join([chunk async for chunk in reply.chunks])[:4096]
+                    if self._bucket_throttle(reply.status, body, reply.headers):
+                        asked = retry_after_seconds(reply.headers)
+                        await anyio.sleep(
+                            poll_wait(attempt, self.poll_initial, self.poll_cap, asked)
+                        )
+                        continue
+                    raise PermissionDeniedError(canvas_message(body))
                 if reply.status == 404:
                     return False
                 if reply.status == 400:
@@ -300,10 +319,10 @@ class HistorySource:
             return True
         raise TransientError("Canvas kept failing to serve a history result")
 
-    async def _send(self, method: str, url: str, form: list[tuple[str, str]]) -> Reply:
+    async def _send(self, method: str, url: str, form: list[tuple[str, str]], kind: str) -> Reply:
         for attempt in range(self.client.retry_attempts):
             try:
-                return await self.client.send(method, url, form)
+                return await self.client.send(method, url, form, kind=kind)
             except TransientError:
                 if attempt + 1 >= self.client.retry_attempts:
                     raise

@@ -7,10 +7,11 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
@@ -19,7 +20,7 @@ import orjson
 from .config import FakeConfig, LateViews
 from .faults import FaultConfig
 from .history_config import HistoryConfig
-from .server import serve
+from .server import FakeCanvas, serve
 from .throttle import ThrottleConfig
 from .world import World, WorldSpec
 
@@ -69,6 +70,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--late-max-delay", type=float, default=600.0, help="seconds a late view can lag"
     )
     parser.add_argument(
+        "--history-jobs", type=int, default=3, help="history jobs one token may run at once"
+    )
+    parser.add_argument(
+        "--history-run-seconds", type=float, default=5.0, help="how long a history job runs"
+    )
+    parser.add_argument(
+        "--clock-runs",
+        action="store_true",
+        help="with --now, the clock runs on from it in real time (history jobs then end)",
+    )
+    parser.add_argument(
         "--token-file",
         type=Path,
         help="write the admin token here (0600); default a private temporary file, "
@@ -100,7 +112,11 @@ def build_config(args: argparse.Namespace) -> FakeConfig:
         latency=args.latency,
         latency_jitter=args.latency_jitter,
         retention_days=args.retention_days,
-        history=HistoryConfig() if args.history else None,
+        history=HistoryConfig(
+            max_jobs_per_requester=args.history_jobs, run_seconds=args.history_run_seconds
+        )
+        if args.history
+        else None,
         now=args.now,
         late=LateViews(share=args.late_share, max_delay=args.late_max_delay)
         if args.late_share > 0
@@ -165,8 +181,20 @@ async def run(args: argparse.Namespace, world: World, token_file: Path) -> None:
             print(f"base URL:   {fake.base_url}\ntoken file: {token_file}", flush=True)
             print("courses (id, sis form, roster, name):", *course_lines(world), sep="\n")
             sys.stdout.flush()
-            async for _ in signals:
-                break
+            async with anyio.create_task_group() as tg:
+                if args.now is not None and args.clock_runs:
+                    tg.start_soon(_run_clock, fake, args.now)
+                async for _ in signals:
+                    break
+                tg.cancel_scope.cancel()
+
+
+async def _run_clock(fake: FakeCanvas, start: datetime) -> None:
+    """Move the fake's clock on in real time from ``start``."""
+    began = time.monotonic()
+    while True:
+        fake.config.now = start + timedelta(seconds=time.monotonic() - began)
+        await anyio.sleep(0.05)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
