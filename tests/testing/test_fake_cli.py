@@ -12,7 +12,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pageviews.testing import HistoryConfig, World, WorldSpec
+from pageviews.testing import HistoryConfig, LateViews, World, WorldSpec
 from pageviews.testing.__main__ import build_config, parse_args
 
 
@@ -68,3 +68,9 @@ def test_history_options_reach_the_config() -> None:
     assert config.now == datetime(2015, 4, 20, 12, tzinfo=UTC)
     assert config.throttle is not None
     assert config.throttle.list_cost_per_page_size == 0.4
+
+
+def test_late_view_options_reach_the_config() -> None:
+    assert build_config(parse_args([])).late is None
+    config = build_config(parse_args(["--late-share", "0.8", "--late-max-delay", "3000"]))
+    assert config.late == LateViews(share=0.8, max_delay=3000.0)
