@@ -132,7 +132,8 @@ def render_course(
     out_dir = options.course_dir(course_id)
     meta = report_meta(course_id, options)
     enrollments = store.enrollments(run.run_id, course_id)
-    stats = CourseStats()
+    # Counted only for the summary and the index: the seed's reports alone pay nothing.
+    stats = CourseStats() if options.summary else None
     inactive: list[tuple[int, str]] = []
     page: Path | None = None
     try:
@@ -155,7 +156,8 @@ def render_course(
                     seen = _Tap(user_id, user_name, tables, stats)
                     writer.write_user(user_id, user_name, seen.tap(rows))
                     tables.end_user(user_id, user_name)
-                    stats.end_user(user_id)
+                    if stats is not None:
+                        stats.end_user(user_id)
                     if not seen.count:
                         kinds, last = enrollments.get(user_id, ([], None))
                         tables.inactive(user_id, user_name, kinds, last)
@@ -165,7 +167,7 @@ def render_course(
                         tables.write_records(user_id, user_name, list(records))
                 # Inside the block: the seed's files reach their names only after these.
                 tables.commit()
-            if options.summary:
+            if stats is not None:
                 summary = SummaryInput(
                     meta=meta,
                     zone=options.time_range.start.tzinfo or UTC,
@@ -191,13 +193,10 @@ def render_course(
     if page is not None:
         writer.summary.paths["summary.html"] = page
     writer.summary.inactive = len(inactive)
-    zone = options.time_range.start.tzinfo or UTC
-    writer.summary.per_day = [
-        n
-        for _, n in stats.per_day(
-            zone, options.time_range.start.date(), options.time_range.end.date()
-        )
-    ]
+    if stats is not None:
+        zone = options.time_range.start.tzinfo or UTC
+        days = stats.per_day(zone, options.time_range.start.date(), options.time_range.end.date())
+        writer.summary.per_day = [n for _, n in days]
     return writer.summary
 
 
@@ -216,7 +215,9 @@ def _unreachable(options: BatchOptions, run: Run) -> str:
 class _Tap:
     """Pass one user's rows on to the report writer, showing each chunk to the tables."""
 
-    def __init__(self, user_id: int, name: str, tables: CourseTables, stats: CourseStats) -> None:
+    def __init__(
+        self, user_id: int, name: str, tables: CourseTables, stats: CourseStats | None
+    ) -> None:
         self.user_id, self.name, self.tables, self.stats = user_id, name, tables, stats
         self.count = 0
 
@@ -225,5 +226,6 @@ class _Tap:
         while chunk := list(islice(iterator, _CHUNK)):
             self.count += len(chunk)
             self.tables.user_chunk(self.user_id, self.name, chunk)
-            self.stats.chunk(chunk)
+            if self.stats is not None:
+                self.stats.chunk(chunk)
             yield from chunk
