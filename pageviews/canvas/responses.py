@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,10 @@ _THROTTLE_EVIDENCE = b"Rate Limit Exceeded"
 # Statuses a retry may cure (contract §6: pv4 answers 502/503 on its own trouble).
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504, 507, 520, 522, 524})
 _AUTH_FAILURES = ("invalid access token", "expired access token", "revoked access token")
+
+# Canvas's page-view ids are strings; only a page with a numeric id can hold one too
+# large for orjson, so the per-record check runs only then.
+_NUMERIC_ID = re.compile(rb'"id":\s*-?\d')
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +119,10 @@ def _success(
                 "not JSON (a login page or proxy?); check the base URL"
             ) from None
         raise TransientError("Canvas sent a truncated or undecodable JSON body") from None
-    if type(data) is list and any(
-        type(item) is dict and type(item.get("id")) is float for item in data
+    if (
+        type(data) is list
+        and _NUMERIC_ID.search(body)
+        and any(type(item) is dict and type(item.get("id")) is float for item in data)
     ):
         # orjson reads integers past 64 bits as floats, and floats collapse distinct ids
         # into one; the standard parser keeps every digit (ids are de-duplicated as text).

@@ -223,6 +223,10 @@ class Store:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # A checkpoint (the only fsync in WAL mode with synchronous=NORMAL) every
+            # ~40 MB of pages rather than every 4 MB: commits stay cheap; a crash
+            # still loses nothing committed.
+            self._db.execute("PRAGMA wal_autocheckpoint=10000")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"cannot open the state store {path}: {exc}") from None
