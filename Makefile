@@ -27,6 +27,7 @@ test: lint pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.history
 
 clean:
 	rm -rf $(VENV) demo-out bench-out
