@@ -83,9 +83,16 @@ def test_replies_with_others_in_flight_do_not_measure_the_outflow() -> None:
     assert pacer.outflow is None
 
 
-def test_an_empty_bucket_restarts_the_measurement() -> None:
+def test_a_nearly_empty_bucket_does_not_measure_the_outflow() -> None:
     pacer = Pacer()
-    # Level pinned at zero: remaining stays at its maximum although nothing leaks.
-    for step in range(50):
-        pacer.on_response(step * 0.02, RateLimit(60.0, 0.0), alone=True)
+    # Level pinned near zero: each reply shows only its own cost, nothing seems to leak.
+    for step in range(100):
+        pacer.on_response(step * 0.02, RateLimit(600.0 - 0.05 * (step % 5), 0.05), alone=True)
     assert pacer.outflow is None
+
+
+def test_no_wait_is_longer_than_the_cap() -> None:
+    pacer = Pacer()
+    now, _ = lone_replies(pacer, remaining=59.0, cost=1.3, outflow=3.0, n=45)
+    pacer.on_throttle(now, RateLimit(-200.0, None))
+    assert pacer.delay(now) == pacer.max_delay

@@ -15,7 +15,9 @@ own (callers pass ``now``):
   reply still showed ``remaining`` proves the charge was larger, and raises it.
 
 Invariants: :meth:`Pacer.delay` is zero until an outflow has been measured, so
-always without throttle headers (nothing observed); a measurement, once made,
+always without throttle headers (nothing observed), and never above
+``max_delay``; outflow is measured only while the bucket holds more than one
+charge (an empty bucket does not leak); a measurement, once made,
 is kept until a newer one replaces it; the pacer only predicts for a request
 that would run alone (the gate asks only then).
 """
@@ -43,6 +45,8 @@ class Pacer:
     min_span: float = 0.5
     #: Lone replies kept for the outflow measurement.
     window: int = 64
+    #: Longest wait asked for (a full Canvas bucket drains in about 60 s, contract §5).
+    max_delay: float = 30.0
     max_remaining: float | None = None
     learned_charge: float = 0.0
     _last: tuple[float, float] | None = None  # (when, remaining) of the latest reply
@@ -82,9 +86,11 @@ class Pacer:
             # Others' up-front charges hide in this remaining: restart the window.
             self._lone.clear()
             return
-        if self.max_remaining is not None and rate.remaining >= self.max_remaining:
-            # An empty bucket stops leaking; a measurement across it would read low.
+        if self.max_remaining is not None and rate.remaining > self.max_remaining - self.charge:
+            # A nearly empty bucket may run dry and stop leaking; a measurement across
+            # that would read low, and a low outflow asks for long waits.
             self._lone.clear()
+            return
         self._lone.append((now, rate.remaining, self._settled))
         while len(self._lone) > self.window:
             self._lone.popleft()
@@ -105,7 +111,7 @@ class Pacer:
         when, remaining = self._last
         predicted = remaining + outflow * max(0.0, now - when)
         need = self.charge * (1.0 + self.margin)
-        return max(0.0, (need - predicted) / outflow)
+        return min(self.max_delay, max(0.0, (need - predicted) / outflow))
 
     def _note_remaining(self, now: float, remaining: float) -> None:
         self._last = (now, remaining)
