@@ -53,6 +53,8 @@ class FakeSetup:
         t = self.throttle
         if t is None:
             return [*args, "--throttle", "off"]
+        if t.retry_after:
+            args.append("--retry-after")
         return [
             *args,
             "--throttle", str(t.status),

@@ -31,6 +31,7 @@ THROTTLE_TINY = ThrottleConfig(
     cost_base=0.3,
     cost_per_item=0.01,
     status=429,
+    retry_after=True,
 )
 
 
@@ -101,8 +102,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="throttle-tiny",
         group="throttle-tiny",
-        summary="a tiny bucket (max 80, hwm 60, up-front 10, outflow 3/s), 429, 20 ms latency",
-        fake=FakeSetup("small", latency=0.02, throttle=THROTTLE_TINY),
+        summary="~270 requests into a tiny bucket (max 80, hwm 60, up-front 10, outflow 3/s), "
+        "429 with Retry-After, 20 ms latency",
+        fake=FakeSetup("bench-tiny", latency=0.02, throttle=THROTTLE_TINY),
         clients=(PAGEVIEWS,),
     ),
     Scenario(

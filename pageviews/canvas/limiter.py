@@ -40,10 +40,8 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from .ratelimit import RateLimit
-
-#: Canvas's default up-front charge per request (request_throttle.rb); hosted may differ.
-DEFAULT_UP_FRONT_COST = 50.0
+from .pacing import Pacer
+from .ratelimit import DEFAULT_UP_FRONT_COST, RateLimit
 
 
 @dataclass(slots=True)
@@ -139,14 +137,18 @@ class Gate:
     """An async semaphore whose size follows an :class:`AdaptiveLimit`, first come first served.
 
     A call may hold several places (its kind's learned cost, :class:`CostBook`);
-    one that needs more places than the limit has runs alone.
+    one that needs more places than the limit has runs alone. A call that runs
+    alone first waits as long as its :class:`~.pacing.Pacer` says the bucket needs.
     """
 
     def __init__(self, limit: AdaptiveLimit) -> None:
         self.policy = limit
         self.costs = CostBook(limit.up_front_cost)
+        self.pacer = Pacer()
         self.in_flight = 0
+        self.running = 0  # requests, not places
         self.peak = 0
+        self.paced = 0  # requests that waited for the bucket to leak
         self._waiters: deque[tuple[anyio.Event, int]] = deque()
 
     @asynccontextmanager
@@ -155,6 +157,12 @@ class Gate:
         weight = self.costs.weight(kind) if kind else 1
         await self._acquire(weight)
         try:
+            if self.running == 1:
+                # Alone and still too much for the bucket: wait for it to leak.
+                delay = self.pacer.delay(anyio.current_time())
+                if delay > 0:
+                    self.paced += 1
+                    await anyio.sleep(delay)
             yield
         finally:
             self._release(weight)
@@ -169,11 +177,13 @@ class Gate:
         if kind and rate is not None:
             self.costs.learn(kind, rate.cost)
         self.policy.on_response(rate)
+        self.pacer.on_response(anyio.current_time(), rate, alone=self.running == 1)
         self._wake()
 
     def throttled(self, rate: RateLimit | None) -> None:
         """Feed a throttled response (call while holding a slot)."""
         self.policy.on_throttle(rate)
+        self.pacer.on_throttle(anyio.current_time(), rate)
 
     def _fits(self, weight: int) -> bool:
         return self.in_flight == 0 or self.in_flight + weight <= self.policy.limit
@@ -197,10 +207,12 @@ class Gate:
 
     def _take(self, weight: int) -> None:
         self.in_flight += weight
+        self.running += 1
         self.peak = max(self.peak, self.in_flight)
 
     def _release(self, weight: int) -> None:
         self.in_flight -= weight
+        self.running -= 1
         self._wake()
 
     def _wake(self) -> None:

@@ -6,6 +6,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+#: Canvas's default up-front charge per request (request_throttle.rb); hosted may differ.
+DEFAULT_UP_FRONT_COST = 50.0
+
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:

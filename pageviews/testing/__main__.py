@@ -35,6 +35,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--latency-jitter", type=float, default=0.0)
     parser.add_argument("--throttle", choices=("off", "403", "429"), default="403")
+    parser.add_argument(
+        "--retry-after", action="store_true", help="send Retry-After on throttled replies"
+    )
     defaults = ThrottleConfig()
     parser.add_argument("--maximum", type=float, default=defaults.maximum)
     parser.add_argument("--hwm", type=float, default=defaults.hwm)
@@ -101,6 +104,7 @@ def build_config(args: argparse.Namespace) -> FakeConfig:
             outflow=args.outflow,
             up_front_cost=args.up_front_cost,
             status=403 if args.throttle == "403" else 429,
+            retry_after=args.retry_after,
             cost_base=args.cost_base,
             cost_per_item=args.cost_per_item,
             list_cost_per_page_size=args.list_cost_per_page_size,

@@ -141,6 +141,8 @@ async def _serve(fake: FakeCanvas, request: web.Request, note: _Note) -> web.Str
         await _delay(fake)
         reply = replies.text_reply(throttle.status, throttled_body(throttle.status))
         reply.headers["X-Rate-Limit-Remaining"] = _number(bucket.remaining(throttle))
+        if throttle.retry_after:
+            reply.headers["Retry-After"] = str(bucket.wait(throttle))
         return await _send(request, reply, note)
     try:
         await _delay(fake)

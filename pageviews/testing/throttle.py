@@ -11,6 +11,7 @@ The bucket never reads a clock: callers pass `now`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,6 +25,8 @@ class ThrottleConfig:
     outflow: float = 10.0
     up_front_cost: float = 50.0
     status: Literal[403, 429] = 403
+    # Send Retry-After on a refusal: the whole seconds until the bucket admits a request.
+    retry_after: bool = False
     # The fake's stand-in for CPU + DB seconds: cheap enough that a handful of
     # requests in flight never binds; benchmarks raise it.
     cost_base: float = 0.05
@@ -66,6 +69,11 @@ class LeakyBucket:
     def settle(self, config: ThrottleConfig, cost: float, now: float) -> None:
         """Refund the up-front charge and add the request's real cost."""
         self.increment(config, cost - config.up_front_cost, now)
+
+    def wait(self, config: ThrottleConfig) -> int:
+        """Whole seconds (at least 1) until a request's up-front charge would fit again."""
+        excess = self.level + config.up_front_cost - config.hwm
+        return max(1, math.ceil(excess / config.outflow)) if config.outflow > 0 else 1
 
     def remaining(self, config: ThrottleConfig) -> float:
         """Return `hwm - level`, the X-Rate-Limit-Remaining value (may be negative)."""

@@ -12,7 +12,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pageviews.testing import HistoryConfig, LateViews, World, WorldSpec
+from pageviews.testing import HistoryConfig, LateViews, ThrottleConfig, World, WorldSpec
 from pageviews.testing.__main__ import build_config, parse_args
 
 
@@ -74,3 +74,9 @@ def test_late_view_options_reach_the_config() -> None:
     assert build_config(parse_args([])).late is None
     config = build_config(parse_args(["--late-share", "0.8", "--late-max-delay", "3000"]))
     assert config.late == LateViews(share=0.8, max_delay=3000.0)
+
+
+def test_retry_after_reaches_the_config() -> None:
+    assert build_config(parse_args(["--throttle", "429"])).throttle == ThrottleConfig(status=429)
+    config = build_config(parse_args(["--throttle", "429", "--retry-after"]))
+    assert config.throttle == ThrottleConfig(status=429, retry_after=True)

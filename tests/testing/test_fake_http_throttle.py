@@ -58,6 +58,19 @@ async def test_a_full_bucket_refuses(small_world: World, status: int, body: str)
     assert fake.stats.throttled == 1
 
 
+async def test_a_refusal_can_say_when_to_retry(small_world: World) -> None:
+    throttle = ThrottleConfig(status=429, retry_after=True)
+    async with (
+        serve(small_world, FakeConfig(throttle=throttle), clock=_frozen) as fake,
+        _session(small_world) as session,
+    ):
+        fake.buckets[small_world.admin_token] = LeakyBucket(level=700.0, touched=100.0)
+        async with session.get(fake.url("/api/v1/users/self")) as response:
+            assert response.status == 429
+            # Level 700.05 after the refusal: 150.05 units above room for a charge, at 10/s.
+            assert response.headers["Retry-After"] == "16"
+
+
 async def test_throttle_off_sends_no_rate_headers(small_world: World) -> None:
     async with (
         serve(small_world, FakeConfig(throttle=None)) as fake,

@@ -67,3 +67,12 @@ def test_cost_grows_with_items() -> None:
 def test_throttled_bodies() -> None:
     assert throttled_body(403) == "403 Forbidden (Rate Limit Exceeded)\n"
     assert throttled_body(429) == "429 Too Many Requests (Rate Limit Exceeded)\n"
+
+
+def test_retry_after_is_the_whole_seconds_until_a_charge_fits() -> None:
+    tiny = ThrottleConfig(maximum=80.0, hwm=60.0, up_front_cost=10.0, outflow=3.0)
+    # Level 56: a charge fits once the level is below 50, 6 units (2 s) of leak away.
+    assert LeakyBucket(level=56.0, touched=0.0).wait(tiny) == 2
+    assert LeakyBucket(level=56.5, touched=0.0).wait(tiny) == 3
+    # Never less than a second, even when the bucket has room already.
+    assert LeakyBucket(level=0.0, touched=0.0).wait(tiny) == 1
