@@ -22,6 +22,7 @@ import anyio
 from .batch import first_error
 from .canvas.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY, CanvasClient, normalize_base_url
 from .canvas.retry import RetryPolicy
+from .courselist import course_ref
 from .errors import (
     CanvasUnreachableError,
     IncompleteHarvestError,
@@ -323,9 +324,7 @@ def selected_range(
 
 def selection(args: argparse.Namespace) -> HarvestOptions:
     """The course, range, enrollments and paths the arguments select."""
-    course = str(args.course).strip()
-    if not (course.isdigit() or (course.startswith("sis_course_id:") and len(course) > 14)):
-        raise UsageError(f"course {course!r} must be a numeric id or sis_course_id:<id>")
+    course = course_ref(str(args.course))
     time_range, types, states = selected_range(args)
     return HarvestOptions(
         course=course,
