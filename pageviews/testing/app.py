@@ -241,8 +241,18 @@ async def _stream(request: web.Request, reply: Reply) -> web.StreamResponse:
     response.content_type = reply.content_type
     await response.prepare(request)
     if request.method != "HEAD" and reply.stream is not None:
+        how, left = reply.cut or ("", -1)
         for chunk in reply.stream:
+            if 0 <= left < len(chunk):
+                await response.write(chunk[:left])
+                break
             await response.write(chunk)
+            left -= len(chunk)
+        if how == "drop" and request.transport is not None:
+            request.transport.abort()
+            return response
+        if how == "stall":
+            await anyio.sleep_forever()  # until the fake shuts down and cancels it
     await response.write_eof()
     return response
 

@@ -325,4 +325,7 @@ def _results(world: World, history: HistoryConfig, job: Job, now: float) -> Repl
         _CONTENT_TYPES[job.format],
         headers,
         stream=file_chunks(world, rows, job.format, history),
+        cut=None
+        if history.cut_results is None or attempt
+        else (history.cut_results, history.cut_results_after),
     )

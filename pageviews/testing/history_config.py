@@ -42,6 +42,11 @@ class HistoryConfig:
     filtered_users: frozenset[int] = field(default_factory=frozenset)
     # Users outside the admin's accounts: naming one is 401/403, as for the teacher.
     hidden_users: frozenset[int] = field(default_factory=frozenset)
+    # The first download of each job breaks `cut_results_after` bytes into its body:
+    # "drop" closes the connection, "end" ends the body there cleanly (a gzip file then
+    # stops mid-stream), "stall" sends nothing more until the fake stops.
+    cut_results: Literal["drop", "end", "stall"] | None = None
+    cut_results_after: int = 4096
     compress: bool = True  # gzip the files (per-user: with Content-Encoding; batch: without)
     columns: Literal["export", "raw"] = "export"  # §9 names, or the back end's raw names
     # created_at with milliseconds: ...T12:00:00.123Z, ...+00:00, or "2015-01-26 12:00:00.123".

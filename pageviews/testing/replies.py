@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import orjson
 
@@ -38,6 +38,9 @@ class Reply:
     items: int = 0  # records served, for the throttle's cost
     extra_cost: float = 0.0  # the controller's increment_request_cost, for the throttle
     stream: Iterable[bytes] | None = None  # a body written in chunks, instead of `body`
+    # A streamed body broken this many bytes in: the connection dropped, the body ended
+    # there cleanly, or no more bytes sent (`HistoryConfig.cut_results`).
+    cut: tuple[Literal["drop", "end", "stall"], int] | None = None
 
     def next_link(self) -> str | None:
         """Return the rel="next" URL, if any."""
