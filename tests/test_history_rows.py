@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 
-from pageviews.sources.history_rows import ExportReader
+import pytest
+
+from pageviews.errors import ProtocolError
+from pageviews.sources.history_rows import INFLATE_STEP, ExportReader
 from pageviews.sources.records import Row
 
 CSV = (
@@ -24,8 +27,8 @@ def read(
     reader = ExportReader(start, end, users)
     rows: list[Row] = []
     for chunk in chunks:
-        rows += [row for _, row in reader.feed(chunk)]
-    rows += [row for _, row in reader.close()]
+        rows += [row for batch in reader.feed(chunk) for _, row in batch]
+    rows += [row for batch in reader.close() for _, row in batch]
     return rows, reader
 
 
@@ -42,7 +45,8 @@ def test_csv_by_header_with_global_ids_and_any_timestamp_form() -> None:
 def test_rows_are_given_to_the_query_users_they_name() -> None:
     reader = ExportReader("2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z", (7, 8))
     # The file names users by global id; the query named them locally.
-    found = reader.feed(CSV) + reader.close()
+    batches = [*reader.feed(CSV), *reader.close()]
+    found = [pair for batch in batches for pair in batch]
     assert [(user, row[2]) for user, row in found] == [(7, "a"), (7, "b")]
 
 
@@ -83,3 +87,43 @@ def test_rows_without_id_or_time_are_counted_unusable() -> None:
     )
     rows, reader = read([body])
     assert rows == [] and reader.unusable == 2
+
+
+HEADER = b"id,created_at,context_type,links_context,url\n"
+LINE = b"v%07d,2015-02-01T10:00:00Z,Course,5,https://c.example/courses/5/pages/p\n"
+
+
+def test_a_gzip_bomb_is_read_in_bounded_batches() -> None:
+    # 100,000 rows (8 MB) squeeze into one small chunk: they must not become one list.
+    body = HEADER + b"".join(LINE % n for n in range(100_000))
+    packed = gzip.compress(body)
+    assert len(packed) < INFLATE_STEP
+    reader = ExportReader("2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z", (7,))
+    batches = [len(batch) for batch in reader.feed(packed)]
+    batches += [len(batch) for batch in reader.close()]
+    assert sum(batches) == 100_000
+    assert max(batches) <= INFLATE_STEP // len(LINE % 0) + 1
+
+
+def test_a_large_plain_chunk_is_read_in_bounded_batches() -> None:
+    body = HEADER + b"".join(LINE % n for n in range(30_000))
+    reader = ExportReader("2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z", (7,))
+    batches = [len(batch) for batch in reader.feed(body)] + [len(b) for b in reader.close()]
+    assert sum(batches) == 30_000
+    assert max(batches) <= INFLATE_STEP // len(LINE % 0) + 1
+
+
+def test_gzip_members_one_after_another_are_read_whole() -> None:
+    first, second = CSV.split(b"\nb,", 1)
+    rows, _ = read([gzip.compress(first + b"\n") + gzip.compress(b"b," + second)])
+    assert [r[2] for r in rows] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [gzip.compress(CSV)[:-12], b"\x1f\x8b" + b"\x00" * 40],
+    ids=["cut short", "damaged"],
+)
+def test_a_gzip_file_cut_short_or_damaged_is_an_error(body: bytes) -> None:
+    with pytest.raises(ProtocolError, match="export file"):
+        read([body])

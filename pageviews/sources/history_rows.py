@@ -13,13 +13,16 @@ from __future__ import annotations
 import codecs
 import csv
 import zlib
+from collections.abc import Iterator
 from typing import Any, Final
 
 import orjson
 
+from ..errors import ProtocolError
 from .records import Row, course_rows, local_id
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
+INFLATE_STEP: Final = 1 << 20  # bytes of text turned into rows at a time
 # Canonical field -> the names it goes by: §9's export names first, then the back end's.
 _ALIASES: Final = {
     "id": ("id", "request_id"),
@@ -32,6 +35,10 @@ _ALIASES: Final = {
     "vhost": ("vhost",),
     "http_request": ("http_request",),
 }
+
+
+class DamagedExportError(ProtocolError):
+    """The export file is not whole: its gzip stream is damaged or cut short."""
 
 
 class ExportReader:
@@ -56,33 +63,46 @@ class ExportReader:
         self._jsonl: bool | None = None
         self._header: list[str] | None = None
 
-    def feed(self, chunk: bytes) -> list[tuple[int, Row]]:
-        """Take the next bytes of the file; return the rows they complete."""
-        return self._lines(self._decode(chunk), final=False)
+    def feed(self, chunk: bytes) -> Iterator[list[tuple[int, Row]]]:
+        """Take the next bytes of the file; yield the rows they complete, in bounded batches."""
+        for text in self._decode(chunk):
+            yield self._lines(text, final=False)
 
-    def close(self) -> list[tuple[int, Row]]:
-        """End the file; return the rows of its last line."""
-        data = b""
+    def close(self) -> Iterator[list[tuple[int, Row]]]:
+        """End the file; yield the rows still held. A gzip stream cut short is an error."""
         if not self._sniffed:
             self._sniffed = True
             data, self._head = self._head, b""
-        elif self._inflate is not None:
-            data = self._inflate.flush()
-        return self._lines(self._text.decode(data, final=True), final=True)
+            yield from self.feed(data)
+        elif self._inflate is not None and not self._inflate.eof:
+            raise DamagedExportError("the export file ended inside its gzip stream (cut short)")
+        yield self._lines(self._text.decode(b"", final=True), final=True)
 
-    def _decode(self, chunk: bytes) -> str:
+    def _decode(self, chunk: bytes) -> Iterator[str]:
+        """The text of ``chunk``, at most ``INFLATE_STEP`` bytes of it at a time."""
         if not self._sniffed:
             self._head += chunk
             if len(self._head) < len(_GZIP_MAGIC):
-                return ""
+                return
             self._sniffed = True
             chunk, self._head = self._head, b""
             if chunk.startswith(_GZIP_MAGIC):
                 self._inflate = zlib.decompressobj(wbits=31)
-        if self._inflate is not None:
-            # Bounded: what one chunk inflates to is returned at once, never accumulated.
-            chunk = self._inflate.decompress(chunk)
-        return self._text.decode(chunk)
+        if self._inflate is None:
+            for at in range(0, len(chunk), INFLATE_STEP):
+                yield self._text.decode(chunk[at : at + INFLATE_STEP])
+            return
+        # A few compressed bytes can inflate to gigabytes: take them a step at a time.
+        while chunk:
+            try:
+                if self._inflate.eof:  # another gzip member follows the last
+                    self._inflate = zlib.decompressobj(wbits=31)
+                out = self._inflate.decompress(chunk, INFLATE_STEP)
+            except zlib.error as exc:
+                raise DamagedExportError(f"the export file is damaged gzip ({exc})") from None
+            inflate = self._inflate
+            chunk = inflate.unused_data if inflate.eof else inflate.unconsumed_tail
+            yield self._text.decode(out)
 
     def _lines(self, text: str, *, final: bool) -> list[tuple[int, Row]]:
         text = self._pending + text
