@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import anyio
@@ -52,3 +52,14 @@ async def finish(process: Process) -> tuple[int, str]:
     assert process.stderr is not None
     err = b"".join([chunk async for chunk in process.stderr]).decode()
     return await process.wait(), err
+
+
+async def until(condition: Callable[[], bool], *, within: float = 30.0) -> None:
+    """Wait until another process makes ``condition`` hold (its files say so), or fail.
+
+    Only for what a subprocess writes: it has no event to wait on, so its files are
+    looked at every few milliseconds; the result never rests on how long that takes.
+    """
+    with anyio.fail_after(within):
+        while not condition():  # noqa: ASYNC110 -- the writer is another process
+            await anyio.sleep(0.02)

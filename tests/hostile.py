@@ -78,6 +78,7 @@ class Hostile:
     reply: Reply | None = None
     roster: list[Any] | dict[str, Any] | None = None  # replaces the enrollments body
     whoami: Handler | None = None  # replaces the users/self answer
+    history: Handler | None = None  # answers the History API's calls (404 without it)
     base_url: str = ""
     asked: list[str] = field(default_factory=list)  # page-view request paths with query
 
@@ -133,6 +134,14 @@ class Hostile:
         app.router.add_get("/api/v1/courses/{course}", course)
         app.router.add_get("/api/v1/courses/{course}/enrollments", self.enrollments)
         app.router.add_get("/api/v1/users/{user}/page_views", self.page_views)
+
+        async def history(request: web.Request) -> web.StreamResponse:
+            if self.history is None:
+                return web.json_response({"errors": [{"message": "not found"}]}, status=404)
+            return await self.history(request)
+
+        app.router.add_route("*", "/api/v1/users/page_views/query{rest:.*}", history)
+        app.router.add_route("*", "/api/v1/users/{user}/page_views/query{rest:.*}", history)
         return app
 
 

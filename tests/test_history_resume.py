@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from pageviews.testing import FakeCanvas, HistoryConfig, World, expected_reports, serve
 from pageviews.testing.report_files import assert_reports_exact
 
-from .cli_process import FAST_RETRIES, finish, run_cli, start_cli, write_token
+from .cli_process import FAST_RETRIES, finish, run_cli, start_cli, until, write_token
 from .test_history import END, START, STUDENTS, fake_config
 
 pytestmark = pytest.mark.anyio
@@ -87,5 +89,53 @@ async def test_an_expired_job_is_started_again(small_world: World, tmp_path: Pat
         again = started(canvas)[len(before) :]
     assert code == 0, err
     assert set(before) <= set(again)
+    want = expected_reports(small_world, 1693, START, END, enrollment_types=STUDENTS)
+    assert_reports_exact(tmp_path, want, 1693, START, END)
+
+
+def stored_so_far(state: Path) -> tuple[int, int, int]:
+    """Views, history coverage and finished queries in the store, read as it is written."""
+    if not state.exists():
+        return 0, 0, 0
+    with closing(sqlite3.connect(f"file:{state}?mode=ro", uri=True)) as db:
+        try:
+            row = db.execute(
+                "SELECT (SELECT COUNT(*) FROM views),"
+                " (SELECT COUNT(*) FROM coverage WHERE source = 'history'),"
+                " (SELECT COUNT(*) FROM history_queries WHERE state = 'done')"
+            ).fetchone()
+        except sqlite3.OperationalError:  # the schema is not written yet
+            return 0, 0, 0
+    return row[0], row[1], row[2]
+
+
+async def test_a_file_streams_into_the_store_and_a_kill_mid_file_resumes_exactly(
+    small_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    args = [*ARGS[: ARGS.index("auto")], "only", *ARGS[ARGS.index("auto") + 1 :]]
+    # Every job's first download stops 6 kB into its gzip file (some 20 kB of rows).
+    history = HistoryConfig(queue_seconds=0, run_seconds=0, cut_results="stall",
+                            cut_results_after=6000)  # fmt: skip
+    state = tmp_path / "pageviews-state.sqlite"
+    async with serve(small_world, fake_config(history)) as canvas:
+        process = await start_cli(canvas, tmp_path, args)
+        async with process:
+            # No file has ended, yet its first rows are in the store, uncovered: a file's
+            # rows reach the store as they arrive, never held until its end.
+            await until(lambda: stored_so_far(state)[0] > 0)
+            views, covered, done = stored_so_far(state)
+            before = polled(canvas)
+            process.send_signal(signal.SIGKILL)
+            code, _ = await finish(process)
+        assert code == -signal.SIGKILL
+        assert views > 0 and covered == 0 and done == 0
+        count = len(started(canvas))
+        # A job whose start was in flight at the kill is started again: its file is whole.
+        canvas.config.history = replace(history, cut_results=None)
+        code, _, err = await run_cli(canvas, tmp_path, args)
+        again = started(canvas)[count:]
+    assert code == 0, err
+    assert before and not before & set(again), "a query polled before the kill was started again"
     want = expected_reports(small_world, 1693, START, END, enrollment_types=STUDENTS)
     assert_reports_exact(tmp_path, want, 1693, START, END)

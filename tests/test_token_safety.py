@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -19,7 +20,7 @@ from pageviews.testing import FakeConfig, FaultConfig, World, expected_reports, 
 
 from .cli_process import FAST_RETRIES, SEED_ARGS, start_cli, write_token
 from .harvesting import END, START, STUDENTS, harvest
-from .hostile import TOKEN, Hostile, Reply, Served, run_cli, serving, views
+from .hostile import TOKEN, Handler, Hostile, Reply, Served, run_cli, serving, views
 
 pytestmark = pytest.mark.anyio
 
@@ -141,6 +142,27 @@ async def echo_401(request: web.Request) -> web.StreamResponse:
     return echo(401, request)
 
 
+def history_echo(status: int, *, gzipped: bool) -> Handler:
+    """A History API whose jobs finish at once and whose result answers ``status``, echoing."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        base = request.path.split("/query")[0] + "/query"
+        if request.method == "POST":
+            return web.json_response({"poll_url": f"{base}/q1"}, status=201)
+        if not request.path.endswith("/results"):
+            return web.json_response({"status": "finished", "warnings": []})
+        reply = echo(status, request)
+        if gzipped:
+            reply.body = gzip.compress(reply.body)  # type: ignore[arg-type]
+            reply.headers["Content-Encoding"] = "gzip"
+        return reply
+
+    return answer
+
+
+HISTORY_ARGS = ("--history", "only", "--now", "2015-03-20T00:00:00Z")
+
+
 def page_views_echo(status: int, *, page: int = 1, **headers: str) -> Reply:
     async def reply(served: Served) -> web.StreamResponse:
         if served.user == "12" and served.page == page:
@@ -164,6 +186,9 @@ ECHOES: dict[str, Callable[[], Hostile]] = {
        for status in (400, 401, 403, 404, 418, 429, 500)},
     "page views 404 part-way": lambda: echoing(404, page=2, pages=130),
     "page views 302": lambda: echoing(302, Location="/login"),
+    **{f"history result 403{how}": partial(Hostile, {11: views(11, 3)},
+                                           history=history_echo(403, gzipped=bool(how)))
+       for how in ("", " gzipped")},
 }  # fmt: skip
 #: Errors whose text never quotes Canvas's body, so there is nothing to redact.
 _BODY_UNQUOTED = {"page views 429", "page views 500", "page views 302"}
@@ -175,7 +200,8 @@ async def test_an_error_body_echoing_the_token_is_redacted_everywhere(
 ) -> None:
     canvas = ECHOES[name]()
     async with serving(canvas):
-        outcome = await run_cli(canvas, tmp_path, capsys, "-v")
+        extra = HISTORY_ARGS if name.startswith("history") else ()
+        outcome = await run_cli(canvas, tmp_path, capsys, "-v", *extra)
     assert outcome.code != 70, outcome.err
     assert TOKEN not in outcome.err
     assert scan(tmp_path, TOKEN, keep="token.txt") == []

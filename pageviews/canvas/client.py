@@ -172,7 +172,7 @@ class CanvasClient:
             if not 200 <= status < 300:
                 # Error text reaches stderr and the store; some proxies echo the request's
                 # Authorization header into it.
-                body = body.replace(self._token, b"[token]")
+                body = self.redact(body)
             try:
                 page = decipher(status, headers, body, url)
             except ThrottledError:
@@ -234,13 +234,18 @@ class CanvasClient:
                     body = await read_capped(response, self.max_body)
                     status, headers = response.status, response.headers
             self.gate.observe(rate_limit_from_headers(headers), kind)
-            return Reply(status, headers, body.replace(self._token, b"[token]"))
+            return Reply(status, headers, self.redact(body))
+
+    def redact(self, body: bytes) -> bytes:
+        """``body`` with the token replaced: error text reaches stderr and the store."""
+        return body.replace(self._token, b"[token]")
 
     @asynccontextmanager
     async def download(self, url: str, *, kind: str = "") -> AsyncIterator[Download]:
         """Stream one GET's body in chunks (an export file may be hundreds of MB).
 
-        The deadline applies to each chunk, not the whole file: a large file takes
+        The chunks are the bytes as sent, gzip or not (the caller sniffs it). The
+        deadline applies to each chunk, not the whole file: a large file takes
         long, a stalled one does not.
         """
         check_same_origin(url, self.base_url)
@@ -250,10 +255,13 @@ class CanvasClient:
                 with anyio.fail_after(self.deadline):
                     response = await self.session.get(
                         URL(url, encoded=True),
-                        headers=self._headers,
+                        headers={**self._headers, "Accept-Encoding": "gzip"},
                         allow_redirects=False,
                         timeout=_NO_AIOHTTP_TIMEOUT,
                         read_bufsize=READ_BUFFER,
+                        # The caller inflates gzip itself: aiohttp passes a gzip stream cut
+                        # short off as a whole body, and would inflate it unbounded.
+                        auto_decompress=False,
                     )
                 try:
                     self.gate.observe(rate_limit_from_headers(response.headers), kind)

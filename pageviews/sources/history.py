@@ -3,9 +3,10 @@
 A query group (the planner's units sharing one ``query_key``) is read by the
 first of its units to reach a worker; the others wait for it. Each query is
 started (the batch route for several users, the per-user route for one),
-polled with growing waits, its file downloaded as a stream and stored with its
-users' coverage in one transaction (:meth:`Store.save_history`). Every query id
-is stored as soon as Canvas gives it, so a resumed run polls it again.
+polled with growing waits, its file downloaded as a stream and stored a bounded
+batch at a time as it arrives (:meth:`Store.add_views`); its users' coverage is
+stored only once the whole file was read (:meth:`Store.finish_history`). Every
+query id is stored as soon as Canvas gives it, so a resumed run polls it again.
 
 Protocol decisions: a 429 on start means our other jobs are still running (wait
 for one to finish; the request gate is not halved), a 503 means the queue is
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any, Final
 
@@ -42,13 +44,14 @@ from ..errors import (
 )
 from ..store.histories import DONE, FAILED, STARTED, TODO, HistoryQuery, Unit
 from .history_plan import clip_to_months, filtered_users, halves, next_step, poll_wait
-from .history_rows import ExportReader
+from .history_rows import DamagedExportError, ExportReader
 from .records import Row, local_id
 
 log = logging.getLogger(__name__)
 SOURCE: Final = "history"
 _BUCKET_THROTTLE: Final = b"Rate Limit Exceeded"  # Canvas's throttle body (contract §5)
 _NOT_AVAILABLE: Final = "not available in this environment"
+_ERROR_BYTES: Final = 4096  # of an error reply's body: its message is at the start
 _MAX_RESTARTS: Final = 5  # a job failed, expired or gave an unusable file this often
 
 
@@ -282,42 +285,67 @@ class HistorySource:
         start, end = date.fromisoformat(query.start), date.fromisoformat(query.end)
         lo, hi = clip_to_months((first.start, first.end), start, end) if first else ("", "")
         unusable = 0
-        for attempt in range(self.client.retry_attempts):
-            rows: list[tuple[int, Row]] = []
-            async with self.client.download(url, kind="history-results") as reply:
-                if reply.status in (403, 429):
-                    body = b"".join([chunk async for chunk in reply.chunks])[:4096]
-                    if self._bucket_throttle(reply.status, body, reply.headers):
-                        asked = retry_after_seconds(reply.headers)
+        attempts = self.client.retry_attempts
+        for attempt in range(attempts):
+            reader = ExportReader(lo, hi, users)
+            kept = 0
+            try:
+                async with self.client.download(url, kind="history-results") as reply:
+                    if reply.status in (403, 429):
+                        body = self.client.redact(await _error_body(reply.chunks))
+                        if self._bucket_throttle(reply.status, body, reply.headers):
+                            asked = retry_after_seconds(reply.headers)
+                            await anyio.sleep(
+                                poll_wait(attempt, self.poll_initial, self.poll_cap, asked)
+                            )
+                            continue
+                        raise PermissionDeniedError(canvas_message(body))
+                    if reply.status == 404:
+                        return False
+                    if reply.status == 400:
+                        # An unusable file (contract §9): asked again once, then a new job.
+                        unusable += 1
+                        if unusable > 1:
+                            return False
+                    if reply.status in (400, 500, 502, 503, 504):
                         await anyio.sleep(
-                            poll_wait(attempt, self.poll_initial, self.poll_cap, asked)
+                            poll_wait(attempt, self.poll_initial, self.poll_cap, None)
                         )
                         continue
-                    raise PermissionDeniedError(canvas_message(body))
-                if reply.status == 404:
-                    return False
-                if reply.status == 400:
-                    # An unusable file (contract §9): asked again once, then a new job.
-                    unusable += 1
-                    if unusable > 1:
-                        return False
-                if reply.status in (400, 500, 502, 503, 504):
-                    await anyio.sleep(poll_wait(attempt, self.poll_initial, self.poll_cap, None))
-                    continue
-                if reply.status not in (200, 204):
-                    raise ProtocolError(f"unexpected HTTP {reply.status} for a history result")
-                reader = ExportReader(lo, hi, users)
-                if reply.status == 200:
-                    async for chunk in reply.chunks:
-                        rows += reader.feed(chunk)
-                rows += reader.close()
-            kept = [(u, row) for u, row in rows if u not in refused]
+                    if reply.status not in (200, 204):
+                        raise ProtocolError(f"unexpected HTTP {reply.status} for a history result")
+                    if reply.status == 200:
+                        async for chunk in reply.chunks:
+                            for batch in reader.feed(chunk):
+                                kept += self._store(context, batch, refused)
+                    for batch in reader.close():
+                        kept += self._store(context, batch, refused)
+            except (TransientError, DamagedExportError) as exc:
+                # Cut off or damaged mid-file: the result is still there, so read it again.
+                # Views already stored are stored again, once (they are keyed by id).
+                if isinstance(exc, CanvasUnreachableError):
+                    raise
+                if attempt + 1 >= attempts:
+                    raise TransientError(f"history result of query {query_id}: {exc}") from None
+                log.info(
+                    "history result of query %s broke off (%s): reading it again", query_id, exc
+                )
+                await anyio.sleep(poll_wait(attempt, self.poll_initial, self.poll_cap, None))
+                continue
             covered = [(u, (lo, hi)) for u in users if u not in refused]
-            context.store.save_history(context.run.run_id, query, kept, covered, SOURCE)
-            context.page_stored(len(kept), reader.unusable)
-            self.records += len(kept)
+            context.store.finish_history(context.run.run_id, query, covered, SOURCE)
+            context.page_stored(kept, reader.unusable)
+            self.records += kept
             return True
         raise TransientError("Canvas kept failing to serve a history result")
+
+    @staticmethod
+    def _store(context: UnitContext, rows: list[tuple[int, Row]], refused: set[int]) -> int:
+        """Store a batch of a file's rows (never the whole file at once); return how many."""
+        kept = [(u, row) for u, row in rows if u not in refused] if refused else rows
+        if kept:
+            context.store.add_views(kept)
+        return len(kept)
 
     async def _send(self, method: str, url: str, form: list[tuple[str, str]], kind: str) -> Reply:
         for attempt in range(self.client.retry_attempts):
@@ -328,6 +356,21 @@ class HistorySource:
                     raise
                 await anyio.sleep(poll_wait(attempt, self.poll_initial, self.poll_cap, None))
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _error_body(chunks: AsyncIterator[bytes]) -> bytes:
+    """The start of an error reply, inflated when it came gzipped (downloads keep gzip)."""
+    head = b""
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= _ERROR_BYTES:
+            break
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(head, _ERROR_BYTES)
+        except zlib.error:
+            return b""
+    return head[:_ERROR_BYTES]
 
 
 def _json(reply: Reply) -> dict[str, Any]:

@@ -14,8 +14,10 @@ Invariants:
   interval to the end (or, when a unit is split, the part it read itself).
 - A History API export job (``history_queries``) is stored with its query id as
   soon as Canvas gives one, so a run killed while jobs run polls them again
-  rather than starting new ones. Its file's views, the coverage of its users'
-  months and its ``done`` state are written in one transaction. Units of the
+  rather than starting new ones. Its file's views are stored as they stream in,
+  a bounded batch per transaction (a file can be hundreds of MB); the coverage
+  of its users' months and its ``done`` state only once the file was read to its
+  end, in one transaction, as a list unit's coverage waits for its last page. Units of the
   ``history`` source name the query group (``query_key``, the root query) that
   reads them; a query too large for Canvas becomes children under the same root.
 - Each view keeps the researcher's fields for the records dataset: its context and
@@ -667,17 +669,20 @@ class Store:
                 )
         return children
 
-    def save_history(
-        self,
-        run_id: int,
-        query: HistoryQuery,
-        rows: Iterable[tuple[int, Row]],
-        covered: list[tuple[int, Interval]],
-        source: str,
-    ) -> None:
-        """Store a query's file: its users' rows and coverage, and the query done, at once."""
+    def add_views(self, rows: list[tuple[int, Row]]) -> None:
+        """Store views of several users as they stream in (a part of an export file)."""
+        by_user: dict[int, list[Row]] = {}
+        for user_id, row in rows:
+            by_user.setdefault(user_id, []).append(row)
         with self._tx():
-            self._db.executemany(_UPSERT_VIEW, [(*row, user_id) for user_id, row in rows])
+            for user_id, user_rows in by_user.items():
+                self._insert(user_id, user_rows)
+
+    def finish_history(
+        self, run_id: int, query: HistoryQuery, covered: list[tuple[int, Interval]], source: str
+    ) -> None:
+        """Mark a query's file read to its end: its users' coverage and its ``done`` state."""
+        with self._tx():
             for user_id, interval in covered:
                 if interval[0] <= interval[1]:
                     self._cover(user_id, interval, run_id, source)
