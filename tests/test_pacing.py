@@ -96,3 +96,19 @@ def test_no_wait_is_longer_than_the_cap() -> None:
     now, _ = lone_replies(pacer, remaining=59.0, cost=1.3, outflow=3.0, n=45)
     pacer.on_throttle(now, RateLimit(-200.0, None))
     assert pacer.delay(now) == pacer.max_delay
+
+
+def test_refusals_of_a_lone_request_measure_the_outflow_too() -> None:
+    # Pages cost nearly a charge (40 of 50) and a refused request costs nothing: a lone
+    # client alternates one success with refusals whose remaining shows only the leak.
+    pacer = Pacer()
+    pacer.on_response(-5.0, RateLimit(599.95, 0.05), alone=True)  # the run's first reply
+    now, remaining = 0.0, 13.0
+    pacer.on_response(now, RateLimit(remaining, 40.0), alone=True)
+    for _ in range(30):
+        now += 0.02
+        remaining += 100.0 * 0.02
+        pacer.on_throttle(now, RateLimit(remaining, None), alone=True)
+    assert pacer.outflow == pytest.approx(100.0)
+    # Past the refusals, the next request waits for the room a charge needs.
+    assert pacer.delay(now) == pytest.approx((pacer.charge * 1.2 - remaining) / 100.0)

@@ -183,7 +183,7 @@ class Gate:
     def throttled(self, rate: RateLimit | None) -> None:
         """Feed a throttled response (call while holding a slot)."""
         self.policy.on_throttle(rate)
-        self.pacer.on_throttle(anyio.current_time(), rate)
+        self.pacer.on_throttle(anyio.current_time(), rate, alone=self.running == 1)
 
     def _fits(self, weight: int) -> bool:
         return self.in_flight == 0 or self.in_flight + weight <= self.policy.limit

@@ -9,10 +9,14 @@ own (callers pass ``now``):
   that ran alone, the level rose by the later one's ``X-Request-Cost`` and fell
   by the leak, so ``outflow = (remaining' - remaining + cost') / dt``; taken over
   a window of such replies, header rounding and timing noise average out.
+- A refused request costs next to nothing, so refusals in a row show the leak
+  alone: a client whose every success is followed by refusals (pages costing
+  nearly a charge) measures the outflow from them.
 - A request is refused when ``remaining`` is at or below the up-front charge,
   which no header reports. The first guess is Canvas's ratio (hwm 600, charge 50:
   a twelfth of the largest ``remaining`` seen, capped at 50); a throttle whose
-  reply still showed ``remaining`` proves the charge was larger, and raises it.
+  reply still showed ``remaining`` proves the charge was larger, and raises it
+  to that proof (never compounding: a hundred refusals prove no more than one).
 
 Invariants: :meth:`Pacer.delay` is zero until an outflow has been measured, so
 always without throttle headers (nothing observed), and never above
@@ -82,26 +86,35 @@ class Pacer:
             return
         self._note_remaining(now, rate.remaining)
         self._settled += rate.cost or 0.0
+        self._lone_reply(now, rate.remaining, alone=alone)
+
+    def on_throttle(self, now: float, rate: RateLimit | None, *, alone: bool = False) -> None:
+        """Note a refusal: the charge exceeded what the bucket had left.
+
+        A refused request costs next to nothing, so the ``remaining`` of refusals
+        in a row shows the leak alone: they measure the outflow too.
+        """
+        if rate is None:
+            return
+        self._note_remaining(now, rate.remaining)
+        # Proof that the charge is above this remaining; earlier proofs still hold.
+        self.learned_charge = max(self.learned_charge, rate.remaining * self.throttle_step)
+        self._lone_reply(now, rate.remaining, alone=alone)
+
+    def _lone_reply(self, now: float, remaining: float, *, alone: bool) -> None:
         if not alone:
             # Others' up-front charges hide in this remaining: restart the window.
             self._lone.clear()
             return
-        if self.max_remaining is not None and rate.remaining > self.max_remaining - self.charge:
+        if self.max_remaining is not None and remaining > self.max_remaining - self.charge:
             # A nearly empty bucket may run dry and stop leaking; a measurement across
             # that would read low, and a low outflow asks for long waits.
             self._lone.clear()
             return
-        self._lone.append((now, rate.remaining, self._settled))
+        self._lone.append((now, remaining, self._settled))
         while len(self._lone) > self.window:
             self._lone.popleft()
         self._measure()
-
-    def on_throttle(self, now: float, rate: RateLimit | None) -> None:
-        """Note a refusal: the charge exceeded what the bucket had left."""
-        if rate is None:
-            return
-        self._note_remaining(now, rate.remaining)
-        self.learned_charge = max(self.charge, rate.remaining) * self.throttle_step
 
     def delay(self, now: float) -> float:
         """Seconds a request about to run alone should wait so its charge fits."""
