@@ -28,6 +28,7 @@ test: lint pytest
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.history
+	$(BIN)/python -m benchmarks.export_memory
 
 clean:
 	rm -rf $(VENV) demo-out bench-out

@@ -41,12 +41,15 @@ class FakeSetup:
     late_max_delay: float = 600.0
     # 0 picks a free port; a store is bound to its Canvas's URL, so nights share one.
     port: int = 0
+    history: bool = False  # serve the History API; its clock runs on from ``now``
 
     def argv(self) -> list[str]:
         """Command-line flags for ``python -m pageviews.testing``."""
         args = ["--preset", self.preset, "--latency", str(self.latency)]
         if self.now is not None:
             args += ["--now", self.now.isoformat()]
+        if self.history:
+            args += ["--history", "--history-run-seconds", "0", "--clock-runs"]
         if self.late_share > 0:
             args += ["--late-share", str(self.late_share)]
             args += ["--late-max-delay", str(self.late_max_delay)]

@@ -57,6 +57,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--now", type=datetime.fromisoformat, help="the harvester's clock (the fake's --now)"
     )
+    p.add_argument(
+        "--history", choices=("never", "auto", "only"), default="never", help="pageviews mode"
+    )
     return p.parse_args(argv)
 
 
@@ -108,9 +111,12 @@ async def run_pageviews(args: argparse.Namespace, time_range: TimeRange) -> dict
                 fresh=True,
                 formats=parse_formats(args.format),
                 summary=not args.no_summary,
+                history=args.history,
                 **options_kw,
             )
-            result = await harvest_course(client, options)
+            result = await harvest_course(
+                client, options, now=lambda: args.now or datetime.now(UTC)
+            )
     if not result.complete:
         raise RuntimeError(f"incomplete harvest: {result.failed_users[:3]}")
     return {

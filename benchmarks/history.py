@@ -1,7 +1,8 @@
 """History rows: bucket units per 1000 records and wall time for never, auto and only.
 
 Run: ``.venv/bin/python -m benchmarks.history``. A course harvest of four and of
-twelve months on the small world, the fake's throttle with the list endpoint's
+twelve months on the ``history-year`` world (a year of views, most of them from
+September to April), the fake's throttle with the list endpoint's
 extra cost as contract §9 reports it (0.4 a unit of per_page: about 40 a page of
 100), outflow raised to 100/s so the runs stay short (units are independent of
 it). ``never`` runs with retention off, so it reads everything and can be
@@ -33,7 +34,7 @@ RANGES = {
 }
 
 
-async def one(world: World, start: datetime, mode: str) -> tuple[float, float, int]:
+async def one(world: World, start: datetime, mode: str) -> tuple[float, float, int, str]:
     throttle = replace(ThrottleConfig(), outflow=100.0, list_cost_per_page_size=0.4)
     config = FakeConfig(
         throttle=throttle,
@@ -67,18 +68,25 @@ async def one(world: World, start: datetime, mode: str) -> tuple[float, float, i
             began = time.monotonic()
             result = await harvest_course(client, options, now=lambda: NOW)
             wall = time.monotonic() - began
-    return spent[0], wall, result.records
+    throttled = f"{result.stats.throttled}/{result.stats.requests}"
+    return spent[0], wall, result.records, throttled
 
 
 async def main() -> None:
-    world = World.generate(WorldSpec.preset("small"))
-    head = ("range", "history", "records", "units", "units/1k rec", "wall s")
-    print(f"{head[0]:<10} {head[1]:<7} {head[2]:>8} {head[3]:>9} {head[4]:>12} {head[5]:>7}")
+    world = World.generate(WorldSpec.preset("history-year"))
+    head = ("range", "history", "records", "units", "units/1k rec", "wall s", "throttled")
+    print(
+        f"{head[0]:<10} {head[1]:<7} {head[2]:>8} {head[3]:>9} {head[4]:>12} {head[5]:>7} "
+        f"{head[6]:>9}"
+    )
     for label, start in RANGES.items():
         for mode in ("never", "auto", "only"):
-            units, wall, records = await one(world, start, mode)
+            units, wall, records, throttled = await one(world, start, mode)
             per = 1000 * units / max(records, 1)
-            print(f"{label:<10} {mode:<7} {records:>8,} {units:>9,.0f} {per:>12,.1f} {wall:>7.2f}")
+            print(
+                f"{label:<10} {mode:<7} {records:>8,} {units:>9,.0f} {per:>12,.1f} {wall:>7.2f} "
+                f"{throttled:>9}"
+            )
 
 
 if __name__ == "__main__":

@@ -57,6 +57,9 @@ class WorldSpec:
         "bench-cpu-250k",
         "batch",
         "batch-large",
+        "history-year",
+        "bench-export",
+        "bench-export-quarter",
     )
 
     def __post_init__(self) -> None:
@@ -126,6 +129,34 @@ class WorldSpec:
                 extra_courses=196 if large else 20,
                 extra_students=19_300 if large else 240,
                 max_user_share=0.001 if large else base.max_user_share,
+            )
+        if name == "history-year":
+            # A year of views, most of them in a September-to-April year of study, for
+            # the history benchmark's twelve-month rows.
+            return replace(
+                base,
+                seed=12,
+                views_total=9_000,
+                span_start=date(2014, 4, 21),
+                span_end=date(2015, 4, 20),
+                term_start=date(2014, 9, 1),
+                term_end=date(2015, 4, 18),
+            )
+        if name in ("bench-export", "bench-export-quarter"):
+            # Ten students with a month of heavy use: one history query's export file of
+            # about 590,000 rows (a quarter of that for -quarter), to show memory flat.
+            return replace(
+                base,
+                seed=31,
+                main_students=10,
+                other_students=2,
+                views_total=600_000 if name == "bench-export" else 150_000,
+                zero_view_share=0.0,
+                max_user_share=0.2,
+                span_start=date(2015, 3, 1),
+                span_end=date(2015, 4, 1),
+                term_start=date(2015, 3, 2),
+                term_end=date(2015, 3, 31),
             )
         raise ValueError(f"unknown world preset {name!r}; choose from {', '.join(cls.PRESETS)}")
 

@@ -1,0 +1,106 @@
+"""Memory while one large history export streams in: ``python -m benchmarks.export_memory``.
+
+Two worlds alike but for their size (``bench-export-quarter`` and
+``bench-export``: ten students, one month of heavy use) are harvested with
+``--history only`` by the harvester in its own process, against the fake in
+another. Each harvest reads one batch query's file, so the file is four times
+larger in the second run; its peak RSS should not be. The reports are checked
+against the ground truth's record count.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import anyio
+
+from pageviews.testing import World, WorldSpec, expected_history_ids, expected_reports
+
+from .fake import FakeSetup, running_fake
+from .runs import run_harvester
+
+NOW = datetime(2015, 4, 20, 12, tzinfo=UTC)
+START, END = "2015-03-01", "2015-03-31"
+PRESETS = ("bench-export-quarter", "bench-export")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRun:
+    """One harvest of a world's month through history."""
+
+    preset: str
+    records: int
+    expected: int
+    file_rows: int  # rows of the export file, views of all contexts
+    wall_seconds: float
+    cpu_seconds: float
+    max_rss_mb: float
+
+
+def truth(preset: str) -> tuple[int, int]:
+    """Report records of the range and rows of its export file (all contexts)."""
+    world = World.generate(WorldSpec.preset(preset))
+    start = datetime(2015, 3, 1, tzinfo=UTC)
+    end = datetime(2015, 3, 31, 23, 59, 59, tzinfo=UTC)
+    want = expected_reports(world, 1693, start, end)
+    rows = expected_history_ids(world, want.roster, date(2015, 3, 1), date(2015, 4, 1))
+    return len(want.records), len(rows)
+
+
+def measure(preset: str, work_dir: Path) -> ExportRun:
+    """Harvest ``preset``'s month through history and return the harvester's figures."""
+    run_dir = work_dir / preset
+    with running_fake(FakeSetup(preset, now=NOW, history=True), run_dir) as fake:
+        command = [
+            sys.executable, "-m", "benchmarks.harvester", "--mode", "pageviews",
+            "--base-url", fake.base_url, "--token-file", str(fake.token_file),
+            "--out-dir", str(run_dir / "reports"), "--start", START, "--end", END,
+            "--history", "only", "--now", NOW.isoformat(), "--no-summary",
+        ]  # fmt: skip
+        line = run_harvester(command, run_dir)
+    shutil.rmtree(run_dir / "reports", ignore_errors=True)
+    expected, file_rows = truth(preset)
+    return ExportRun(
+        preset=preset,
+        records=line["records"],
+        expected=expected,
+        file_rows=file_rows,
+        wall_seconds=line["wall_seconds"],
+        cpu_seconds=line["cpu_seconds"],
+        max_rss_mb=line["max_rss_mb"],
+    )
+
+
+def table(runs: list[ExportRun]) -> str:
+    """The runs as a table, with the growth of peak RSS from the first to the last."""
+    lines = [
+        f"{'world':<22} {'file rows':>9} {'records':>9} {'exact':>5} "
+        f"{'wall s':>7} {'cpu s':>6} {'peak RSS':>9}"
+    ]
+    for run in runs:
+        exact = "yes" if run.records == run.expected else "NO"
+        lines.append(
+            f"{run.preset:<22} {run.file_rows:>9,} {run.records:>9,} {exact:>5} "
+            f"{run.wall_seconds:>7.1f} {run.cpu_seconds:>6.1f} {run.max_rss_mb:>6.0f} MB"
+        )
+    first, last = runs[0], runs[-1]
+    lines.append(
+        f"file rows x{last.file_rows / max(first.file_rows, 1):.1f}, "
+        f"peak RSS {last.max_rss_mb / first.max_rss_mb - 1:+.0%}"
+    )
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="pageviews-export-") as work:
+        runs = [await anyio.to_thread.run_sync(measure, p, Path(work)) for p in PRESETS]
+    print(table(runs), flush=True)
+
+
+if __name__ == "__main__":
+    anyio.run(main)
