@@ -247,3 +247,23 @@ async def test_a_per_user_gzip_file_ending_mid_stream_is_read_again(
     downloads = [r for r in canvas.requests if r.history and r.history.kind == "results"]
     assert {len(r.history.user_ids) for r in downloads if r.history} == {1}
     assert len(downloads) == 2
+
+
+async def test_a_download_stalled_mid_file_is_read_again_after_the_timeout(
+    small_world: World, tmp_path: Path
+) -> None:
+    history = HistoryConfig(queue_seconds=0, run_seconds=0, cut_results="stall",
+                            cut_results_after=3000)  # fmt: skip
+    async with serve(small_world, fake_config(history)) as canvas, aiohttp.ClientSession() as s:
+        client = CanvasClient(
+            s, canvas.base_url, small_world.admin_token, retry=FAST_RETRIES, timeout=0.5
+        )
+        options = HarvestOptions(
+            course=1693, time_range=TimeRange(START, END), enrollment_types=STUDENTS,
+            out_dir=tmp_path, history="only",
+        )  # fmt: skip
+        result = await harvest_course(client, options, now=lambda: NOW)
+    assert_reports_exact(tmp_path, truth(small_world), 1693, START, END)
+    assert result.complete
+    downloads = [r for r in canvas.requests if r.history and r.history.kind == "results"]
+    assert len(downloads) == 2 * len(starts(canvas))  # each file: stalled once, then whole
