@@ -44,10 +44,17 @@ def fake_config(history: HistoryConfig = INSTANT, **options: object) -> FakeConf
     return config
 
 
-async def harvest(canvas: FakeCanvas, out_dir: Path, mode: str, **options: object) -> HarvestResult:
+async def harvest(
+    canvas: FakeCanvas, out_dir: Path, mode: str, *, deadline: float = 60.0, **options: object
+) -> HarvestResult:
     async with aiohttp.ClientSession() as session:
         client = CanvasClient(
-            session, canvas.base_url, canvas.world.admin_token, retry=FAST_RETRIES, concurrency=8
+            session,
+            canvas.base_url,
+            canvas.world.admin_token,
+            retry=FAST_RETRIES,
+            concurrency=8,
+            timeout=deadline,
         )
         settings: dict[str, object] = {
             "course": 1693, "enrollment_types": STUDENTS, "workers": 8, **options
@@ -254,15 +261,8 @@ async def test_a_download_stalled_mid_file_is_read_again_after_the_timeout(
 ) -> None:
     history = HistoryConfig(queue_seconds=0, run_seconds=0, cut_results="stall",
                             cut_results_after=3000)  # fmt: skip
-    async with serve(small_world, fake_config(history)) as canvas, aiohttp.ClientSession() as s:
-        client = CanvasClient(
-            s, canvas.base_url, small_world.admin_token, retry=FAST_RETRIES, timeout=0.5
-        )
-        options = HarvestOptions(
-            course=1693, time_range=TimeRange(START, END), enrollment_types=STUDENTS,
-            out_dir=tmp_path, history="only",
-        )  # fmt: skip
-        result = await harvest_course(client, options, now=lambda: NOW)
+    async with serve(small_world, fake_config(history)) as canvas:
+        result = await harvest(canvas, tmp_path, "only", deadline=0.5)
     assert_reports_exact(tmp_path, truth(small_world), 1693, START, END)
     assert result.complete
     downloads = [r for r in canvas.requests if r.history and r.history.kind == "results"]

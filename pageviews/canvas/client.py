@@ -6,6 +6,7 @@ for meaning, the retry policy for persistence, the gate for concurrency.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -30,12 +31,13 @@ from .limiter import AdaptiveLimit, Gate
 from .links import check_same_origin
 from .pagination import PER_PAGE, walk
 from .ratelimit import rate_limit_from_headers
-from .responses import Page, decipher
+from .responses import GZIP_MAGIC, Page, decipher
 from .retry import RetryPolicy
 
 #: A page of 100 views is about 60 KB; a read buffer that holds it whole takes it in
 #: fewer reads than aiohttp's 64 KiB default (about a third less client CPU a request).
 READ_BUFFER = 256 * 1024
+_ERROR_BYTES = 4096  # of a download's error reply: its message is at the start
 #: The most requests in flight. Hosted Canvas's rate-limit headers hold the adaptive
 #: limit near 11 anyway (12 up-front charges of 50 fill a 600 bucket); this ceiling
 #: matters where Canvas sends no such headers (throttling off), where latency decides.
@@ -172,7 +174,7 @@ class CanvasClient:
             if not 200 <= status < 300:
                 # Error text reaches stderr and the store; some proxies echo the request's
                 # Authorization header into it.
-                body = self.redact(body)
+                body = self._redact(body)
             try:
                 page = decipher(status, headers, body, url)
             except ThrottledError:
@@ -234,11 +236,25 @@ class CanvasClient:
                     body = await read_capped(response, self.max_body)
                     status, headers = response.status, response.headers
             self.gate.observe(rate_limit_from_headers(headers), kind)
-            return Reply(status, headers, self.redact(body))
+            return Reply(status, headers, self._redact(body))
 
-    def redact(self, body: bytes) -> bytes:
+    def _redact(self, body: bytes) -> bytes:
         """``body`` with the token replaced: error text reaches stderr and the store."""
         return body.replace(self._token, b"[token]")
+
+    async def error_body(self, download: Download) -> bytes:
+        """The start of a download's error reply: inflated if gzipped, the token redacted."""
+        head = b""
+        async for chunk in download.chunks:
+            head += chunk
+            if len(head) >= _ERROR_BYTES:
+                break
+        if head.startswith(GZIP_MAGIC):  # downloads keep gzip (see download)
+            try:
+                head = zlib.decompressobj(wbits=31).decompress(head, _ERROR_BYTES)
+            except zlib.error:
+                head = b""
+        return self._redact(head[:_ERROR_BYTES])
 
     @asynccontextmanager
     async def download(self, url: str, *, kind: str = "") -> AsyncIterator[Download]:

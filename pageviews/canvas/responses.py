@@ -23,6 +23,8 @@ from .links import parse_link_header
 from .ratelimit import RateLimit, rate_limit_from_headers, retry_after_seconds
 
 # Canvas's throttled 403 carries this text (app/middleware/request_throttle.rb).
+#: The first bytes of any gzip stream, whatever the headers say of it.
+GZIP_MAGIC = b"\x1f\x8b"
 _THROTTLE_EVIDENCE = b"Rate Limit Exceeded"
 # Statuses a retry may cure (contract §6: pv4 answers 502/503 on its own trouble).
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504, 507, 520, 522, 524})

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Final
 
@@ -51,7 +50,6 @@ log = logging.getLogger(__name__)
 SOURCE: Final = "history"
 _BUCKET_THROTTLE: Final = b"Rate Limit Exceeded"  # Canvas's throttle body (contract §5)
 _NOT_AVAILABLE: Final = "not available in this environment"
-_ERROR_BYTES: Final = 4096  # of an error reply's body: its message is at the start
 _MAX_RESTARTS: Final = 5  # a job failed, expired or gave an unusable file this often
 
 
@@ -292,7 +290,7 @@ class HistorySource:
             try:
                 async with self.client.download(url, kind="history-results") as reply:
                     if reply.status in (403, 429):
-                        body = self.client.redact(await _error_body(reply.chunks))
+                        body = await self.client.error_body(reply)
                         if self._bucket_throttle(reply.status, body, reply.headers):
                             asked = retry_after_seconds(reply.headers)
                             await anyio.sleep(
@@ -356,21 +354,6 @@ class HistorySource:
                     raise
                 await anyio.sleep(poll_wait(attempt, self.poll_initial, self.poll_cap, None))
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _error_body(chunks: AsyncIterator[bytes]) -> bytes:
-    """The start of an error reply, inflated when it came gzipped (downloads keep gzip)."""
-    head = b""
-    async for chunk in chunks:
-        head += chunk
-        if len(head) >= _ERROR_BYTES:
-            break
-    if head.startswith(b"\x1f\x8b"):
-        try:
-            head = zlib.decompressobj(wbits=31).decompress(head, _ERROR_BYTES)
-        except zlib.error:
-            return b""
-    return head[:_ERROR_BYTES]
 
 
 def _json(reply: Reply) -> dict[str, Any]:

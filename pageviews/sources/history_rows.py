@@ -18,10 +18,10 @@ from typing import Any, Final
 
 import orjson
 
+from ..canvas.responses import GZIP_MAGIC
 from ..errors import ProtocolError
 from .records import Row, course_rows, local_id
 
-_GZIP_MAGIC: Final = b"\x1f\x8b"
 INFLATE_STEP: Final = 1 << 20  # bytes of text turned into rows at a time
 # Canonical field -> the names it goes by: §9's export names first, then the back end's.
 _ALIASES: Final = {
@@ -82,11 +82,11 @@ class ExportReader:
         """The text of ``chunk``, at most ``INFLATE_STEP`` bytes of it at a time."""
         if not self._sniffed:
             self._head += chunk
-            if len(self._head) < len(_GZIP_MAGIC):
+            if len(self._head) < len(GZIP_MAGIC):
                 return
             self._sniffed = True
             chunk, self._head = self._head, b""
-            if chunk.startswith(_GZIP_MAGIC):
+            if chunk.startswith(GZIP_MAGIC):
                 self._inflate = zlib.decompressobj(wbits=31)
         if self._inflate is None:
             for at in range(0, len(chunk), INFLATE_STEP):
