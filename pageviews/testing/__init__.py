@@ -6,7 +6,7 @@ with `expected_reports(...)`.
 """
 
 from .accounts import ACCOUNTS, TERMS, Account, Term
-from .config import FakeConfig, LateViews
+from .config import FakeConfig, LateViews, ListQuirks
 from .extra_courses import EMPTY_COURSE_ID
 from .faults import ALL_FAULT_KINDS, FaultConfig, FaultKind, decide_fault
 from .history_config import HistoryConfig
@@ -65,6 +65,7 @@ __all__ = [
     "HistoryViewRow",
     "LateViews",
     "LeakyBucket",
+    "ListQuirks",
     "PageViewRow",
     "RequestRecord",
     "SourceSplit",

@@ -17,7 +17,7 @@ from pathlib import Path
 import anyio
 import orjson
 
-from .config import FakeConfig, LateViews
+from .config import FakeConfig, LateViews, ListQuirks
 from .faults import FaultConfig
 from .history_config import HistoryConfig
 from .server import FakeCanvas, serve
@@ -54,6 +54,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--pagination", choices=("bookmark", "numeric"), default="bookmark")
+    parser.add_argument(
+        "--max-per-page",
+        type=int,
+        choices=(10, 50, 100),
+        default=100,
+        help="clamp pages to this size, as an older Canvas does (its links say so)",
+    )
     parser.add_argument("--retention-days", type=int)
     parser.add_argument(
         "--history", action="store_true", help="serve the PageView History API (default: 404)"
@@ -125,6 +132,7 @@ def build_config(args: argparse.Namespace) -> FakeConfig:
         late=LateViews(share=args.late_share, max_delay=args.late_max_delay)
         if args.late_share > 0
         else None,
+        quirks=ListQuirks(max_per_page=args.max_per_page),
     )
 
 

@@ -7,6 +7,7 @@ faults and writes the bytes.
 from __future__ import annotations
 
 import re
+import zlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -217,17 +218,31 @@ def page_views(world: World, config: FakeConfig, request: ApiRequest, ref: str) 
         None if start is None else epoch_us(start), None if end is None else epoch_us(end)
     )
     shown = _visible(store, lo, hi, request.now, config.late)
-    size = per_page(request.get("per_page"))
+    quirks = config.quirks
+    size = min(per_page(request.get("per_page")), quirks.max_per_page)
     base = f"{request.origin}/api/v1/users/{user_id}/page_views"
     raw_page = request.get("page")
     links: list[tuple[str, str]] = []
-    if config.pagination == "numeric":
+    late_page = quirks.late_page(user_id)
+    indices: Sequence[int]
+    if late_page is not None:
+        indices, number, more = _late_chain_page(
+            store, shown, size, late_page, config.pagination, raw_page
+        )
+    elif config.pagination == "numeric":
         number = max(ruby_to_i(raw_page or "1"), 1)
         top = len(shown) - (number - 1) * size
         indices = shown[max(0, top - size) : max(0, top)][::-1]
         if config.oldest_first:
             indices = shown[(number - 1) * size : number * size]
         more = top - size > 0
+    else:
+        older = bisect_left(shown, _apply_view_bookmark(store, lo, hi, decode_bookmark(raw_page)))
+        indices = shown[:older][-size:][::-1]
+        number, more = (len(shown) - older) // size + 1, bool(indices)
+    if (user_id, number) in quirks.gone_pages:
+        return replies.not_found()
+    if config.pagination == "numeric":
         links.append(("current", page_url(base, request.query, str(number), size)))
         if more:
             links.append(("next", page_url(base, request.query, str(number + 1), size)))
@@ -238,8 +253,6 @@ def page_views(world: World, config: FakeConfig, request: ApiRequest, ref: str) 
         if not more and (indices or number == 1):
             links.append(("last", page_url(base, request.query, str(number), size)))
     else:
-        cut = _apply_view_bookmark(store, lo, hi, decode_bookmark(raw_page))
-        indices = shown[: bisect_left(shown, cut)][-size:][::-1]
         links.append(("current", page_url(base, request.query, raw_page or "first", size)))
         # pv4: every non-empty page has a next link (Pv4Client#for_user calls has_more!).
         if indices:
@@ -248,11 +261,43 @@ def page_views(world: World, config: FakeConfig, request: ApiRequest, ref: str) 
             links.append(("next", page_url(base, request.query, encode_bookmark(mark), size)))
         links.append(("first", page_url(base, request.query, "first", size)))
     data = [store.to_json(i, user_id, world.tables) for i in indices]
+    if user_id in quirks.idless_users:
+        for view in data:
+            if zlib.crc32(view["id"].encode()) % 5 == 0:
+                del view["id"]
     reply = replies.json_reply(data, items=len(data))
     reply.links = links
     if config.throttle is not None:  # contract §9: grows with per_page, not with rows
         reply.extra_cost = config.throttle.list_cost_per_page_size * size
     return reply
+
+
+def _late_chain_page(
+    store: UserViews,
+    shown: Sequence[int],
+    size: int,
+    late_page: int,
+    pagination: str,
+    raw_page: str | None,
+) -> tuple[Sequence[int], int, bool]:
+    """A page of a chain whose newest view comes on page ``late_page`` instead of first.
+
+    Return the page's view indices, its number in the chain and whether more follow.
+    The chain is fixed by the query alone, so any page of it can be asked again.
+    """
+    chain = list(reversed(shown))
+    if len(chain) > (late_page - 1) * size:
+        chain.insert((late_page - 1) * size, chain.pop(0))
+    if pagination == "numeric":
+        at = (max(ruby_to_i(raw_page or "1"), 1) - 1) * size
+    else:
+        at, bookmark = 0, decode_bookmark(raw_page)
+        if bookmark is not None and len(bookmark) == 2 and bookmark[1] in store.ids:
+            marked = store.ids.index(str(bookmark[1]))
+            # A bookmark names the last view served; one not in this chain restarts it.
+            at = chain.index(marked) + 1 if marked in chain else 0
+    page = chain[at : at + size]
+    return page, at // size + 1, (bool(page) if pagination != "numeric" else at + size < len(chain))
 
 
 def _visible(

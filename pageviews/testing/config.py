@@ -34,6 +34,30 @@ class LateViews:
         return int(1000 * (self.min_delay + spread * (self.max_delay - self.min_delay)))
 
 
+@dataclass(frozen=True, slots=True)
+class ListQuirks:
+    """Ways a list endpoint may serve a user's chains other than today's hosted Canvas.
+
+    Pages are counted from 1 within each chain (each query of a user's page views,
+    a split window's included), so a quirk of page 3 strikes every chain that long.
+    """
+
+    # Canvas clamps per_page to 100; an older Canvas to 50 (contract §4). 10 is also
+    # what a server ignoring per_page serves. Links name the size applied.
+    max_per_page: int = 100
+    # (user, page): that page of each of the user's chains answers 404.
+    gone_pages: frozenset[tuple[int, int]] = frozenset()
+    # (user, page): each of the user's chains serves its newest view on that page
+    # instead of first, so pages stop coming newest first there.
+    late_pages: frozenset[tuple[int, int]] = frozenset()
+    # Users one view in five of whom comes without an ``id`` (which Canvas always sends).
+    idless_users: frozenset[int] = frozenset()
+
+    def late_page(self, user_id: int) -> int | None:
+        """The page each of the user's chains moves its newest view to, if any."""
+        return min((page for user, page in self.late_pages if user == user_id), default=None)
+
+
 @dataclass(slots=True)
 class FakeConfig:
     """Configure the fake; the server reads it on every request, so it may be changed live."""
@@ -53,3 +77,4 @@ class FakeConfig:
     late: LateViews | None = None  # some views appear only after a delay, by ``now``
     # The PageView History API (contract §9); None answers its six calls with 404.
     history: HistoryConfig | None = None
+    quirks: ListQuirks = field(default_factory=ListQuirks)

@@ -12,7 +12,14 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pageviews.testing import HistoryConfig, LateViews, ThrottleConfig, World, WorldSpec
+from pageviews.testing import (
+    HistoryConfig,
+    LateViews,
+    ListQuirks,
+    ThrottleConfig,
+    World,
+    WorldSpec,
+)
 from pageviews.testing.__main__ import build_config, parse_args
 
 
@@ -74,6 +81,11 @@ def test_late_view_options_reach_the_config() -> None:
     assert build_config(parse_args([])).late is None
     config = build_config(parse_args(["--late-share", "0.8", "--late-max-delay", "3000"]))
     assert config.late == LateViews(share=0.8, max_delay=3000.0)
+
+
+def test_a_page_size_clamp_reaches_the_config() -> None:
+    assert build_config(parse_args([])).quirks == ListQuirks()
+    assert build_config(parse_args(["--max-per-page", "50"])).quirks == ListQuirks(max_per_page=50)
 
 
 def test_retry_after_reaches_the_config() -> None:
