@@ -75,6 +75,7 @@ class Hostile:
 
     users: Mapping[int, list[dict[str, Any]]]
     per_page: int = 100  # Canvas's clamp (contract §4); the request's per_page if smaller
+    links_per_page: bool = True  # links name the applied per_page, as Canvas's do
     reply: Reply | None = None
     roster: list[Any] | dict[str, Any] | None = None  # replaces the enrollments body
     whoami: Handler | None = None  # replaces the users/self answer
@@ -82,15 +83,29 @@ class Hostile:
     base_url: str = ""
     asked: list[str] = field(default_factory=list)  # page-view request paths with query
 
+    def size(self, request: web.Request) -> int:
+        """The page size applied to ``request``: what it asked for, clamped.
+
+        A server whose links do not name it pages by ``per_page`` whatever is asked.
+        """
+        if not self.links_per_page:
+            return self.per_page
+        return min(self.per_page, int(request.query.get("per_page", "10")))
+
     def page_url(self, request: web.Request, page: int) -> str:
-        """Page ``page`` of the list ``request`` reads (same user and time bounds)."""
+        """Page ``page`` of the list ``request`` reads (same user and time bounds).
+
+        Like Canvas, the link carries the page size applied, not the one asked for
+        (contract §4), unless ``links_per_page`` is off.
+        """
         bounds = {k: v for k, v in request.query.items() if k in ("start_time", "end_time")}
-        query = urlencode({**bounds, "page": page, "per_page": 100})
+        sized = {"per_page": self.size(request)} if self.links_per_page else {}
+        query = urlencode({**bounds, "page": page, **sized})
         return f"{self.base_url}{request.path}?{query}"
 
     def served(self, request: web.Request) -> Served:
         user, page = request.match_info["user"], int(request.query.get("page", "1"))
-        size = min(self.per_page, int(request.query.get("per_page", "10")))
+        size = self.size(request)
         start, end = request.query.get("start_time", ""), request.query.get("end_time", "~")
         # Bounds are inclusive (contract §2); a record without a time is always served.
         rows = [

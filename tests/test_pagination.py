@@ -18,15 +18,18 @@ class Script:
 
     retry_attempts = 4
 
-    def __init__(self, table: dict[str, list[tuple[list[str], str | None]]]) -> None:
-        self.table = table
+    def __init__(
+        self, table: dict[str, list[tuple[list[str], str | None]]], per_page: int | None = 100
+    ) -> None:
+        self.table, self.per_page = table, per_page  # the page size its links name
         self.asked: Counter[str] = Counter()
 
     async def get(self, url: str, *, attempts: int | None = None) -> Page:
         answers = self.table[url]
         ids, next_url = answers[min(self.asked[url], len(answers) - 1)]
         self.asked[url] += 1
-        return Page(url=url, data=[{"id": i} for i in ids], next_url=next_url, rate=None)
+        data = [{"id": i} for i in ids]
+        return Page(url=url, data=data, next_url=next_url, rate=None, per_page=self.per_page)
 
 
 async def ids_walked(script: Script, url: str = "p1") -> list[str]:
@@ -89,8 +92,13 @@ async def test_two_empty_pages_in_a_row_end_the_list_whatever_their_links() -> N
 class Gone(Script):
     """A script whose listed URLs answer 404."""
 
-    def __init__(self, table: dict[str, list[tuple[list[str], str | None]]], gone: str) -> None:
-        super().__init__(table)
+    def __init__(
+        self,
+        table: dict[str, list[tuple[list[str], str | None]]],
+        gone: str,
+        per_page: int | None = 100,
+    ) -> None:
+        super().__init__(table, per_page)
         self.gone = gone
 
     async def get(self, url: str, *, attempts: int | None = None) -> Page:
@@ -105,6 +113,23 @@ async def test_404_after_a_short_page_ends_the_list() -> None:
     assert [page.data for page in pages][-1] == [] and pages[-1].next_url is None
 
 
+@pytest.mark.parametrize("per_page", [2, None])
+async def test_404_after_a_page_that_may_be_full_is_raised(per_page: int | None) -> None:
+    # Two records on a server paging by 2, or by a size it never names.
+    script = Gone({"p1": [(["a", "b"], "p2")]}, gone="p2", per_page=per_page)
+    with pytest.raises(NotFoundError):
+        await ids_walked(script)
+
+
+async def test_404_after_a_page_shorter_than_one_before_ends_an_unsized_list() -> None:
+    table: dict[str, list[tuple[list[str], str | None]]] = {
+        "p1": [(["a", "b", "c"], "p2")],
+        "p2": [(["d"], "p3")],
+    }
+    pages = [page async for page in walk(Gone(table, gone="p3", per_page=None), "p1")]
+    assert [page.data for page in pages][-1] == [] and pages[-1].next_url is None
+
+
 async def test_404_after_a_page_as_full_as_the_one_before_is_raised() -> None:
     script = Gone({"p1": [(["a", "b"], "p2")], "p2": [(["c", "d"], "p3")]}, gone="p3")
     with pytest.raises(NotFoundError):
@@ -116,9 +141,13 @@ async def test_404_on_the_first_page_is_raised() -> None:
         await ids_walked(Gone({}, gone="p1"))
 
 
-def test_a_page_is_visibly_last_only_when_short() -> None:
-    assert last_with_data(0, 100)
-    assert last_with_data(30, 0)
-    assert last_with_data(30, 100)
-    assert not last_with_data(100, 0)
-    assert not last_with_data(50, 50)  # an old Canvas clamping per_page at 50
+def test_a_page_is_provably_last_only_when_shorter_than_the_size_applied() -> None:
+    assert last_with_data(0, None, 0)  # an empty page ends a list
+    assert last_with_data(30, 100, 0)
+    assert last_with_data(30, 100, 100)
+    assert not last_with_data(100, 100, 0)
+    assert not last_with_data(10, 10, 0)  # a server paging by 10 (Canvas's default)
+    assert not last_with_data(50, 100, 50)  # links naming 100, pages of 50: may be full
+    assert not last_with_data(30, None, 0)  # no size named, nothing longer before
+    assert last_with_data(30, None, 50)
+    assert not last_with_data(50, None, 50)

@@ -9,7 +9,11 @@ again for the page that gave the bad link, within the retry budget.
 Where a list ends (contract §8: pv4 puts a next link on every non-empty page and
 ends with an empty one): a second empty page in a row ends it whatever its link
 says, and a 404 in place of the empty page ends it when the page before was
-visibly the last with data (:func:`last_with_data`). Any other 404 is raised.
+provably the last with data (:func:`last_with_data`): shorter than the page size
+this server applies. Any other 404 is raised. The size is learned, never assumed:
+Canvas names the ``per_page`` it applied in its links (an older Canvas clamps to
+50; a server ignoring ``per_page`` serves 10), and a longer page earlier in the
+chain shows it too.
 """
 
 from __future__ import annotations
@@ -60,14 +64,20 @@ def _ids(data: list[dict[str, Any]]) -> list[Any]:
     return [i for i in ids if i is not None] if None in ids else ids
 
 
-def last_with_data(size: int, longest_before: int) -> bool:
-    """Say whether a page of ``size`` records was visibly its list's last with data.
+def last_with_data(size: int, applied: int | None, longest_before: int) -> bool:
+    """Say whether a page of ``size`` records was provably its list's last with data.
 
-    It was when it is short (an empty page is): fewer than the ``per_page`` asked
-    for, and fewer than the longest page before it (an old Canvas clamping at 50
-    serves full pages of 50). A full page may have more behind it.
+    ``applied`` is the page size the server's links named (None when they did not);
+    ``longest_before`` the most records an earlier page of the chain held. An empty
+    page always was. Otherwise the page must be short: fewer than the size applied
+    and than any page before it, or, when no size was named, than a page before it.
+    A page that may be full may have more behind it.
     """
-    return size < PER_PAGE and (longest_before == 0 or size < longest_before)
+    if size == 0:
+        return True
+    if applied is None:
+        return size < longest_before
+    return size < applied and (longest_before == 0 or size < longest_before)
 
 
 async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
@@ -82,6 +92,7 @@ async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
     empty_in_a_row = 0
     last_size: int | None = None  # records on the page before, None before the first
     longest = longest_before = 0
+    applied: int | None = None  # the page size the server's links last named
 
     async def relink(page_url: str) -> str | None:
         # Ask again for a page until its next link is one not yet followed.
@@ -101,7 +112,7 @@ async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
         try:
             page = await source.get(current)
         except NotFoundError:
-            if last_size is None or not last_with_data(last_size, longest_before):
+            if last_size is None or not last_with_data(last_size, applied, longest_before):
                 raise
             # The list ended (see the module notes): an empty last page in the 404's place.
             yield Page(url=current, data=[], next_url=None, rate=None)
@@ -128,7 +139,8 @@ async def walk(source: PageSource, url: str) -> AsyncIterator[Page]:
             next_url = None  # an empty page ends a list; two in a row end it for sure
         if next_url is not None and next_url in followed:
             next_url = await relink(current)
-        yield replace(page, next_url=next_url)
+        applied = page.per_page or applied
+        yield replace(page, next_url=next_url, per_page=applied)
         longest_before, last_size = longest, len(records)
         longest = max(longest, last_size)
         # Let the page go before waiting for the next one: many chains wait at once.

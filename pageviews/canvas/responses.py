@@ -33,6 +33,8 @@ _AUTH_FAILURES = ("invalid access token", "expired access token", "revoked acces
 # Canvas's page-view ids are strings; only a page with a numeric id can hold one too
 # large for orjson, so the per-record check runs only then.
 _NUMERIC_ID = re.compile(rb'"id":\s*-?\d')
+# The page size Canvas applied, as every link of a paginated reply names it (§4).
+_PER_PAGE = re.compile(r"[?&]per_page=(\d{1,6})(?:[&#>]|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class Page:
     data: Any
     next_url: str | None
     rate: RateLimit | None
+    #: The page size Canvas says it applied (its links' ``per_page``), or None when unsaid.
+    per_page: int | None = None
 
 
 def canvas_message(body: bytes) -> str:
@@ -105,12 +109,21 @@ def decipher(status: int, headers: MultiMapping[str], body: bytes, url: str) -> 
     raise ProtocolError(f"unexpected HTTP {status} from Canvas: {message}")
 
 
+def applied_per_page(link_header: str) -> int | None:
+    """The page size a Link header's URLs name, or None (contract §4: the size applied)."""
+    found = _PER_PAGE.search(link_header)
+    size = int(found.group(1)) if found else 0
+    return size if size > 0 else None
+
+
 def _success(
     status: int, headers: MultiMapping[str], body: bytes, url: str, rate: RateLimit | None
 ) -> Page:
-    next_url = parse_link_header(",".join(headers.getall("Link", ()))).get("next")
+    link = ",".join(headers.getall("Link", ()))
+    next_url = parse_link_header(link).get("next")
+    per_page = applied_per_page(link) if link else None
     if status == 204 or not body:
-        return Page(url=url, data=[], next_url=next_url, rate=rate)
+        return Page(url=url, data=[], next_url=next_url, rate=rate, per_page=per_page)
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -129,4 +142,4 @@ def _success(
         # orjson reads integers past 64 bits as floats, and floats collapse distinct ids
         # into one; the standard parser keeps every digit (ids are de-duplicated as text).
         data = json.loads(body)
-    return Page(url=url, data=data, next_url=next_url, rate=rate)
+    return Page(url=url, data=data, next_url=next_url, rate=rate, per_page=per_page)
