@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pageviews.cli import main
-from pageviews.testing import FakeConfig, World, WorldSpec, expected_reports, serve
+from pageviews.testing import FakeConfig, ListQuirks, World, WorldSpec, expected_reports, serve
 from pageviews.testing.report_files import assert_reports_exact
 from pageviews.testing.timeparse import epoch_us
 from tests.harvesting import END, START, STUDENTS, harvest
@@ -73,5 +73,25 @@ async def test_pages_not_newest_first_are_never_split(quiet_world: World, tmp_pa
         windows = [r for r in canvas.requests if r.user_id == user and "2015-03-13" not in r.query]
     truth = expected_reports(world, 1693, START, END, enrollment_types=STUDENTS)
     assert not windows
+    assert result.records == len(truth.records)
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("size", "late_page"), [(100, 2), (50, 3), (10, 4)])
+async def test_a_split_chain_whose_pages_stop_coming_newest_first_loses_nothing(
+    quiet_world: World, tmp_path: Path, size: int, late_page: int
+) -> None:
+    # 1,500 views over the range; every chain of the user serves its newest view on page
+    # ``late_page``, after pages that came newest first: the chain is split on what it
+    # read before that page, and the late view is newer than every window drawn then.
+    step = (END - START) / 1500
+    world, user = history(quiet_world, [epoch_us(START + step * k) // 1000 for k in range(1500)])
+    quirks = ListQuirks(max_per_page=size, late_pages=frozenset({(user, late_page)}))
+    async with serve(world, FakeConfig(throttle=None, quirks=quirks)) as canvas:
+        result = await harvest(canvas, tmp_path, concurrency=16)
+        windows = [r for r in canvas.requests if r.user_id == user and "bookmark" not in r.query]
+    assert len(windows) > 1, "the user was not split; the test would prove nothing"
+    truth = expected_reports(world, 1693, START, END, enrollment_types=STUDENTS)
     assert result.records == len(truth.records)
     assert_reports_exact(tmp_path, truth, 1693, START, END)

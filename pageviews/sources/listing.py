@@ -5,23 +5,25 @@ at a time (contract §1, §4). A unit is whole seconds ``[start, end]``; Canvas 
 asked through the whole last second (:func:`request_bounds`) and what it returns
 from the second after is dropped. When a user's history is long and requests
 would otherwise idle, the rest of the chain is cut into time windows read side
-by side (:mod:`pageviews.sources.splitting`), but only while every record so far came
-newest first: a window edge drawn at a record is safe only then.
+by side (:mod:`pageviews.sources.splitting`). The windows cover the whole unit, the
+part already read included, so nothing rests on the order pages came in.
+
+Nothing here assumes 100 rows a page: the page size is the one Canvas says it
+applied (its links' ``per_page``), or failing that the longest page seen.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from datetime import datetime, timedelta
-from typing import Any
 
 from ..canvas.client import CanvasClient
-from ..canvas.pagination import PER_PAGE, walk
+from ..canvas.pagination import walk
+from ..canvas.responses import Page
 from ..engine import UnitContext
 from ..errors import PermissionDeniedError
 from ..store.histories import Unit
-from ..timerange import canvas_timestamp, request_bounds
+from ..timerange import request_bounds
 from .records import course_rows, newest_first_so_far
 from .splitting import MAX_WINDOWS, plan_windows
 
@@ -54,22 +56,25 @@ class ListSource:
         url = unit.next_url or client.page_views_url(
             unit.user_id, *request_bounds(unit.start, unit.end)
         )
-        fetched = 0
+        fetched = size = 0
         ordered, oldest = unit.ordered, unit.oldest
         async for page in walk(client, url):
             rows, unusable = course_rows(page.data, self.courses, unit.start, unit.end)
             ordered, oldest = newest_first_so_far(page.data, oldest, ordered)
             fetched += len(page.data)
-            windows = self._windows(unit, context, oldest, page.data, page.next_url, fetched)
+            size = page.per_page or max(size, len(page.data))
+            # A resumed chain read pages before this run too (the windows read them again).
+            windows = self._windows(unit, context, oldest, page, fetched + unit.pages * size, size)
             if windows and ordered and oldest is not None:
                 log.info("user %s: long history, fetching %d windows", unit.user_id, len(windows))
-                read = (_next_second(oldest), unit.end)
-                children = store.split(run.run_id, unit, rows, read, windows)
-                context.page_stored(len(rows), unusable)
+                # The windows read this page again (see splitting.plan_windows): none of
+                # its rows is stored or counted here, but Canvas did serve it.
+                children = store.split(run.run_id, unit, windows)
+                context.page_stored(0)
                 context.spawn(children)
                 return
-            store.save_page(run.run_id, unit, rows, page.next_url, (oldest, ordered))
-            context.page_stored(len(rows), unusable)
+            store.save_page(run.run_id, unit, rows, page.next_url, (oldest, ordered), unusable)
+            context.page_stored(len(rows))
             # Drop the page while waiting for the next: many chains wait at the gate.
             del page, rows
 
@@ -78,31 +83,29 @@ class ListSource:
         unit: Unit,
         context: UnitContext,
         oldest: str | None,
-        data: list[Any],
-        next_url: str | None,
+        page: Page,
         fetched: int,
+        size: int,
     ) -> list[tuple[str, str]]:
-        """Windows for the rest of a long unit, when requests would otherwise idle.
+        """Windows for a long unit, when requests would otherwise idle.
 
-        Splitting costs requests (every window ends with its own short page), so a
-        chain is split only while the client has room nobody is waiting for: never
-        when Canvas's bucket binds, always for the long chains left at the end.
+        Splitting costs requests (every window ends with its own short page, and
+        the pages read are read again), so a chain is split only while the client
+        has room nobody is waiting for: never when Canvas's bucket binds, always
+        for the long chains left at the end. Only a full page may have a long
+        history behind it.
         """
         # This chain's own next request takes one free place; only the rest is spare.
         spare = context.spare_capacity() - 1
-        if not self.split or next_url is None or spare <= 0:
+        if not self.split or page.next_url is None or spare <= 0:
             return []
-        if len(data) < PER_PAGE or oldest is None:
+        if len(page.data) < size or oldest is None:
             return []
         return plan_windows(
             start=unit.start,
             end=unit.end,
             oldest_seen=oldest,
             fetched=fetched,
-            per_page=PER_PAGE,
+            per_page=size,
             max_windows=min(MAX_WINDOWS, spare + 1),
         )
-
-
-def _next_second(stamp: str) -> str:
-    return canvas_timestamp(datetime.fromisoformat(stamp) + timedelta(seconds=1))

@@ -31,23 +31,37 @@ def plan_windows(
     per_page: int,
     max_windows: int = MAX_WINDOWS,
 ) -> list[tuple[str, str]]:
-    """Windows covering ``[start, oldest_seen]``, or ``[]`` when not worth splitting.
+    """Windows covering the whole unit ``[start, end]``, or ``[]`` when not worth splitting.
 
     The pages read so far covered ``[oldest_seen, end]`` with ``fetched`` records;
     the same density over the rest predicts how many records remain. Windows
-    overlap by their edge second (see :meth:`TimeRange.split`), and the first
-    one includes ``oldest_seen`` itself, since more records may share it.
+    overlap by their edge second (see :meth:`TimeRange.split`).
+
+    The part already read is read again by a window of its own, or by the newest
+    window when it fits in one: a chain is newest first only as far as it was
+    read, and a later page may still hold a view newer than ``oldest_seen`` (a
+    server whose order breaks further on). Only a window asked for those seconds
+    is sure to show it, so the union of the windows is the unsplit chain's
+    whatever order its pages come in. That costs the pages read once more.
     """
-    first, rest_start, rest_end = _parse(end), _parse(start), _parse(oldest_seen)
-    covered = max((first - rest_end).total_seconds(), 1.0)
+    newest, rest_start, rest_end = _parse(end), _parse(start), _parse(oldest_seen)
+    covered = max((newest - rest_end).total_seconds(), 1.0)
     remaining = (rest_end - rest_start).total_seconds()
     if remaining <= 0 or fetched <= 0:
         return []
+    read_pages = math.ceil(fetched / per_page)
+    again = math.ceil(read_pages / PAGES_PER_WINDOW)
+    # Re-reading the part read needs windows of its own only when it is long.
+    own = min(again, max_windows // 2) if again > 1 else 0
     expected_pages = fetched * remaining / covered / per_page
-    parts = min(max_windows, math.ceil(expected_pages / PAGES_PER_WINDOW))
+    parts = min(max_windows - own, math.ceil(expected_pages / PAGES_PER_WINDOW))
     if parts < 2:
         return []
-    windows = TimeRange(rest_start, rest_end).split(parts)
-    if len(windows) < 2:
+    older = TimeRange(rest_start, rest_end).split(parts)
+    if len(older) < 2:
         return []
+    if own:
+        windows = [*TimeRange(rest_end, newest).split(own), *older]
+    else:
+        windows = [TimeRange(older[0].start, newest), *older[1:]]
     return [(canvas_timestamp(w.start), canvas_timestamp(w.end)) for w in windows]
