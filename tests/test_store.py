@@ -80,16 +80,14 @@ def test_a_finished_unit_covers_its_interval_from_the_runs_start(store: Store) -
     assert store.coverage(5) == [Covered(START, END, NOW)]
 
 
-def test_split_covers_what_the_parent_read_and_hands_the_rest_on(store: Store) -> None:
+def test_split_covers_nothing_itself_and_hands_its_whole_range_on(store: Store) -> None:
     run = store.open_run(KEY, START, END, NOW)
     (unit,) = store.add_units(run.run_id, 5, [(START, END)], "list")
-    windows = [("2015-02-01T00:00:00Z", "2015-03-01T00:00:00Z"), (START, "2015-02-01T00:00:00Z")]
-    read = ("2015-03-01T00:00:01Z", END)
-    children = store.split(run.run_id, unit, [row("2015-03-05T00:00:00Z", "x")], read, windows)
+    windows = [("2015-02-01T00:00:00Z", END), (START, "2015-02-01T00:00:00Z")]
+    children = store.split(run.run_id, unit, windows)
     assert [(c.start, c.end) for c in children] == windows
     assert [(u.start, u.end) for u in store.pending(run.run_id)] == windows
-    assert store.coverage(5) == [Covered(*read, NOW)]
-    assert ids(store, 5) == ["x"]
+    assert store.coverage(5) == []
     assert store.pages_read(run.run_id, 5)
     states = dict(store._rows("SELECT unit_id, state FROM units"))
     assert states[unit.unit_id] == SPLIT

@@ -11,7 +11,8 @@ Invariants:
   re-requests at most the pages that were in flight.
 - ``coverage`` says, per user, which seconds are known complete, since when
   (``read_at``) and from which source. It grows only when a unit has read its
-  interval to the end (or, when a unit is split, the part it read itself).
+  interval to the end. A unit that splits covers nothing itself: its windows
+  cover its whole interval, the part it had read included.
 - A History API export job (``history_queries``) is stored with its query id as
   soon as Canvas gives one, so a run killed while jobs run polls them again
   rather than starting new ones. Its file's views are stored as they stream in,
@@ -45,7 +46,12 @@ from ..coverage import Covered, Interval
 from ..errors import StateError
 from ..sources.records import Row
 
-SCHEMA_VERSION: Final = 7
+SCHEMA_VERSION: Final = 8
+#: Older versions this one upgrades in place: version to the statements that lift it by one.
+_MIGRATIONS: Final = {
+    # Units count the views Canvas sent that could not be kept (no id or no time).
+    "7": ("ALTER TABLE units ADD COLUMN refused INTEGER NOT NULL DEFAULT 0",),
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -116,7 +122,8 @@ CREATE TABLE IF NOT EXISTS units (
     oldest TEXT,
     ordered INTEGER NOT NULL DEFAULT 1,
     detail TEXT,
-    query_key INTEGER
+    query_key INTEGER,
+    refused INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS units_by_run ON units (run_id, state, user_id);
 CREATE TABLE IF NOT EXISTS history_queries (
@@ -184,6 +191,7 @@ class Unit:
     oldest: str | None = None  # the oldest second read so far: later pages must be older
     ordered: bool = True  # False once the chain broke newest-first order
     query_key: int | None = None  # a history unit's query group
+    refused: int = 0  # views read so far that could not be kept (no id or no time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +252,16 @@ class Store:
                     [("schema_version", str(SCHEMA_VERSION)), ("origin", origin)],
                 )
             return
+        version = meta.get("schema_version")
+        while version in _MIGRATIONS:
+            with self._tx():
+                for statement in _MIGRATIONS[version]:
+                    self._db.execute(statement)
+                version = str(int(version) + 1)
+                self._db.execute(
+                    "UPDATE meta SET value = ? WHERE name = 'schema_version'", (version,)
+                )
+            meta["schema_version"] = version
         if meta.get("schema_version") != str(SCHEMA_VERSION):
             raise StateError(
                 f"{self.path} was written by another version of pageviews (store version "
@@ -432,13 +450,13 @@ class Store:
         user_filter = "" if user_id is None else " AND user_id = ?"
         rows = self._rows(
             "SELECT unit_id, user_id, start, end, source, next_url, pages, oldest, ordered,"
-            f" query_key FROM units WHERE run_id = ? AND state = ?{user_filter}"
+            f" query_key, refused FROM units WHERE run_id = ? AND state = ?{user_filter}"
             " ORDER BY user_id, unit_id",
             (run_id, TODO) if user_id is None else (run_id, TODO, user_id),
         )
         return [
-            Unit(unit_id, user, start, end, source, next_url, pages, oldest, bool(ordered), query)
-            for unit_id, user, start, end, source, next_url, pages, oldest, ordered, query in rows
+            Unit(uid, user, start, end, src, url, pages, oldest, bool(ordered), query, refused)
+            for uid, user, start, end, src, url, pages, oldest, ordered, query, refused in rows
         ]
 
     def has_units(self, run_id: int, user_id: int) -> bool:
@@ -465,42 +483,49 @@ class Store:
         rows: list[Row],
         next_url: str | None,
         order: tuple[str | None, bool],
+        refused: int = 0,
     ) -> None:
-        """Store a page of a unit with its next link (``None``: the unit is done, and covered)."""
+        """Store a page of a unit with its next link (``None``: the unit is done, and covered).
+
+        ``refused`` counts the page's views that could not be kept (no id or no time). A
+        unit that refused any ends ``failed`` instead, uncovered, so its user is named and
+        a later run reads it again: its other views are kept, never reported alone.
+        """
         with self._tx():
             self._insert(unit.user_id, rows)
-            if next_url is None:
+            if next_url is not None:
                 self._db.execute(
-                    "UPDATE units SET next_url = NULL, pages = pages + 1, state = ?, oldest = ?,"
-                    " ordered = ? WHERE unit_id = ?",
-                    (DONE, *order, unit.unit_id),
+                    "UPDATE units SET next_url = ?, pages = pages + 1, oldest = ?, ordered = ?,"
+                    " refused = refused + ? WHERE unit_id = ?",
+                    (next_url, *order, refused, unit.unit_id),
                 )
+                return
+            ((total,),) = self._db.execute(
+                "SELECT refused + ? FROM units WHERE unit_id = ?", (refused, unit.unit_id)
+            ).fetchall()
+            detail = None
+            if total:
+                detail = (
+                    f"Canvas sent {total:,} page views without an id or a readable time: they "
+                    "cannot be told apart from repeats or placed in time, so none are reported"
+                )
+            self._db.execute(
+                "UPDATE units SET next_url = NULL, pages = pages + 1, state = ?, oldest = ?,"
+                " ordered = ?, refused = ?, detail = ? WHERE unit_id = ?",
+                (FAILED if total else DONE, *order, total, detail, unit.unit_id),
+            )
+            if not total:
                 self._cover(unit.user_id, (unit.start, unit.end), run_id, unit.source)
-            else:
-                self._db.execute(
-                    "UPDATE units SET next_url = ?, pages = pages + 1, oldest = ?, ordered = ?"
-                    " WHERE unit_id = ?",
-                    (next_url, *order, unit.unit_id),
-                )
 
-    def split(
-        self,
-        run_id: int,
-        unit: Unit,
-        rows: list[Row],
-        read: Interval,
-        windows: list[Interval],
-    ) -> list[Unit]:
-        """Store a page, cover what the unit read itself, give the rest to ``windows``."""
+    def split(self, run_id: int, unit: Unit, windows: list[Interval]) -> list[Unit]:
+        """Give a unit's whole range to ``windows``: new units that read it (again)."""
         children = []
         with self._tx():
-            self._insert(unit.user_id, rows)
+            # The page that led to the split counts as read: a later 404 cannot mean "gone".
             self._db.execute(
                 "UPDATE units SET state = ?, pages = pages + 1, detail = ? WHERE unit_id = ?",
                 (SPLIT, orjson.dumps(windows).decode(), unit.unit_id),
             )
-            if read[0] <= read[1]:
-                self._cover(unit.user_id, read, run_id, unit.source)
             for start, end in windows:
                 cursor = self._db.execute(
                     _INSERT_UNIT, (run_id, unit.user_id, start, end, unit.source)
@@ -518,10 +543,16 @@ class Store:
             )
 
     def retry_failed(self, run_id: int) -> int:
-        """Put failed units of an unfinished run back in the queue; return how many."""
+        """Put failed units of an unfinished run back in the queue; return how many.
+
+        A unit that had read its chain to the end (it refused views) starts it again.
+        """
         with self._tx():
             cursor = self._db.execute(
-                "UPDATE units SET state = ? WHERE run_id = ? AND state = ?", (TODO, run_id, FAILED)
+                "UPDATE units SET state = ?, refused = IIF(next_url IS NULL, 0, refused),"
+                " oldest = IIF(next_url IS NULL, NULL, oldest),"
+                " ordered = IIF(next_url IS NULL, 1, ordered) WHERE run_id = ? AND state = ?",
+                (TODO, run_id, FAILED),
             )
         return cursor.rowcount
 
