@@ -125,7 +125,12 @@ class HarvestResult:
 def range_warnings(
     time_range: TimeRange, now: datetime, mode: str = "never", window_days: int = LIST_WINDOW_DAYS
 ) -> list[str]:
-    """Say exactly which seconds the list endpoint alone could not read (``never``)."""
+    """Say which seconds the list endpoint alone may have missed (``never``), if any.
+
+    Only hosted Canvas cuts the list endpoint back (contract §8); a self-hosted one
+    serves every view, and this run cannot tell which it read from. So the seconds
+    past the window are said to be possibly missing, never to be missing.
+    """
     if mode != "never":
         return []
     want = (time_range.start_utc, time_range.clamp_end(now).end_utc)
@@ -133,9 +138,9 @@ def range_warnings(
     if unread is None:
         return []
     return [
-        f"page views from {unread[0]} through {unread[1]} were not read: hosted Canvas "
-        f"serves only the last {window_days} days through the list endpoint and silently "
-        "leaves older ones out (self-hosted Canvas keeps them); --history auto reads them "
+        f"page views from {unread[0]} through {unread[1]} may be missing on hosted Canvas, "
+        f"whose list endpoint serves only the last {window_days} days and silently leaves "
+        "older ones out (a self-hosted Canvas keeps them all); --history auto reads them "
         "from Canvas's page-view history"
     ]
 

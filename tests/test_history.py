@@ -108,9 +108,9 @@ async def test_never_misses_exactly_the_older_part_and_says_so(
     assert report_ids(tmp_path) == {r.id for r in want.records if r.created_at >= edge}
     assert {r.id for r in want.records if r.created_at < edge}, "the range must reach past"
     assert result.warnings == [
-        "page views from 2015-01-01T00:00:00Z through 2015-03-21T11:59:59Z were not read: "
-        "hosted Canvas serves only the last 30 days through the list endpoint and silently "
-        "leaves older ones out (self-hosted Canvas keeps them); --history auto reads them "
+        "page views from 2015-01-01T00:00:00Z through 2015-03-21T11:59:59Z may be missing on "
+        "hosted Canvas, whose list endpoint serves only the last 30 days and silently leaves "
+        "older ones out (a self-hosted Canvas keeps them all); --history auto reads them "
         "from Canvas's page-view history"
     ]
 
