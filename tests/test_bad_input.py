@@ -21,7 +21,7 @@ from pageviews.cli import main
 from pageviews.harvest import STATE_FILE
 from pageviews.store import Store
 from pageviews.store.lock import store_lock
-from pageviews.testing import FakeConfig, FaultConfig, World, expected_reports, serve
+from pageviews.testing import FakeConfig, FaultConfig, ListQuirks, World, expected_reports, serve
 
 from .cli_process import FAST_RETRIES, SEED_ARGS
 from .harvesting import END, START, STUDENTS
@@ -77,6 +77,11 @@ def broken_user(world: World) -> FakeConfig:
     return FakeConfig(faults=FaultConfig(broken_users=frozenset({victim})))
 
 
+def late_views_on_page_2(world: World) -> FakeConfig:
+    heavy = max(world.user_ids, key=world.page_view_count)
+    return FakeConfig(quirks=ListQuirks(late_pages=frozenset({(heavy, 2)})))
+
+
 CASES = [
     Case("missing token file", 11, "error: token file {tmp}/oauthtoken.txt not found",
          token_text=None, before_any_request=True),
@@ -101,7 +106,8 @@ CASES = [
          args=("--start_time", "2999-01-01", "--end_time", "2999-02-01"),
          before_any_request=True),
     Case("range past the 30-day list window, --history never", 0,
-         "warning: page views from 2015-01-26T00:00:00Z through "),
+         "warning: page views from 2015-01-26T00:00:00Z through 2015-03-12T23:59:59Z may be "
+         "missing on hosted Canvas"),
     Case("range older than history reaches", 2,
          "error: the range starts before", args=("--history", "auto"), before_any_request=True),
     Case("unknown time zone", 2, "error: unknown time zone 'Mars/Base'",
@@ -147,7 +153,14 @@ CASES = [
     Case("a 404 part-way through a user's page views", 9,
          "INCOMPLETE user 12: Canvas answered 404 part-way",
          hostile=hostile_users(gone_on_page(2))),
-    Case("page views without an id or a created_at", 0, "warning: 5 page views left out",
+    Case("a 404 after a full page of a server paging by 10 or 50", 9,
+         "INCOMPLETE user 12: Canvas answered 404 part-way",
+         hostile=lambda: Hostile({11: views(11, 30), 12: views(12, 130)}, per_page=10,
+                                 reply=gone_on_page(2))),
+    Case("a chain whose pages stop coming newest first", 0, "page views of",
+         fake=late_views_on_page_2),
+    Case("page views without an id or a created_at", 9,
+         "INCOMPLETE user 11: Canvas sent 5 page views without an id or a readable time",
          hostile=lambda: Hostile({11: unusable_records(30)})),
     Case("a reply slower than --timeout, body included", 9,
          "INCOMPLETE user 12: gave up after retries: Canvas did not answer within 0.3 s",

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .hostile import (
     Hostile,
+    Reply,
     Served,
     as_object,
     gone_on_page,
@@ -113,15 +114,15 @@ async def test_404_instead_of_the_empty_last_page_after_a_short_page_is_the_end(
     assert outcome.rows()[11] == 130 and outcome.rows()[12] == 30
 
 
-async def test_records_without_id_or_time_are_skipped_and_counted(
+async def test_records_without_id_or_time_name_their_user_incomplete(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     canvas = Hostile({11: unusable_records(30), 12: views(12, 10)})
     async with serving(canvas):
         outcome = await run_cli(canvas, tmp_path, capsys)
-    assert outcome.code == 0, outcome.err
-    assert outcome.rows() == {11: 25, 12: 10}
-    assert "warning: 5 page views left out: they have no id or no created_at" in outcome.err
+    assert outcome.code == 9, outcome.err
+    assert "INCOMPLETE user 11: Canvas sent 5 page views without an id" in outcome.err, outcome.err
+    assert outcome.rows() == {12: 10}
 
 
 async def test_endless_empty_pages_end_the_chain(
@@ -204,3 +205,46 @@ async def test_ids_past_64_bits_stay_distinct(
         outcome = await run_cli(canvas, tmp_path, capsys)
     assert outcome.code == 0, outcome.err
     assert outcome.rows() == {11: 30}
+
+
+def gone_instead_of_empty(user_12_page: int | None = None) -> Reply:
+    """404 in place of every empty last page; user 12 also 404s on ``user_12_page``."""
+
+    async def reply(served: Served) -> web.StreamResponse:
+        if not served.rows or (served.user == "12" and served.page == user_12_page):
+            raise web.HTTPNotFound(text='{"errors":[{"message":"gone"}]}')
+        return served.normal()
+
+    return reply
+
+
+@pytest.mark.parametrize("size", [10, 50])
+async def test_a_404_after_full_pages_of_a_server_paging_by_fewer_than_100_is_not_the_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], size: int
+) -> None:
+    # The server applies per_page=size and says so in its links (contract §4). User 11's
+    # one short page ended its list; user 12's chain breaks on page 2 after a full page;
+    # user 14 holds exactly one full page, so a 404 for its empty page hides nothing
+    # provably: both are incomplete, and nothing is said to be "not found".
+    users = {11: views(11, size // 2), 12: views(12, 3 * size + 5), 14: views(14, size)}
+    canvas = Hostile(users, per_page=size, reply=gone_instead_of_empty(user_12_page=2))
+    async with serving(canvas):
+        outcome = await run_cli(canvas, tmp_path, capsys, "--no-split")
+    assert outcome.code == 9, outcome.err
+    assert "INCOMPLETE user 12" in outcome.err and "INCOMPLETE user 14" in outcome.err
+    assert "user 11" not in outcome.err and "not found" not in outcome.err
+    assert outcome.rows()[11] == size // 2
+
+
+async def test_a_page_shorter_than_one_before_it_ends_a_list_whose_links_name_no_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Pages of 25 that never say their size: 25, 25, 7 then a 404 is provably the end
+    # (a longer page came before); one page of 7 then a 404 proves nothing.
+    users = {11: views(11, 57), 12: views(12, 7)}
+    canvas = Hostile(users, per_page=25, links_per_page=False, reply=gone_instead_of_empty())
+    async with serving(canvas):
+        outcome = await run_cli(canvas, tmp_path, capsys, "--no-split")
+    assert outcome.code == 9, outcome.err
+    assert "INCOMPLETE user 12" in outcome.err and "user 11" not in outcome.err
+    assert outcome.rows()[11] == 57
