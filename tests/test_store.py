@@ -136,6 +136,24 @@ def test_a_store_of_an_older_version_is_refused_with_the_way_out(tmp_path: Path)
         Store(tmp_path / "s.sqlite", ORIGIN)
 
 
+def test_a_version_7_store_is_upgraded_in_place_keeping_its_harvest(tmp_path: Path) -> None:
+    # Version 7 did not count the views a unit could not keep: the column is added.
+    store = Store(tmp_path / "s.sqlite", ORIGIN)
+    run = store.open_run(KEY, START, END, NOW)
+    (unit,) = store.add_units(run.run_id, 5, [(START, END)], "list")
+    store.save_page(run.run_id, unit, [row("2015-02-01T00:00:00Z", "kept")], "p2", IN_ORDER)
+    store.close()
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        db.execute("ALTER TABLE units DROP COLUMN refused")
+        db.execute("UPDATE meta SET value = '7' WHERE name = 'schema_version'")
+    store = Store(tmp_path / "s.sqlite", ORIGIN)
+    assert store.open_run(KEY, START, END, NOW).resumed
+    (pending,) = store.pending(run.run_id)
+    assert (pending.next_url, pending.refused) == ("p2", 0)
+    assert ids(store, 5) == ["kept"]
+    assert dict(store._rows("SELECT name, value FROM meta"))["schema_version"] == "8"
+
+
 def test_an_unusable_path_is_a_state_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
