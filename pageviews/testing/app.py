@@ -138,11 +138,12 @@ async def _serve(fake: FakeCanvas, request: web.Request, note: _Note) -> web.Str
         # The refused request still settles: its charge is refunded, its own cost stays.
         bucket.settle(throttle, throttle.cost(0), fake.clock())
         note.throttled = True
-        await _delay(fake)
+        # Canvas answers a refusal at once: its headers show the bucket at the refusal.
         reply = replies.text_reply(throttle.status, throttled_body(throttle.status))
         reply.headers["X-Rate-Limit-Remaining"] = _number(bucket.remaining(throttle))
         if throttle.retry_after:
             reply.headers["Retry-After"] = str(bucket.wait(throttle))
+        await _delay(fake)
         return await _send(request, reply, note)
     try:
         await _delay(fake)
