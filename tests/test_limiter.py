@@ -29,7 +29,7 @@ def settle(
 
 def test_cold_start_converges_within_a_few_round_trips() -> None:
     limit = AdaptiveLimit(ceiling=32)
-    assert limit.limit == 2
+    assert limit.limit == 1  # one request, then grow: the bucket may be near its mark
     seen = settle(limit, hwm=600, base=0)
     assert seen[4] >= 8
     # Canvas admits 11 from an empty bucket (12 x 50 = 600); it settles just below.
@@ -116,8 +116,9 @@ async def test_gate_admits_up_to_the_limit_in_arrival_order() -> None:
         for n in range(5):
             tg.start_soon(user, n)
         await anyio.wait_all_tasks_blocked()
-        assert order == [0, 1] and gate.in_flight == 2
-        gate.observe(None)  # no throttle headers: the ceiling applies
+        # Two admitted, but until a reply shows the bucket, only the first is sent.
+        assert order == [0] and gate.in_flight == 2
+        gate.observe(None)  # a reply, with no throttle headers: the ceiling applies
         await anyio.wait_all_tasks_blocked()
         assert order == [0, 1, 2, 3]
         release.set()

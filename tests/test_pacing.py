@@ -1,34 +1,66 @@
-"""Pacing: sequences of observations against a simulated bucket, then the delay asked for."""
+"""Pacing: sequences of observations against a simulated bucket, then the wait asked for."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from pageviews.canvas.pacing import Pacer
+from pageviews.canvas.pacing import UNTIL_A_REPLY, Pacer
 from pageviews.canvas.ratelimit import RateLimit
+from pageviews.testing import LeakyBucket, ThrottleConfig
+
+#: Issue 10's tiny bucket: one full page in flight nearly overruns it.
+TINY = ThrottleConfig(maximum=80.0, hwm=60.0, up_front_cost=10.0, outflow=3.0, cost_base=0.3)
 
 
 def lone_replies(
-    pacer: Pacer, *, remaining: float, cost: float, outflow: float, n: int
+    pacer: Pacer, *, remaining: float, cost: float, outflow: float, n: int, now: float = 0.0
 ) -> tuple[float, float]:
-    """Feed ``n`` lone replies 20 ms apart from a bucket leaking ``outflow``.
+    """Send and answer ``n`` lone requests 20 ms apart from a bucket leaking ``outflow``.
 
-    Return the time and the remaining of the last one.
+    Return the time and the remaining of the last reply.
     """
-    now = 0.0
     for _ in range(n):
+        ticket = pacer.admit()
+        pacer.send(ticket)
         now += 0.02
         remaining += outflow * 0.02 - cost
-        pacer.on_response(now, RateLimit(remaining, cost), alone=True)
+        pacer.on_response(now, RateLimit(remaining, cost), ticket)
     return now, remaining
 
 
 def test_without_headers_it_never_waits() -> None:
     pacer = Pacer()
-    for step in range(100):
-        pacer.on_response(step * 0.02, None, alone=True)
-    assert pacer.delay(2.0) == 0.0
+    first = pacer.admit()
+    pacer.send(first)
+    pacer.on_response(0.02, None, first)
+    tickets = [pacer.admit() for _ in range(20)]
+    for ticket in tickets:
+        assert pacer.wait(0.02, ticket) == 0.0
+        pacer.send(ticket)
     assert pacer.outflow is None
+
+
+def test_before_the_first_reply_one_request_at_a_time() -> None:
+    # Start as if the bucket were full: a rerun may inherit one near its mark.
+    pacer = Pacer()
+    first, second, third = pacer.admit(), pacer.admit(), pacer.admit()
+    assert pacer.wait(0.0, first) == 0.0
+    assert pacer.wait(0.0, second) == UNTIL_A_REPLY
+    pacer.send(first)
+    assert pacer.wait(0.0, second) == UNTIL_A_REPLY
+    pacer.on_response(0.02, RateLimit(590.0, 0.1), first)
+    assert pacer.wait(0.02, second) == 0.0
+    assert pacer.wait(0.02, third) == 0.0
+
+
+def test_a_request_that_failed_without_a_reply_lets_the_next_go() -> None:
+    pacer = Pacer()
+    first, second = pacer.admit(), pacer.admit()
+    pacer.send(first)
+    pacer.done(first)  # a dropped connection: no headers seen
+    assert pacer.wait(0.0, second) == 0.0
 
 
 def test_measures_the_outflow_of_a_draining_bucket() -> None:
@@ -41,7 +73,6 @@ def test_no_outflow_before_the_span_is_long_enough() -> None:
     pacer = Pacer()
     lone_replies(pacer, remaining=60.0, cost=1.3, outflow=3.0, n=10)  # 0.18 s
     assert pacer.outflow is None
-    assert pacer.delay(0.2) == 0.0
 
 
 def test_a_tiny_bucket_near_its_mark_asks_for_the_leak_that_makes_room() -> None:
@@ -53,18 +84,22 @@ def test_a_tiny_bucket_near_its_mark_asks_for_the_leak_that_makes_room() -> None
     assert pacer.max_remaining == pytest.approx(fullest)
     assert pacer.charge == pytest.approx(fullest / 12)
     assert remaining < need
-    assert pacer.delay(now) == pytest.approx((need - remaining) / 3.0)
+    ticket = pacer.admit()
+    assert pacer.wait(now, ticket) == pytest.approx((need - remaining) / 3.0)
     # Later, the leak has made part of the room.
-    assert pacer.delay(now + 0.5) == pytest.approx((need - remaining) / 3.0 - 0.5)
+    assert pacer.wait(now + 0.5, ticket) == pytest.approx((need - remaining) / 3.0 - 0.5)
 
 
 def test_a_throttle_raises_the_charge_above_the_remaining_it_showed() -> None:
     pacer = Pacer()
-    now, _ = lone_replies(pacer, remaining=59.0, cost=1.3, outflow=3.0, n=45)
-    before = pacer.delay(now)
-    pacer.on_throttle(now, RateLimit(7.0, None))
+    now, remaining = lone_replies(pacer, remaining=59.0, cost=1.3, outflow=3.0, n=45)
+    refused = pacer.admit()
+    pacer.send(refused)
+    now += (7.0 - remaining) / 3.0  # the bucket leaked to 7 left; a refusal costs nothing
+    pacer.on_throttle(now, RateLimit(7.0, None), refused)
     assert pacer.charge == pytest.approx(7.0 * pacer.throttle_step)
-    assert pacer.delay(now) > before
+    need = 7.0 * pacer.throttle_step * (1 + pacer.margin)
+    assert pacer.wait(now, pacer.admit()) == pytest.approx((need - 7.0) / 3.0)
     assert pacer.outflow == pytest.approx(3.0)  # a refusal keeps what was measured
 
 
@@ -72,14 +107,18 @@ def test_canvas_defaults_never_wait_with_room_for_the_charge() -> None:
     pacer = Pacer()
     now, _ = lone_replies(pacer, remaining=599.0, cost=0.4, outflow=10.0, n=100)
     assert pacer.charge == pytest.approx(50.0, rel=0.01)
-    assert pacer.delay(now) == 0.0
+    assert pacer.wait(now, pacer.admit()) == 0.0
 
 
 def test_replies_with_others_in_flight_do_not_measure_the_outflow() -> None:
     pacer = Pacer()
+    other = pacer.admit()
+    pacer.send(other)
     for step in range(100):
         # Others' charges come and go: these remaining values say nothing of the leak.
-        pacer.on_response(step * 0.02, RateLimit(40.0 - 10.0 * (step % 3), 1.0), alone=False)
+        ticket = pacer.admit()
+        pacer.send(ticket)
+        pacer.on_response(step * 0.02, RateLimit(40.0 - 10.0 * (step % 3), 1.0), ticket)
     assert pacer.outflow is None
 
 
@@ -87,28 +126,155 @@ def test_a_nearly_empty_bucket_does_not_measure_the_outflow() -> None:
     pacer = Pacer()
     # Level pinned near zero: each reply shows only its own cost, nothing seems to leak.
     for step in range(100):
-        pacer.on_response(step * 0.02, RateLimit(600.0 - 0.05 * (step % 5), 0.05), alone=True)
+        ticket = pacer.admit()
+        pacer.send(ticket)
+        pacer.on_response(step * 0.02, RateLimit(600.0 - 0.05 * (step % 5), 0.05), ticket)
     assert pacer.outflow is None
 
 
 def test_no_wait_is_longer_than_the_cap() -> None:
     pacer = Pacer()
     now, _ = lone_replies(pacer, remaining=59.0, cost=1.3, outflow=3.0, n=45)
-    pacer.on_throttle(now, RateLimit(-200.0, None))
-    assert pacer.delay(now) == pacer.max_delay
+    refused = pacer.admit()
+    pacer.send(refused)
+    pacer.on_throttle(now, RateLimit(-200.0, None), refused)
+    assert pacer.wait(now, pacer.admit()) == pacer.max_delay
 
 
 def test_refusals_of_a_lone_request_measure_the_outflow_too() -> None:
     # Pages cost nearly a charge (40 of 50) and a refused request costs nothing: a lone
     # client alternates one success with refusals whose remaining shows only the leak.
     pacer = Pacer()
-    pacer.on_response(-5.0, RateLimit(599.95, 0.05), alone=True)  # the run's first reply
-    now, remaining = 0.0, 13.0
-    pacer.on_response(now, RateLimit(remaining, 40.0), alone=True)
+    lone_replies(pacer, remaining=600.0, cost=0.05, outflow=0.0, n=1, now=-5.0)
+    now, remaining = lone_replies(pacer, remaining=53.0, cost=40.0, outflow=0.0, n=1)
     for _ in range(30):
+        ticket = pacer.admit()
+        pacer.send(ticket)
         now += 0.02
         remaining += 100.0 * 0.02
-        pacer.on_throttle(now, RateLimit(remaining, None), alone=True)
+        pacer.on_throttle(now, RateLimit(remaining, None), ticket)
     assert pacer.outflow == pytest.approx(100.0)
     # Past the refusals, the next request waits for the room a charge needs.
-    assert pacer.delay(now) == pytest.approx((pacer.charge * 1.2 - remaining) / 100.0)
+    need = pacer.charge * 1.2
+    assert pacer.wait(now, pacer.admit()) == pytest.approx((need - remaining) / 100.0)
+
+
+def test_requests_admitted_since_the_last_reply_each_take_a_charge() -> None:
+    # Pages costing 40 of a 50 charge: the first page's reply shows 412 of 600 left with
+    # its cost settled and three others charged. A burst then stops where the charges
+    # of the requests it sent would leave less than one charge and its margin.
+    pacer = Pacer()
+    lone_replies(pacer, remaining=600.0, cost=0.05, outflow=0.0, n=1)
+    ticket = pacer.admit()
+    pacer.send(ticket)
+    pacer.on_response(0.1, RateLimit(412.0, 40.0), ticket)
+    gone = []
+    while pacer.wait(0.1, ticket := pacer.admit()) == 0.0:
+        pacer.send(ticket)
+        gone.append(ticket)
+    assert len(gone) == math.floor((412.0 - 60.0) / 50.0) + 1  # 8 more, not more
+    # No outflow measured yet, and requests are in flight: only their replies tell more.
+    assert pacer.wait(0.1, ticket) == UNTIL_A_REPLY
+    # The first of them settles at its cost (a charge refunded, 40 added): room again.
+    pacer.on_response(0.15, RateLimit(412.0 - 8 * 50.0 + 10.0, 40.0), gone[0])
+    assert pacer.room(ticket) == pytest.approx(22.0)
+    assert pacer.wait(0.15, ticket) == UNTIL_A_REPLY
+
+
+def test_alone_without_an_outflow_it_asks_again_half_a_second_after_the_last_reply() -> None:
+    pacer = Pacer()
+    lone_replies(pacer, remaining=600.0, cost=0.05, outflow=0.0, n=1, now=-5.0)
+    now, _ = lone_replies(pacer, remaining=21.0, cost=1.0, outflow=3.0, n=1)
+    ticket = pacer.admit()
+    assert pacer.outflow is None
+    assert pacer.wait(now, ticket) == pytest.approx(pacer.min_span)
+    assert pacer.wait(now + pacer.min_span, ticket) == 0.0
+
+
+def test_a_costly_kind_counts_its_cost_and_then_what_it_adds_beyond_its_charge() -> None:
+    # A History API start costs 150 against a 50 charge (contract §9).
+    pacer = Pacer()
+    now, remaining = lone_replies(pacer, remaining=600.0, cost=0.05, outflow=10.0, n=40)
+    start = pacer.admit(150.0)
+    after = pacer.admit()
+    assert pacer.room(after) == pytest.approx(remaining - 150.0)
+    pacer.send(start)
+    # A reply to another request holds the start's charge; its cost is still to come.
+    ticket = pacer.admit()
+    pacer.send(ticket)
+    pacer.on_response(now, RateLimit(500.0, 0.1), ticket)
+    assert pacer.room(after) == pytest.approx(500.0 - 100.0)
+
+
+def test_no_request_waits_on_one_admitted_after_it() -> None:
+    pacer = Pacer()
+    now, _ = lone_replies(pacer, remaining=59.0, cost=1.3, outflow=3.0, n=45)
+    tickets = [pacer.admit() for _ in range(5)]
+    waits = [pacer.wait(now, t) for t in tickets]
+    assert waits == sorted(waits)
+    assert pacer.wait(now, tickets[0]) == pacer.wait(now, tickets[0])  # a question, no change
+
+
+def simulate(
+    pacer: Pacer, bucket: LeakyBucket, config: ThrottleConfig, *, pages: int, latency: float
+) -> tuple[float, int]:
+    """One request at a time, as a lone client harvesting full pages: (seconds, refusals)."""
+    now, refused, served = 0.0, 0, -1  # the run's first request: users/self, a cheap one
+    while served < pages:
+        ticket = pacer.admit()
+        wait = pacer.wait(now, ticket)
+        assert wait != UNTIL_A_REPLY  # alone, a wait is always a time
+        now += wait
+        pacer.send(ticket)
+        if bucket.reserve(config, now):
+            cost = config.cost(100 if served >= 0 else 0)
+            now += latency
+            bucket.settle(config, cost, now)
+            pacer.on_response(now, RateLimit(bucket.remaining(config), cost), ticket)
+            served += 1
+        else:
+            bucket.settle(config, config.cost(0), now)
+            now += latency
+            pacer.on_throttle(now, RateLimit(bucket.remaining(config), None), ticket)
+            refused += 1
+    return now, refused
+
+
+@pytest.mark.parametrize(
+    ("level", "slower"),
+    [
+        (0.0, 1.1),  # a fresh bucket
+        (45.0, 1.1),  # a paced run killed: it kept room for about a charge
+        # At or past the mark (killed with requests in flight, or with costly calls still
+        # settling), the first requests are refused; their own small cost is unknown, so
+        # the outflow they measure reads a little low, and the first success comes late.
+        (59.0, 1.2),
+        (75.0, 1.2),
+    ],
+)
+def test_a_run_into_a_tiny_bucket_keeps_to_its_outflow_whatever_level_it_inherits(
+    level: float, slower: float
+) -> None:
+    # A rerun right after a kill inherits the killed run's level. Until the bucket shows
+    # room for Canvas's charge it is taken as full, so refusals never come in a burst.
+    bucket = LeakyBucket(level=level, touched=0.0)
+    seconds, refused = simulate(Pacer(), bucket, TINY, pages=200, latency=0.02)
+    cost = 200 * TINY.cost(100)
+    # The least time: all but the room the bucket had must leak out first, and the
+    # last page still needs room for its up-front charge.
+    least = (cost - (TINY.hwm - TINY.up_front_cost - level)) / TINY.outflow
+    assert refused <= 3
+    assert seconds <= slower * least + 1.0
+
+
+@pytest.mark.parametrize("level", [0.0, 300.0, 580.0, 700.0])
+def test_a_run_into_canvas_default_bucket_with_costly_pages_keeps_to_its_outflow(
+    level: float,
+) -> None:
+    # Contract §9: a list page of 100 may cost about 40 units against a 50-unit charge.
+    config = ThrottleConfig(cost_base=0.05, cost_per_item=0.4)
+    bucket = LeakyBucket(level=level, touched=0.0)
+    seconds, refused = simulate(Pacer(), bucket, config, pages=100, latency=0.02)
+    least = (100 * config.cost(100) - (config.hwm - config.up_front_cost - level)) / 10.0
+    assert refused <= 4
+    assert seconds <= 1.02 * least + 1.0

@@ -36,6 +36,7 @@ import math
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import anyio
@@ -54,7 +55,7 @@ class AdaptiveLimit:
     """
 
     ceiling: int
-    initial: int = 2
+    initial: int = 1
     up_front_cost: float = DEFAULT_UP_FRONT_COST
     base_reserve: float = 1.1
     max_reserve: float = 8.0
@@ -125,20 +126,29 @@ class CostBook:
         known = self.costs.get(kind)
         self.costs[kind] = cost if known is None else max(cost, 0.8 * known + 0.2 * cost)
 
+    def expected(self, kind: str) -> float | None:
+        """What a call of ``kind`` is known (or assumed) to cost, if anything."""
+        return self.costs.get(kind, self.prior.get(kind)) if kind else None
+
     def weight(self, kind: str) -> int:
         """In-flight places a call of ``kind`` holds: its cost in up-front charges."""
-        cost = self.costs.get(kind, self.prior.get(kind))
+        cost = self.expected(kind)
         if cost is None:
             return 1
         return max(1, math.ceil(cost / self.up_front_cost))
+
+
+#: The pacer's ticket of the request the current task holds a slot for.
+_TICKET: ContextVar[int | None] = ContextVar("pageviews_gate_ticket", default=None)
 
 
 class Gate:
     """An async semaphore whose size follows an :class:`AdaptiveLimit`, first come first served.
 
     A call may hold several places (its kind's learned cost, :class:`CostBook`);
-    one that needs more places than the limit has runs alone. A call that runs
-    alone first waits as long as its :class:`~.pacing.Pacer` says the bucket needs.
+    one that needs more places than the limit has runs alone. Holding its places,
+    a call then waits as long as the :class:`~.pacing.Pacer` predicts the bucket
+    needs to make room for its charge, woken early by any reply.
     """
 
     def __init__(self, limit: AdaptiveLimit) -> None:
@@ -149,23 +159,44 @@ class Gate:
         self.running = 0  # requests, not places
         self.peak = 0
         self.paced = 0  # requests that waited for the bucket to leak
+        self.spent = 0.0  # X-Request-Cost of every reply read, in bucket units
         self._waiters: deque[tuple[anyio.Event, int]] = deque()
+        self._replied: anyio.Event | None = None  # set by the next reply
 
     @asynccontextmanager
     async def slot(self, kind: str = "") -> AsyncIterator[None]:
         """Hold the in-flight places of a call of ``kind`` for the duration of a request."""
         weight = self.costs.weight(kind) if kind else 1
         await self._acquire(weight)
+        ticket = self.pacer.admit(self.costs.expected(kind))
+        token = _TICKET.set(ticket)
         try:
-            if self.running == 1:
-                # Alone and still too much for the bucket: wait for it to leak.
-                delay = self.pacer.delay(anyio.current_time())
-                if delay > 0:
-                    self.paced += 1
-                    await anyio.sleep(delay)
+            await self._pace(ticket)
+            self.pacer.send(ticket)
             yield
         finally:
+            _TICKET.reset(token)
+            self.pacer.done(ticket)
             self._release(weight)
+
+    async def _pace(self, ticket: int) -> None:
+        """Wait until the pacer predicts room for this request's charge (at most its cap)."""
+        began = anyio.current_time()
+        counted = False
+        while True:
+            now = anyio.current_time()
+            left = self.pacer.max_delay - (now - began)
+            wait = self.pacer.wait(now, ticket)
+            if wait <= 0 or left <= 0:
+                return
+            if not counted:
+                self.paced += 1
+                counted = True
+            if self._replied is None:
+                self._replied = anyio.Event()
+            replied = self._replied
+            with anyio.move_on_after(min(wait, left)):
+                await replied.wait()
 
     @property
     def spare(self) -> int:
@@ -176,14 +207,23 @@ class Gate:
         """Feed a successful response's throttle headers (call while holding a slot)."""
         if kind and rate is not None:
             self.costs.learn(kind, rate.cost)
+        if rate is not None and rate.cost is not None and math.isfinite(rate.cost):
+            self.spent += max(0.0, rate.cost)
         self.policy.on_response(rate)
-        self.pacer.on_response(anyio.current_time(), rate, alone=self.running == 1)
+        self.pacer.on_response(anyio.current_time(), rate, _TICKET.get())
+        self._replied_now()
         self._wake()
 
     def throttled(self, rate: RateLimit | None) -> None:
-        """Feed a throttled response (call while holding a slot)."""
+        """Feed a throttled response (call while holding a slot, or just after)."""
         self.policy.on_throttle(rate)
-        self.pacer.on_throttle(anyio.current_time(), rate, alone=self.running == 1)
+        self.pacer.on_throttle(anyio.current_time(), rate, _TICKET.get())
+        self._replied_now()
+
+    def _replied_now(self) -> None:
+        replied, self._replied = self._replied, None
+        if replied is not None:
+            replied.set()
 
     def _fits(self, weight: int) -> bool:
         return self.in_flight == 0 or self.in_flight + weight <= self.policy.limit

@@ -1,33 +1,42 @@
-"""Pacing: wait before a lone request that would overrun a small bucket (contract §5).
+"""Pacing: predict Canvas's bucket from replies and hold each request until its charge fits.
 
-When even one request in flight is too many, a concurrency limit has nothing
-left to shed; the client must instead wait for the bucket to leak. :class:`Pacer`
-predicts the bucket from the throttle headers, with no I/O and no clock of its
-own (callers pass ``now``):
+Canvas charges every request an up-front cost on arrival and refuses it when the
+level would reach the high-water mark; ``X-Rate-Limit-Remaining`` is ``hwm - level``
+(contract §5). :class:`Pacer` keeps a model of that bucket, with no I/O and no
+clock of its own (callers pass ``now``), and tells each request how long to wait:
 
-- ``X-Rate-Limit-Remaining`` is ``hwm - level``. Between two replies of requests
-  that ran alone, the level rose by the later one's ``X-Request-Cost`` and fell
-  by the leak, so ``outflow = (remaining' - remaining + cost') / dt``; taken over
-  a window of such replies, header rounding and timing noise average out.
-- A refused request costs next to nothing, so refusals in a row show the leak
-  alone: a client whose every success is followed by refusals (pages costing
-  nearly a charge) measures the outflow from them.
-- A request is refused when ``remaining`` is at or below the up-front charge,
-  which no header reports. The first guess is Canvas's ratio (hwm 600, charge 50:
-  a twelfth of the largest ``remaining`` seen, capped at 50); a throttle whose
-  reply still showed ``remaining`` proves the charge was larger, and raises it
-  to that proof (never compounding: a hundred refusals prove no more than one).
+- The latest reply's ``remaining`` is the baseline. It already holds the charges
+  of the requests sent before it arrived; those will add only what their kind
+  costs beyond the charge when they settle (a History API start costs three
+  charges). Requests admitted since, waiting or sent, count a charge each, or
+  their kind's cost when larger. What leaked since the baseline comes back at
+  the measured ``outflow``. A request goes when that predicted room holds its
+  charge with a margin: room is predicted, not probed.
+- Start as if the bucket were full: until a reply has shown ``remaining``, a
+  request goes only when no other is unanswered. Without a measured outflow, a
+  request that does not fit waits for another's reply, or, alone, half a second
+  after the last reply (the next reply then measures the outflow).
+- The outflow: between two replies of requests that ran alone, the level rose
+  by the later one's ``X-Request-Cost`` and fell by the leak, so
+  ``outflow = (remaining' - remaining + cost') / dt``, taken over a window of such
+  replies so header rounding and timing noise average out. A refused request
+  costs next to nothing, so refusals in a row show the leak alone.
+- The charge, which no header reports: the first guess is Canvas's ratio (hwm 600,
+  charge 50: a twelfth of the largest ``remaining`` seen, capped at 50); a
+  refusal whose reply still showed ``remaining`` proves the charge was larger and
+  raises it to that proof (never compounding: a hundred refusals prove no more
+  than one).
 
-Invariants: :meth:`Pacer.delay` is zero until an outflow has been measured, so
-always without throttle headers (nothing observed), and never above
-``max_delay``; outflow is measured only while the bucket holds more than one
-charge (an empty bucket does not leak); a measurement, once made,
-is kept until a newer one replaces it; the pacer only predicts for a request
-that would run alone (the gate asks only then).
+Invariants: nothing waits while successful replies carry no throttle headers; no
+request waits on a request admitted after it (first come, first served); the
+outflow is measured only from lone replies while the bucket holds more than one
+charge (an empty bucket does not leak), and a measurement is kept until a newer
+one replaces it; a request forgotten (:meth:`Pacer.done`) no longer counts.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -35,11 +44,26 @@ from .ratelimit import DEFAULT_UP_FRONT_COST, RateLimit
 
 #: Canvas's default hwm over its up-front charge (600 / 50).
 HWM_PER_CHARGE = 12.0
+#: The smallest charge believed: below one unit no throttle setting makes sense.
+MIN_CHARGE = 1.0
+#: ``Pacer.wait`` when only another request's reply can tell more.
+UNTIL_A_REPLY = math.inf
+#: Header rounding and float noise, in bucket units.
+_NOISE = 0.01
+
+
+@dataclass(slots=True)
+class _Request:
+    """An admitted request as the model counts it."""
+
+    cost: float  # its kind's known cost (0 when unknown)
+    sent: bool = False
+    held: bool = False  # sent before the baseline reply arrived: its charge is in it
 
 
 @dataclass(slots=True)
 class Pacer:
-    """Predict the bucket from replies; tell a lone request how long to wait."""
+    """Predict the bucket from replies; tell each request how long to wait."""
 
     #: Remaining to keep above the charge, as a share of the charge.
     margin: float = 0.2
@@ -52,81 +76,185 @@ class Pacer:
     #: Longest wait asked for (a full Canvas bucket drains in about 60 s, contract §5).
     max_delay: float = 30.0
     max_remaining: float | None = None
-    learned_charge: float = 0.0
-    _last: tuple[float, float] | None = None  # (when, remaining) of the latest reply
+    learned_charge: float = 0.0  # refusals proved the charge above this (with a step)
+    #: Whether successful replies carry throttle headers (None: none seen yet; a refusal's
+    #: headers count until then). Without them nothing waits.
+    headers: bool | None = None
+    #: Whether lone replies showed a dry bucket, so the fullest remaining is its top.
+    dry_seen: bool = False
+    replies: int = 0
+    _base: tuple[float, float] | None = None  # (when, remaining) of the latest reply
     _outflow: float | None = None  # the latest measurement, kept across restarts
     #: Lone replies: (when, remaining, cost settled since the window's start).
     _lone: deque[tuple[float, float, float]] = field(default_factory=deque)
     _settled: float = 0.0
+    #: (when, remaining, cost) of the last lone reply.
+    _previous: tuple[float, float, float] | None = None
+    _from_top: bool = False  # the window starts at a reply near the fullest remaining
+    _requests: dict[int, _Request] = field(default_factory=dict)
+    _tickets: int = 0
 
     @property
     def charge(self) -> float:
         """The up-front charge believed in force."""
         guess = DEFAULT_UP_FRONT_COST
-        if self.max_remaining is not None:
-            guess = min(guess, self.max_remaining / HWM_PER_CHARGE)
-        return max(guess, self.learned_charge)
+        top = self.max_remaining
+        # Start as if the bucket were full: a remaining below Canvas's charge may be a
+        # bucket near its mark, not a small one, until the bucket is seen dry.
+        if top is not None and (top >= DEFAULT_UP_FRONT_COST or self.dry_seen):
+            guess = min(guess, top / HWM_PER_CHARGE)
+        charge = max(guess, self.learned_charge, MIN_CHARGE)
+        if top is not None and top >= DEFAULT_UP_FRONT_COST:
+            # Never wait for more room than the bucket was ever seen to have.
+            charge = min(charge, top / (1.0 + self.margin))
+        return charge
 
     @property
     def outflow(self) -> float | None:
         """Units per second the bucket leaks, once measured over ``min_span``."""
         return self._outflow
 
-    def _measure(self) -> None:
+    @property
+    def remaining(self) -> float | None:
+        """The latest ``remaining`` a reply showed."""
+        return None if self._base is None else self._base[1]
+
+    # Requests ---------------------------------------------------------------
+
+    def admit(self, cost: float | None = None) -> int:
+        """Count a request from now on; ``cost``: what its kind is known to cost."""
+        self._tickets += 1
+        self._requests[self._tickets] = _Request(cost or 0.0)
+        return self._tickets
+
+    def send(self, ticket: int) -> None:
+        """The request has left its wait: Canvas is charging it."""
+        request = self._requests.get(ticket)
+        if request is not None:
+            request.sent = True
+
+    def done(self, ticket: int) -> None:
+        """Forget a request: answered, failed or abandoned."""
+        self._requests.pop(ticket, None)
+
+    def _others_sent(self, ticket: int | None) -> bool:
+        return any(t != ticket and r.sent for t, r in self._requests.items())
+
+    def room(self, ticket: int) -> float | None:
+        """The room the baseline leaves for ``ticket`` before any leak; None before a reply."""
+        if self._base is None:
+            return None
+        charge, room = self.charge, self._base[1]
+        for other, request in self._requests.items():
+            if request.held:
+                room -= max(0.0, request.cost - charge)
+            elif other < ticket or request.sent:
+                room -= max(charge, request.cost)
+        return room
+
+    def wait(self, now: float, ticket: int) -> float:
+        """Seconds ``ticket`` should wait before it is sent (``UNTIL_A_REPLY``: for a reply)."""
+        if self.headers is False:
+            return 0.0
+        room = self.room(ticket)
+        if room is None:
+            # Start as if the bucket were full: one request until a reply shows room.
+            unanswered = any(t < ticket or r.sent for t, r in self._requests.items() if t != ticket)
+            return UNTIL_A_REPLY if unanswered else 0.0
+        need = self.charge * (1.0 + self.margin)
+        if room >= need:
+            return 0.0
+        assert self._base is not None
+        when = self._base[0]
+        outflow = self._outflow
+        if outflow is None:
+            if self._others_sent(ticket):
+                return UNTIL_A_REPLY
+            return max(0.0, when + self.min_span - now)
+        return min(self.max_delay, max(0.0, (need - room) / outflow - (now - when)))
+
+    # Replies ----------------------------------------------------------------
+
+    def on_response(self, now: float, rate: RateLimit | None, ticket: int | None = None) -> None:
+        """Note a successful reply to ``ticket`` (None: a request the model did not admit)."""
+        self.replies += 1
+        self.headers = rate is not None
+        if rate is None:
+            # Nothing to steer by (a Canvas with its throttle off): the last headers seen,
+            # if any, are no longer the bucket's state.
+            self.done(ticket or 0)
+            return
+        self._reply(now, rate.remaining, rate.cost or 0.0, ticket)
+
+    def on_throttle(self, now: float, rate: RateLimit | None, ticket: int | None = None) -> None:
+        """Note a refusal: the charge exceeded what the bucket had left.
+
+        A refused request costs next to nothing (taken as nothing: an outflow
+        measured low only asks for longer waits), so the ``remaining`` of refusals
+        in a row shows the leak: they measure the outflow too.
+        """
+        self.replies += 1
+        if self.headers is None:
+            self.headers = rate is not None
+        if rate is None:
+            self.done(ticket or 0)
+            return
+        self._reply(now, rate.remaining, 0.0, ticket)
+        # Proof that the charge is above this remaining; earlier proofs still hold.
+        self.learned_charge = max(self.learned_charge, rate.remaining * self.throttle_step)
+
+    def _reply(self, now: float, remaining: float, cost: float, ticket: int | None) -> None:
+        alone = ticket is not None and not self._others_sent(ticket)
+        self.done(ticket or 0)
+        self._base = (now, remaining)
+        for request in self._requests.values():
+            if request.sent:
+                request.held = True
+        if self.max_remaining is None or remaining > self.max_remaining:
+            self.max_remaining = remaining
+        self._settled += cost
+        if not alone:
+            # Others' up-front charges hide in this remaining: restart the window.
+            self._lone.clear()
+            self._previous = None
+            return
+        rose = False
+        if self._previous is not None:
+            when, before, before_cost = self._previous
+            leaked = remaining - before + cost
+            if leaked < -_NOISE:
+                # The level rose by more than this request's cost: someone else charges the
+                # token's bucket, or the header is not the bucket's. Measure afresh.
+                self._lone.clear()
+            # A bucket that ran dry leaks only what the last request had added.
+            rose = leaked > before_cost * 1.1 + _NOISE
+            if not rose and now - when >= self.min_span and remaining >= self.max_remaining:
+                self.dry_seen = True  # half a second without a leak: the fullest is the top
+        self._previous = (now, remaining, cost)
+        self._lone_reply(now, remaining, rose=rose)
+
+    def _lone_reply(self, now: float, remaining: float, *, rose: bool) -> None:
+        if self.max_remaining is not None and remaining > self.max_remaining - self.charge:
+            # Near the fullest remaining seen, the bucket may have run dry and stopped
+            # leaking; a measurement across that would read low, and a low outflow asks
+            # for long waits. Before any measurement (a run starting into a bucket near
+            # its mark sees a new fullest remaining in each reply), a rise beyond what
+            # the last request added shows a leak a dry bucket could not have made.
+            if self._outflow is not None or not rose:
+                self._lone.clear()
+                self._from_top = self._outflow is None
+                if self._from_top:
+                    self._lone.append((now, remaining, self._settled))  # a window's start
+                return
+        elif self._from_top and not rose:
+            self._lone.clear()  # the window started near the top, maybe dry: start here
+        self._from_top = False
+        self._lone.append((now, remaining, self._settled))
+        while len(self._lone) > self.window:
+            self._lone.popleft()
         t0, r0, c0 = self._lone[0]
         t1, r1, c1 = self._lone[-1]
         if t1 - t0 >= self.min_span:
             rate = (r1 - r0 + (c1 - c0)) / (t1 - t0)
             if rate > 0:
                 self._outflow = rate
-
-    def on_response(self, now: float, rate: RateLimit | None, *, alone: bool) -> None:
-        """Note a successful reply; ``alone``: no other request was in flight."""
-        if rate is None:
-            return
-        self._note_remaining(now, rate.remaining)
-        self._settled += rate.cost or 0.0
-        self._lone_reply(now, rate.remaining, alone=alone)
-
-    def on_throttle(self, now: float, rate: RateLimit | None, *, alone: bool = False) -> None:
-        """Note a refusal: the charge exceeded what the bucket had left.
-
-        A refused request costs next to nothing, so the ``remaining`` of refusals
-        in a row shows the leak alone: they measure the outflow too.
-        """
-        if rate is None:
-            return
-        self._note_remaining(now, rate.remaining)
-        # Proof that the charge is above this remaining; earlier proofs still hold.
-        self.learned_charge = max(self.learned_charge, rate.remaining * self.throttle_step)
-        self._lone_reply(now, rate.remaining, alone=alone)
-
-    def _lone_reply(self, now: float, remaining: float, *, alone: bool) -> None:
-        if not alone:
-            # Others' up-front charges hide in this remaining: restart the window.
-            self._lone.clear()
-            return
-        if self.max_remaining is not None and remaining > self.max_remaining - self.charge:
-            # A nearly empty bucket may run dry and stop leaking; a measurement across
-            # that would read low, and a low outflow asks for long waits.
-            self._lone.clear()
-            return
-        self._lone.append((now, remaining, self._settled))
-        while len(self._lone) > self.window:
-            self._lone.popleft()
-        self._measure()
-
-    def delay(self, now: float) -> float:
-        """Seconds a request about to run alone should wait so its charge fits."""
-        outflow = self.outflow
-        if self._last is None or outflow is None:
-            return 0.0
-        when, remaining = self._last
-        predicted = remaining + outflow * max(0.0, now - when)
-        need = self.charge * (1.0 + self.margin)
-        return min(self.max_delay, max(0.0, (need - predicted) / outflow))
-
-    def _note_remaining(self, now: float, remaining: float) -> None:
-        self._last = (now, remaining)
-        if self.max_remaining is None or remaining > self.max_remaining:
-            self.max_remaining = remaining
