@@ -36,6 +36,7 @@ from .bounds import (
     Bound,
     Workload,
     batch_workload,
+    bucket_headroom,
     bucket_in_flight_cap,
     lower_bound,
     user_pages,
@@ -277,7 +278,7 @@ def run_batch(out: Path, keep: bool, say: Say) -> tuple[list[BatchRun], list[str
         in_flight_cap=min(DEFAULT_CONCURRENCY, bucket_in_flight_cap(t)),
         chain=work.unsplittable_chain,
         total_cost=work.cost(t),
-        headroom=t.hwm,
+        headroom=bucket_headroom(t),
         outflow=t.outflow,
     )
     setup = FakeSetup("batch", latency=BATCH_LATENCY, throttle=t)

@@ -139,6 +139,16 @@ def batch_workload(
     )
 
 
+def bucket_headroom(throttle: ThrottleConfig) -> float:
+    """Cost the bucket can absorb before the last request: ``hwm - up_front + its own cost``.
+
+    The last request is admitted only while the level is below ``hwm - up_front``, and
+    everything but its own cost (at least ``cost(0)``, pv4's empty last page) must be
+    in the bucket by then: the rest of the cost has leaked out before it starts.
+    """
+    return throttle.hwm - throttle.up_front_cost + throttle.cost(0)
+
+
 def bucket_in_flight_cap(throttle: ThrottleConfig) -> int:
     """Most requests the bucket admits at once, even when it is empty.
 
@@ -182,10 +192,12 @@ def lower_bound(
 
     - bucket: ``(total_cost - headroom) / outflow``. Every unit of cost goes into
       the leaky bucket, which leaks ``outflow`` per second; it may fill from empty
-      to the high-water mark (``headroom = hwm``) before refusing requests, so the
-      rest must leak out while the harvest runs. (A request refunds its up-front
-      charge when it settles, and each costs less than that charge, so the level
-      never passes hwm for good.) Zero when throttling is off (``outflow`` inf).
+      to just below the high-water mark before refusing requests, and the last
+      request still needs room for its up-front charge (``headroom`` is
+      :func:`bucket_headroom`), so the rest must leak out while the harvest runs.
+      (A request refunds its up-front charge when it settles, and each costs less
+      than that charge, so the level never passes hwm for good.) Zero when
+      throttling is off (``outflow`` inf).
     - in-flight: ``requests * latency / in_flight_cap``. Each request holds a place
       in flight for at least the latency (Little's law); the cap is the client's
       own concurrency, and with throttling also the bucket's up-front limit.

@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl
 from pageviews.testing import FakeConfig, LeakyBucket, ThrottleConfig, World
 from pageviews.testing.api import ApiRequest, handle
 
+from .bounds import bucket_headroom
+
 
 @dataclass(frozen=True, slots=True)
 class BucketAccount:
@@ -24,7 +26,7 @@ class BucketAccount:
 
     actual_cost: float  # every request the client made, refused ones included
     extra_work: float  # (actual cost - minimal cost) / outflow
-    unused_headroom: float  # (hwm - final level) / outflow: room the run never used
+    unused_headroom: float  # (bucket_headroom - final level) / outflow: room never used
     empty: float  # span minus the time the leaked cost took: outflow lost while empty
     span: float  # first request's arrival to the last reply
 
@@ -81,7 +83,7 @@ def account(
     return BucketAccount(
         actual_cost=total,
         extra_work=(total - minimal_cost) / throttle.outflow,
-        unused_headroom=(throttle.hwm - bucket.level) / throttle.outflow,
+        unused_headroom=(bucket_headroom(throttle) - bucket.level) / throttle.outflow,
         empty=span - drained,
         span=span,
     )

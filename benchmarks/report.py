@@ -13,7 +13,7 @@ import orjson
 
 from .acceptance import Verdict
 from .batch import BatchRun
-from .bounds import bucket_in_flight_cap
+from .bounds import bucket_headroom, bucket_in_flight_cap
 from .runs import Measurement
 from .scenarios import Scenario
 from .truth import Truth
@@ -134,9 +134,11 @@ def explain(scenario: Scenario, truth: Truth) -> str:
         lines += [
             f"  cost model: {t.cost_base} + {t.cost_per_item} x records per request; total cost "
             f"{cost:,.1f} = {w.requests:,} x {t.cost_base} + {w.items:,} x {t.cost_per_item}",
-            f"  bucket term = ({cost:,.1f} - hwm {t.hwm:.0f}) / outflow {t.outflow:.0f}/s = "
-            f"{max(0.0, cost - t.hwm) / t.outflow:.1f} s (the bucket may fill from empty to hwm "
-            "before refusing; the rest must leak out during the run)",
+            f"  bucket term = ({cost:,.1f} - (hwm {t.hwm:.0f} - up-front {t.up_front_cost:.0f}"
+            f" + {t.cost(0):g})) / outflow {t.outflow:.0f}/s = "
+            f"{max(0.0, cost - bucket_headroom(t)) / t.outflow:.1f} s (the bucket may fill from "
+            "empty to just below hwm, and the last request, at least an empty page, still "
+            "needs room for its up-front charge; the rest must leak out during the run)",
             f"  bucket in-flight cap = {bucket_in_flight_cap(t)} "
             f"(n x up-front {t.up_front_cost:.0f} must stay below hwm {t.hwm:.0f})",
         ]

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from .bounds import Bound, bucket_in_flight_cap, lower_bound
+from .bounds import Bound, bucket_headroom, bucket_in_flight_cap, lower_bound
 from .bucket import BucketAccount, account, replay_costs
 from .fake import running_fake
 from .scenarios import COURSE_ID, RANGE_END, RANGE_START, Client, Scenario
@@ -99,7 +99,7 @@ def client_bound(scenario: Scenario, client: Client, truth: Truth) -> Bound:
         in_flight_cap=min(client.in_flight_cap, bucket_in_flight_cap(throttle)),
         chain=chain,
         total_cost=work.cost(throttle),
-        headroom=throttle.hwm,
+        headroom=bucket_headroom(throttle),
         outflow=throttle.outflow,
     )
 

@@ -108,6 +108,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         clients=(PAGEVIEWS,),
     ),
     Scenario(
+        name="throttle-tiny-heavy",
+        group="throttle-tiny-heavy",
+        summary="the tiny bucket over a course with a few heavy users (1,400 to 2,400 "
+        "views each), 429 with Retry-After, 20 ms latency",
+        fake=FakeSetup("bench-tiny-heavy", latency=0.02, throttle=THROTTLE_TINY),
+        clients=(PAGEVIEWS,),
+    ),
+    Scenario(
         name="cpu-1m",
         group="cpu",
         summary="~1.03M records, zero latency, throttle off: client CPU and memory",

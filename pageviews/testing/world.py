@@ -53,6 +53,7 @@ class WorldSpec:
         "bench-latency",
         "bench-throttle",
         "bench-tiny",
+        "bench-tiny-heavy",
         "bench-cpu",
         "bench-cpu-250k",
         "batch",
@@ -103,6 +104,10 @@ class WorldSpec:
             # About 270 minimal requests costing ~220 units under issue 10's tiny bucket
             # (hwm 60, outflow 3/s): the bucket binds for most of a ~53 s bound.
             return replace(base, seed=5, main_students=100, views_total=20_000)
+        if name == "bench-tiny-heavy":
+            # The tiny bucket over a course with a few heavy users: four of its 44 users
+            # hold 1,400 to 2,400 views each, long chains of full pages.
+            return replace(base, seed=21, views_total=20_000, max_user_share=0.12, tail_alpha=1.0)
         if name in ("bench-cpu", "bench-cpu-250k"):
             # The same world at a quarter of the views shows memory not growing with records.
             return replace(
