@@ -202,6 +202,7 @@ async def run_batch(args: argparse.Namespace, time_range: TimeRange) -> dict[str
                 out_dir=args.out_dir,
                 state_path=state,
                 incremental=args.incremental,
+                history=args.history,
             )
             result = await harvest_courses(client, options, now=lambda: now or datetime.now(UTC))
         with closing(sqlite3.connect(state)) as db:
@@ -236,6 +237,7 @@ async def run_loop(args: argparse.Namespace, time_range: TimeRange) -> dict[str,
                     time_range=time_range,
                     out_dir=args.out_dir / str(course),
                     state_path=Path(state_dir) / "state.sqlite",
+                    history=args.history,
                 )
                 result = await harvest_course(client, options)
         if not result.complete:

@@ -14,18 +14,25 @@ import aiohttp
 import anyio
 
 from pageviews import CanvasClient, HarvestOptions, TimeRange, harvest_course, request_bounds
-from pageviews.testing import FakeConfig, World, WorldSpec, serve
+from pageviews.testing import FakeConfig, HistoryConfig, World, WorldSpec, serve
 
 START = datetime(2015, 1, 26, tzinfo=UTC)
 END = datetime(2015, 3, 12, 23, 59, 59, tzinfo=UTC)
+# The fake's world is in 2015: its clock (and the harvest's) says so, and it keeps the
+# list endpoint to 30 days and serves older views through the History API, as hosted
+# Canvas does. Against a real Canvas, leave both clocks alone.
+NOW = datetime(2015, 4, 20, 12, tzinfo=UTC)
 
 
 async def main() -> None:
     world = World.generate(WorldSpec.preset("small"))
-    async with (
-        serve(world, FakeConfig(latency=0.01)) as canvas,
-        aiohttp.ClientSession() as session,
-    ):
+    fake = FakeConfig(
+        latency=0.01,
+        now=NOW,
+        retention_days=30,
+        history=HistoryConfig(queue_seconds=0, run_seconds=0),
+    )
+    async with serve(world, fake) as canvas, aiohttp.ClientSession() as session:
         client = CanvasClient(session, canvas.base_url, world.admin_token)
 
         # One user's page views, page by page, newest first. Canvas keeps sub-second
@@ -46,8 +53,11 @@ async def main() -> None:
                 enrollment_types=("StudentEnrollment",),
                 out_dir=Path(out_dir),
             )
-            result = await harvest_course(client, options)
+            # history="auto" (the default): views past the list's 30 days from history.
+            result = await harvest_course(client, options, now=lambda: NOW)
             print(f"course {result.course_id}: {result.records} page views of {result.users} users")
+            for note in result.notes:
+                print(f"  note: {note}")
             for path in sorted(result.reports.values()):
                 print(f"  {path}  ({path.stat().st_size:,} bytes)")
 

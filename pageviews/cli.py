@@ -39,7 +39,7 @@ from .harvest import (
 from .interrupts import SigtermWatch, Terminated, sigterm_as_interrupt
 from .jsonlog import emit, log_json
 from .logsetup import log_verbosely
-from .options import ENROLLMENT_STATES, ENROLLMENT_TYPES, BatchOptions
+from .options import DEFAULT_HISTORY, ENROLLMENT_STATES, ENROLLMENT_TYPES, BatchOptions
 from .outputs.formats import DEFAULT_FORMATS, parse_formats
 from .outputs.rebuild import rebuild_reports
 from .progress import counted, show_progress, summary_lines
@@ -255,7 +255,7 @@ def build_parser(*, report: bool = False, batch: bool = False) -> argparse.Argum
     p.add_argument(
         "--history",
         choices=MODES,
-        default=os.environ.get("PAGEVIEWS_HISTORY", "auto"),
+        default=os.environ.get("PAGEVIEWS_HISTORY", DEFAULT_HISTORY),
         help="older views from Canvas's page-view history: auto (beyond the list window), "
         "only, never (default auto, or $PAGEVIEWS_HISTORY)",
     )

@@ -16,7 +16,7 @@ from .batch import harvest_courses
 from .canvas.client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
 from .engine import Progress
 from .errors import NotFoundError, OutputDirError, PermissionDeniedError, TransientError
-from .options import STATE_FILE, BatchOptions
+from .options import DEFAULT_HISTORY, STATE_FILE, BatchOptions
 from .outputs.formats import DEFAULT_FORMATS
 from .outputs.render import check_writable
 from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
@@ -63,7 +63,7 @@ class HarvestOptions:
     records_dataset: bool = False  # page-views_<course>_<range>, one row per view
     include_ip: bool = False  # remote_ip in the records dataset
     summary: bool = True  # summary_<course>_<range>.html
-    history: str = "never"  # see BatchOptions
+    history: str = DEFAULT_HISTORY  # see BatchOptions
     list_window_days: int = LIST_WINDOW_DAYS
 
     @property

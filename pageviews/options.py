@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Final
 
 import orjson
 
@@ -15,6 +16,8 @@ from .sources.history_plan import MODES
 from .timerange import TimeRange
 
 STATE_FILE = "pageviews-state.sqlite"
+#: Where older views come from unless told otherwise, for the library and the CLI alike.
+DEFAULT_HISTORY: Final = "auto"
 ENROLLMENT_TYPES = (
     "StudentEnrollment",
     "TeacherEnrollment",
@@ -59,8 +62,8 @@ class BatchOptions:
     #: Write ``summary_<course>_<range>.html`` (and a batch's ``index.html``).
     summary: bool = True
     #: Where older views come from: ``auto`` (history beyond the list window), ``only``
-    #: (history wherever it reaches) or ``never`` (the list endpoint alone, as before).
-    history: str = "never"
+    #: (history wherever it reaches) or ``never`` (the list endpoint alone).
+    history: str = DEFAULT_HISTORY
     list_window_days: int = 30  # the list endpoint's window, counted back from now
 
     def __post_init__(self) -> None:
