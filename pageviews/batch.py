@@ -18,6 +18,7 @@ from pathlib import Path
 from .canvas.client import CanvasClient, ClientStats
 from .engine import Engine, Progress
 from .errors import IncompleteHarvestError, PageviewsError, UsageError
+from .notes import DaySpan
 from .options import BatchOptions
 from .outputs.batchindex import IndexEntry, write_index
 from .outputs.render import check_writable, render_course, selection_clash
@@ -47,6 +48,10 @@ class CourseResult:
     detail: str = ""
     inactive: int = 0  # roster users without views in the range
     per_day: list[int] = field(default_factory=list)  # views per day, for the index
+    #: Views that may be missing or were not read (the range warnings), as the CLI says.
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # plain facts: sources, late views
+    days: list[DaySpan] = field(default_factory=list)  # where each day's views came from
 
 
 @dataclass(slots=True)
@@ -210,6 +215,9 @@ def _render(store: Store, run: Run, options: BatchOptions) -> list[CourseResult]
                 reports=totals.paths,
                 inactive=totals.inactive,
                 per_day=totals.per_day,
+                warnings=list(totals.notes.warnings),
+                notes=list(totals.notes.notes),
+                days=list(totals.notes.days),
             )
         )
     if options.course_dirs and options.summary:

@@ -182,6 +182,10 @@ def _summarize(result: BatchResult, summary: Path) -> None:
             _say(line)
         for user_id, detail in course.failed_users:
             _say(f"INCOMPLETE user {user_id} of course {label}: {detail}")
+    # As the single-course command says them, after the courses' outcomes; the batch's
+    # totals stay the last line (log collectors read it as the run's outcome).
+    for line in _notes_said(result):
+        _say(line)
     _say(
         f"batch: {counted(len(result.courses), 'course')}, {counted(result.users, 'user')} "
         f"read once each, {counted(sum(c.records for c in result.courses), 'page view')} in "
@@ -190,3 +194,18 @@ def _summarize(result: BatchResult, summary: Path) -> None:
         f"{', resumed' if result.resumed else ''}); summary in {summary}, state in "
         f"{result.state_path}"
     )
+
+
+def _notes_said(result: BatchResult) -> list[str]:
+    """Each course's warnings, then notes, each distinct text once naming its courses."""
+    lines: list[str] = []
+    for level in ("warning", "note"):
+        texts: dict[str, list[str]] = {}
+        for course in result.courses:
+            label = str(course.course_id if course.course_id is not None else course.ref)
+            for text in course.warnings if level == "warning" else course.notes:
+                texts.setdefault(text, []).append(label)
+        for text, labels in texts.items():
+            who = f"course {labels[0]}" if len(labels) == 1 else f"courses {', '.join(labels)}"
+            lines.append(f"{level}: {who}: {text}")
+    return lines

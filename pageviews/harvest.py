@@ -16,12 +16,13 @@ from .batch import harvest_courses
 from .canvas.client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
 from .engine import Progress
 from .errors import NotFoundError, OutputDirError, PermissionDeniedError, TransientError
+from .notes import LATE_VIEWS, late_views_note, list_window_warning
 from .options import DEFAULT_HISTORY, STATE_FILE, BatchOptions
 from .outputs.formats import DEFAULT_FORMATS
 from .outputs.render import check_writable
 from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
 from .sources.history_plan import plan_sources
-from .timerange import TimeRange, canvas_timestamp
+from .timerange import TimeRange
 
 __all__ = [
     "LATE_VIEWS",
@@ -34,13 +35,10 @@ __all__ = [
     "harvest_course",
     "range_notes",
     "range_warnings",
-    "source_notes",
 ]
 
 #: Hosted Canvas's list endpoint serves about this many days (contract §8).
 LIST_WINDOW_DAYS = 30
-#: Page views can become visible this long after they happen (contract §8).
-LATE_VIEWS = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,43 +127,19 @@ def range_warnings(
 
     Only hosted Canvas cuts the list endpoint back (contract §8); a self-hosted one
     serves every view, and this run cannot tell which it read from. So the seconds
-    past the window are said to be possibly missing, never to be missing.
+    past the window are said to be possibly missing, never to be missing. A harvest
+    says it from what it read (:func:`~pageviews.notes.course_notes`), in these words.
     """
     if mode != "never":
         return []
     want = (time_range.start_utc, time_range.clamp_end(now).end_utc)
     unread = plan_sources(want, now, "never", window_days).unread
-    if unread is None:
-        return []
-    return [
-        f"page views from {unread[0]} through {unread[1]} may be missing on hosted Canvas, "
-        f"whose list endpoint serves only the last {window_days} days and silently leaves "
-        "older ones out (a self-hosted Canvas keeps them all); --history auto reads them "
-        "from Canvas's page-view history"
-    ]
-
-
-def source_notes(from_history: int, records: int) -> list[str]:
-    """Say how many page views came from each source, when history was used."""
-    if not from_history:
-        return []
-    return [
-        f"sources: {from_history:,} page views read from history, "
-        f"{max(records - from_history, 0):,} from the list endpoint "
-        "(the users' views of every course, before de-duplication)"
-    ]
+    return [] if unread is None else [list_window_warning(unread, window_days)]
 
 
 def range_notes(time_range: TimeRange, now: datetime) -> list[str]:
     """Say plainly when the range reaches the last hour, whose views may still arrive."""
-    if time_range.end <= now - LATE_VIEWS:
-        return []
-    pinned = time_range.clamp_end(now).end
-    return [
-        f"the range reaches into the last hour (up to {canvas_timestamp(pinned)}): Canvas "
-        "logs page views with a delay of up to minutes, so views of the last minutes may "
-        "still appear; a later run over the same range picks them up"
-    ]
+    return late_views_note(time_range, now)
 
 
 async def harvest_course(
@@ -202,11 +176,8 @@ async def harvest_course(
         missing_users=course.missing_users,
         failed_users=course.failed_users,
         unusable_records=progress.unusable,
-        warnings=range_warnings(
-            options.time_range, moment, options.history, options.list_window_days
-        ),
-        notes=range_notes(options.time_range, moment)
-        + source_notes(batch.from_history, progress.records),
+        warnings=course.warnings,
+        notes=course.notes,
         stats=batch.stats,
         peak_in_flight=batch.peak_in_flight,
         seconds=batch.seconds,

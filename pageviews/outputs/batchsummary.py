@@ -28,6 +28,8 @@ COLUMNS = (
     "failed_users",
     "reports",
     "detail",
+    "warnings",
+    "notes",
 )
 
 
@@ -48,6 +50,9 @@ def summary_rows(result: BatchResult, out_dir: Path) -> list[dict[str, Any]]:
                 "failed_users": [user for user, _ in course.failed_users],
                 "reports": None if folder is None else os.path.relpath(folder, out_dir),
                 "detail": course.detail,
+                "warnings": course.warnings,
+                "notes": course.notes,
+                "sources": [span.to_json() for span in course.days],
             }
         )
     return rows
@@ -85,8 +90,8 @@ def write_summary(result: BatchResult, options: BatchOptions) -> dict[str, Path]
     writer.writerow(COLUMNS)
     for row in rows:
         writer.writerow(
-            " ".join(map(str, value)) if isinstance(value, list) else "" if value is None else value
-            for value in (row[column] for column in COLUMNS)
+            _cell(value, " | " if column in ("warnings", "notes") else " ")
+            for column, value in ((column, row[column]) for column in COLUMNS)
         )
     paths = {
         "json": out_dir / f"{SUMMARY_STEM}.json",
@@ -95,6 +100,12 @@ def write_summary(result: BatchResult, options: BatchOptions) -> dict[str, Path]
     _replace(paths["json"], orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
     _replace(paths["csv"], text.getvalue().encode())
     return paths
+
+
+def _cell(value: object, joiner: str) -> object:
+    if isinstance(value, list):
+        return joiner.join(map(str, value))
+    return "" if value is None else value
 
 
 def _replace(path: Path, data: bytes) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
 import orjson
 
 from ..errors import OutputDirError
+from ..notes import CourseNotes, Read, course_notes
 from ..options import BatchOptions
 from ..store.histories import Run, Store
 from .coursestats import CourseStats
@@ -167,6 +168,7 @@ def render_course(
                         tables.write_records(user_id, user_name, list(records))
                 # Inside the block: the seed's files reach their names only after these.
                 tables.commit()
+            notes = _notes(store, run, course_id, roster, options, exclude, missing, stats)
             if stats is not None:
                 summary = SummaryInput(
                     meta=meta,
@@ -179,7 +181,7 @@ def render_course(
                     inactive=inactive,
                     missing=missing,
                     incomplete=[(u, "") for u in sorted(exclude)],
-                    unreachable=_unreachable(options, run),
+                    notes=notes,
                 )
                 page = write_summary(out_dir, summary, stats)
         except BaseException:
@@ -193,22 +195,41 @@ def render_course(
     if page is not None:
         writer.summary.paths["summary.html"] = page
     writer.summary.inactive = len(inactive)
+    writer.summary.notes = notes
     if stats is not None:
-        zone = options.time_range.start.tzinfo or UTC
-        days = stats.per_day(zone, options.time_range.start.date(), options.time_range.end.date())
-        writer.summary.per_day = [n for _, n in days]
+        writer.summary.per_day = _per_day(stats, options)
     return writer.summary
 
 
-def _unreachable(options: BatchOptions, run: Run) -> str:
-    """Days of the range the list endpoint may not serve (about 30 days back; contract §8)."""
-    harvested = datetime.fromisoformat(run.started_at)
-    horizon = (harvested - timedelta(days=30)).date()
-    if options.time_range.start.astimezone(UTC).date() >= horizon:
-        return ""
-    return (
-        f"Days before {horizon.isoformat()} may be incomplete: hosted Canvas's list endpoint "
-        "serves only about the last 30 days of page views."
+def _per_day(stats: CourseStats, options: BatchOptions) -> list[int]:
+    zone = options.time_range.start.tzinfo or UTC
+    days = stats.per_day(zone, options.time_range.start.date(), options.time_range.end.date())
+    return [n for _, n in days]
+
+
+def _notes(
+    store: Store,
+    run: Run,
+    course_id: int,
+    roster: Sequence[tuple[int, str]],
+    options: BatchOptions,
+    exclude: Collection[int],
+    missing: Sequence[tuple[int, str]],
+    stats: CourseStats | None,
+) -> CourseNotes:
+    """The course's warnings, notes and days' sources, from its read users' coverage."""
+    gone = {u for u, _ in missing} | set(exclude)
+    users = [u for u, _ in roster if u not in gone]
+    reads = [
+        Read(*row) for row in store.course_reads(run.run_id, course_id, users, run.start, run.end)
+    ]
+    return course_notes(
+        options.time_range,
+        datetime.fromisoformat(run.started_at),
+        reads,
+        window_days=options.list_window_days,
+        per_day=None if stats is None else _per_day(stats, options),
+        users=len(users),
     )
 
 

@@ -26,6 +26,7 @@ from typing import IO, Any, Self
 
 import orjson
 
+from ..notes import CourseNotes
 from .textcodec import FORMULA_STARTS, csv_field, excel_field, json_string
 
 _REPORT_COLUMNS = "Report Start Time,Report End Time,Report Course ID"
@@ -75,6 +76,7 @@ class ReportTotals:
     paths: dict[str, Path] = field(default_factory=dict)
     inactive: int = 0  # roster users without views in the range
     per_day: list[int] = field(default_factory=list)  # views per day of the range, local
+    notes: CourseNotes = field(default_factory=CourseNotes)  # warnings, notes, days' sources
 
 
 def ranked(counts: Counter[str]) -> list[tuple[str, int]]:

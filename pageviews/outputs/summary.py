@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from html import escape
 from pathlib import Path
 
+from ..notes import CourseNotes, DaySpan
 from .coursestats import CourseStats, page_name
 from .reports import ReportMeta
 from .svgcharts import bars, columns, heatmap
@@ -49,7 +50,7 @@ class SummaryInput:
     inactive: list[tuple[int, str]] = field(default_factory=list)
     missing: Sequence[tuple[int, str]] = ()
     incomplete: Sequence[tuple[int, str]] = ()
-    unreachable: str = ""
+    notes: CourseNotes = field(default_factory=CourseNotes)  # warnings and days' sources
 
 
 def summary_path(out_dir: Path, meta: ReportMeta) -> Path:
@@ -67,6 +68,23 @@ def write_summary(out_dir: Path, info: SummaryInput, stats: CourseStats) -> Path
     finally:
         part.unlink(missing_ok=True)
     return path
+
+
+def _sources(days: Sequence[DaySpan]) -> str:
+    """Where each day's views came from: a row per run of days read the same way."""
+    if not days:
+        return ""
+    rows = "".join(
+        f'<tr data-source="{escape(d.source)}"><td>{d.first.isoformat()}</td>'
+        f"<td>{d.last.isoformat()}</td><td>{escape(d.source)}</td>"
+        f"<td>{'' if d.views is None else f'{d.views:,}'}</td></tr>"
+        for d in days
+    )
+    return (
+        '<h3>Where the views came from</h3><table aria-label="Sources by day"><thead><tr>'
+        "<th>From</th><th>To</th><th>Read from</th><th>Page views</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
 
 
 def _stat(key: str, label: str, value: int) -> str:
@@ -116,8 +134,8 @@ def summary_html(info: SummaryInput, stats: CourseStats) -> str:
             f"{len(info.incomplete)} users could not be read completely and are left out: "
             + ", ".join(f"{u}" for u, _ in info.incomplete[:20])
         )
-    if info.unreachable:
-        problems.append(info.unreachable)
+    # Only days not read, or read where views may be missing, draw a warning.
+    problems += [warning[0].upper() + warning[1:] + "." for warning in info.notes.warnings]
     completeness = (
         "".join(f'<p class="warn" data-stat="problem">{escape(p)}</p>' for p in problems)
         or '<p data-stat="complete">Every user of the roster was read completely.</p>'
@@ -138,6 +156,7 @@ def summary_html(info: SummaryInput, stats: CourseStats) -> str:
 {_stat("incomplete", "Users read in part", len(info.incomplete))}</dl>
 <section aria-label="Completeness">{completeness}</section></header>
 <main><h2>Page views per day</h2>{day_chart}
+{_sources(info.notes.days)}
 <h2>When: weekday and hour</h2>{heat}
 <h2>Top pages by views</h2>{bars(by_views, title="Top pages by views", desc=_listing(by_views))}
 <h2>Top pages by distinct users</h2>{bars(by_users, title="Top pages by distinct users", desc=_listing(by_users))}

@@ -425,6 +425,22 @@ class Store:
             )
         ]
 
+    def course_reads(
+        self, run_id: int, course_id: int, users: Iterable[int], start: str, end: str
+    ) -> list[tuple[str, str, str, str]]:
+        """Coverage of ``users`` of the run's course meeting ``[start, end]``.
+
+        Rows are (start, end, source, read_at), from this run or an earlier one.
+        """
+        chosen = set(users)
+        rows = self._rows(
+            "SELECT c.user_id, c.start, c.end, c.source, c.read_at FROM coverage AS c"
+            " JOIN rosters AS r ON r.user_id = c.user_id"
+            " WHERE r.run_id = ? AND r.course_id = ? AND c.end >= ? AND c.start <= ?",
+            (run_id, course_id, start, end),
+        )
+        return [(lo, hi, source, at) for user, lo, hi, source, at in rows if user in chosen]
+
     def _cover(self, user_id: int, interval: Interval, run_id: int, source: str) -> None:
         self._db.execute(
             "INSERT INTO coverage SELECT ?, ?, ?, started_at, ? FROM runs WHERE run_id = ?",
