@@ -82,6 +82,15 @@ def run_scenario(
                 f"left at the end, {b.empty:.1f}s of outflow lost to an empty bucket, "
                 f"{m.wall_seconds - b.span:.1f}s before the first request and after the last"
             )
+        checks = m.estimate_checks()
+        if checks:
+            shares = "/".join(f"{share:.0%}".rstrip("%") for share, _, _ in checks)
+            guessed = "/".join("?" if g is None else f"{g:.0f}" for _, _, g in checks)
+            actual = "/".join(f"{left:.0f}" for _, left, _ in checks)
+            say(
+                f"[{scenario.name}] {client.label}: time left as the progress line "
+                f"estimated it at {shares} % of the run: {guessed} s; actually {actual} s"
+            )
         if (m.requests, m.throttled) != (m.fake_requests, m.fake_throttled):
             say(
                 f"[{scenario.name}] {client.label}: the fake counted {m.fake_requests:,} "

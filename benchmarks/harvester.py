@@ -24,11 +24,20 @@ import aiohttp
 import anyio
 import orjson
 
-from pageviews import CanvasClient, HarvestOptions, TimeRange, harvest_course, parse_bound
+from pageviews import (
+    CanvasClient,
+    HarvestOptions,
+    Progress,
+    TimeRange,
+    harvest_course,
+    parse_bound,
+)
 from pageviews.batch import harvest_courses
 from pageviews.gctune import fewer_collections
 from pageviews.options import BatchOptions
+from pageviews.outlook import seconds_left
 from pageviews.outputs.formats import parse_formats
+from pageviews.progress import outlook
 from pageviews.timerange import canvas_timestamp
 
 from .sequential import fetch_only, harvest_sequentially
@@ -114,12 +123,19 @@ async def run_pageviews(args: argparse.Namespace, time_range: TimeRange) -> dict
                 history=args.history,
                 **options_kw,
             )
-            result = await harvest_course(
-                client, options, now=lambda: args.now or datetime.now(UTC)
-            )
+            progress = Progress()
+            samples: list[tuple[float, float | None]] = []
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(sample_estimates, progress, client, samples)
+                result = await harvest_course(
+                    client, options, progress=progress, now=lambda: args.now or datetime.now(UTC)
+                )
+                tg.cancel_scope.cancel()
+            ended = time.monotonic() - progress.started
     if not result.complete:
         raise RuntimeError(f"incomplete harvest: {result.failed_users[:3]}")
     return {
+        "estimates": [(t, ended - t, left) for t, left in samples],
         "records": result.records,
         "users": result.users,
         "requests": result.stats.requests,
@@ -127,6 +143,16 @@ async def run_pageviews(args: argparse.Namespace, time_range: TimeRange) -> dict
         "retries": result.stats.retries,
         "peak_in_flight": result.peak_in_flight,
     }
+
+
+async def sample_estimates(
+    progress: Progress, client: CanvasClient, samples: list[tuple[float, float | None]]
+) -> None:
+    """Note the progress display's estimate of the time left every half second."""
+    while True:
+        await anyio.sleep(0.5)
+        now = time.monotonic()
+        samples.append((now - progress.started, seconds_left(outlook(progress, client.gate, now))))
 
 
 def plain_session(limit: int) -> aiohttp.ClientSession:

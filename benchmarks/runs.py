@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,19 @@ class Measurement:
     bound: Bound
     bucket: BucketAccount | None  # throttle-bound runs only
     reports_error: str | None
+    #: The progress estimate of the time left, sampled: (elapsed, actually left, estimated).
+    estimates: list[tuple[float, float, float | None]] = field(default_factory=list)
+
+    def estimate_checks(self) -> list[tuple[float, float, float | None]]:
+        """(share of the run, seconds actually left, seconds estimated) at 25, 50 and 75 %."""
+        if not self.estimates:
+            return []
+        total = self.estimates[0][0] + self.estimates[0][1]
+        checks = []
+        for share in (0.25, 0.5, 0.75):
+            _, left, guess = min(self.estimates, key=lambda e: abs(e[0] - share * total))
+            checks.append((share, left, guess))
+        return checks
 
     @property
     def us_per_record(self) -> float:
@@ -186,4 +199,5 @@ def measure(
         bound=client_bound(scenario, client, truth),
         bucket=bucket,
         reports_error=error,
+        estimates=[tuple(e) for e in line.get("estimates", [])],
     )

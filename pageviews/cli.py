@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from importlib import metadata
 from itertools import pairwise
 from pathlib import Path
@@ -42,7 +43,7 @@ from .logsetup import log_verbosely
 from .options import DEFAULT_HISTORY, ENROLLMENT_STATES, ENROLLMENT_TYPES, BatchOptions
 from .outputs.formats import DEFAULT_FORMATS, parse_formats
 from .outputs.rebuild import rebuild_reports
-from .progress import counted, show_progress, summary_lines
+from .progress import counted, log_progress, show_progress, summary_lines
 from .sources.history_plan import MODES
 from .timerange import TimeRange, parse_bound, parse_timezone
 from .tokens import DEFAULT_TOKEN_FILE, read_token
@@ -232,6 +233,8 @@ def build_parser(*, report: bool = False, batch: bool = False) -> argparse.Argum
         help="give up on a request after this many seconds of retrying (default 900)",
     )
     p.add_argument("--retry-base-wait", type=float, default=1.0, help=argparse.SUPPRESS)
+    # Seconds between the progress lines of --log-format json.
+    p.add_argument("--progress-every", type=float, default=10.0, help=argparse.SUPPRESS)
     p.add_argument("--no-split", action="store_true", help="never split heavy users in time")
     p.add_argument(
         "--incremental",
@@ -287,6 +290,7 @@ class Invocation:
     verbose: bool
     quiet: bool
     now: datetime | None = None
+    progress_every: float = 10.0  # seconds between JSON progress lines
 
 
 def _names(
@@ -395,6 +399,7 @@ def resolve_client(
         verbose=args.verbose,
         quiet=args.quiet,
         now=None if args.now is None else parse_bound(args.now, UTC, end=False, flag="--now"),
+        progress_every=max(0.01, args.progress_every),
     )
 
 
@@ -414,7 +419,11 @@ async def run(inv: Invocation, sigterm: SigtermWatch | None = None) -> HarvestRe
 
 
 async def with_client(inv: Invocation, job: Callable[[CanvasClient, Progress], Awaitable[T]]) -> T:
-    """Run ``job`` with a client on a fresh session, showing progress on a terminal."""
+    """Run ``job`` with a client on a fresh session, showing progress on a terminal.
+
+    With ``--log-format json`` the same counters and estimate go out as a JSON line
+    every ``--progress-every`` seconds instead.
+    """
     progress = Progress()
     connector = aiohttp.TCPConnector(limit=inv.concurrency + 4)
     async with aiohttp.ClientSession(
@@ -429,12 +438,19 @@ async def with_client(inv: Invocation, job: Callable[[CanvasClient, Progress], A
             timeout=inv.timeout,
             max_body=inv.max_body,
         )
-        if inv.quiet or not sys.stderr.isatty() or json_lines():
-            return await job(client, progress)
         done = anyio.Event()
+        counters = (progress, client.stats, client.gate, sys.stderr, done)
+        if inv.quiet:
+            return await job(client, progress)
+        if json_lines():
+            display = partial(log_progress, *counters, inv.progress_every)
+        elif sys.stderr.isatty():
+            display = partial(show_progress, *counters)
+        else:
+            return await job(client, progress)
         failure: PageviewsError | None = None
         async with anyio.create_task_group() as tg:
-            tg.start_soon(show_progress, progress, client.stats, sys.stderr, done)
+            tg.start_soon(display)
             try:
                 result = await job(client, progress)
             except PageviewsError as exc:

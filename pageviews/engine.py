@@ -34,6 +34,9 @@ from .logsetup import current_unit, unit_label
 from .store.histories import FAILED, MISSING, Run, Store, Unit
 
 log = logging.getLogger(__name__)
+#: Units the planner may dispatch ahead of the workers: enough that the plan, and so the
+#: estimate of the work left, is known early in most runs; a unit is a few hundred bytes.
+PLAN_AHEAD = 1000
 
 Dispatch = Callable[[list[Unit]], Awaitable[None]]
 
@@ -73,11 +76,47 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
     open_units: Counter[int] = field(default_factory=Counter)
     on_event: Callable[[Event], None] | None = None
+    #: Fetch units planned and ended, by source (``list``, ``history``).
+    units_planned: Counter[str] = field(default_factory=Counter)
+    units_ended: Counter[str] = field(default_factory=Counter)
+    #: History API export jobs (query groups) by key: ``queued``, ``running`` or ``done``.
+    jobs: dict[int, str] = field(default_factory=dict)
+    #: When each running job started, and the seconds jobs done took from start to file.
+    job_started: dict[int, float] = field(default_factory=dict)
+    job_seconds: list[float] = field(default_factory=list)
+    done_users: set[int] = field(default_factory=set)  # users whose every unit has ended
 
     def emit(self, event: Event) -> None:
         """Hand ``event`` to the callback, if there is one."""
         if self.on_event is not None:
             self.on_event(event)
+
+    def planned(self, unit: Unit) -> None:
+        """Count a unit the run will read; a history unit queues its job."""
+        if unit.user_id in self.done_users:
+            # Its list units ended before its history group filled: not done after all.
+            self.done_users.discard(unit.user_id)
+            self.users_done -= 1
+        self.units_planned[unit.source] += 1
+        if unit.query_key is not None:
+            self.jobs.setdefault(unit.query_key, "queued")
+
+    def job_running(self, key: int) -> None:
+        """A job of the run was started on Canvas (or found started by a killed run)."""
+        if self.jobs.get(key) != "running":
+            self.jobs[key] = "running"
+            self.job_started.setdefault(key, time.monotonic())
+
+    def job_done(self, key: int) -> None:
+        """A job's file was read, or its users ended without it."""
+        self.jobs[key] = "done"
+        began = self.job_started.pop(key, None)
+        if began is not None:
+            self.job_seconds.append(time.monotonic() - began)
+
+    def job_counts(self) -> Counter[str]:
+        """How many jobs are queued, running and done."""
+        return Counter(self.jobs.values())
 
 
 class UnitContext(Protocol):
@@ -85,6 +124,7 @@ class UnitContext(Protocol):
 
     store: Store
     run: Run
+    progress: Progress  # the run's live counters (a source counts its jobs there)
 
     def page_stored(self, records: int, unusable: int = 0) -> None:
         """Count a stored page, its records and the records it had to leave out."""
@@ -120,10 +160,11 @@ class Engine:
         self.store, self.run, self.source = store, run, source
         self.workers, self.progress = workers, progress
         self.any_success = False
+        self.members: dict[int, list[int]] = {}  # a group's reading unit: its other users
 
     async def run_all(self, produce: Callable[[Dispatch], Awaitable[None]]) -> None:
         """Run every unit ``produce`` dispatches, and every unit those split into."""
-        send, receive = anyio.create_memory_object_stream[Unit](self.workers)
+        send, receive = anyio.create_memory_object_stream[Unit](max(self.workers, PLAN_AHEAD))
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._produce, produce, send)
             async with receive:
@@ -136,6 +177,14 @@ class Engine:
         async def dispatch(units: list[Unit]) -> None:
             for unit in units:
                 self.progress.open_units[unit.user_id] += 1
+                self.progress.planned(unit)
+                if unit.query_key is not None:
+                    # One unit reads its whole query group: the group's other users are
+                    # open until it ends.
+                    members = self.store.group_units(self.run.run_id, unit.query_key)
+                    others = {u.user_id for u in members} - {unit.user_id}
+                    self.members[unit.unit_id] = sorted(others)
+                    self.progress.open_units.update(others)
             for unit in units:
                 await send.send(unit)
 
@@ -173,7 +222,10 @@ class Engine:
         except TransientError as exc:
             log.info("user %s: gave up after retries: %s", unit.user_id, exc)
             self.store.give_up(unit.unit_id, FAILED, f"gave up after retries: {exc}")
+        self.progress.units_ended[unit.source] += 1
         self.unit_done(unit.user_id)
+        for user_id in self.members.pop(unit.unit_id, ()):
+            self.unit_done(user_id)
 
     def unit_done(self, user_id: int) -> None:
         """Count one of a user's units as ended; the user is done with the last."""
@@ -181,6 +233,7 @@ class Engine:
         opened[user_id] -= 1
         if opened[user_id] <= 0:
             del opened[user_id]
+            self.progress.done_users.add(user_id)
             self.progress.users_done += 1
             if self.progress.on_event is not None:
                 problem = self.store.problems_of(self.run.run_id, user_id)
@@ -192,7 +245,7 @@ class _Context:
 
     def __init__(self, engine: Engine, tg: TaskGroup) -> None:
         self.engine, self.tg = engine, tg
-        self.store, self.run = engine.store, engine.run
+        self.store, self.run, self.progress = engine.store, engine.run, engine.progress
         self.pages = 0
 
     def page_stored(self, records: int, unusable: int = 0) -> None:
@@ -206,6 +259,7 @@ class _Context:
     def spawn(self, units: list[Unit]) -> None:
         for unit in units:
             self.engine.progress.open_units[unit.user_id] += 1
+            self.engine.progress.planned(unit)
             self.tg.start_soon(self.engine._read, unit, self.tg)
 
     def spare_capacity(self) -> int:

@@ -91,9 +91,7 @@ class Planner:
         for key in keys:
             units = self.store.group_units(self.run.run_id, key)
             if units:
-                # The others' users are counted done when the group is (see _plan).
-                self.progress.users_done += len({u.user_id for u in units[1:]})
-                await dispatch(units[:1])
+                await dispatch(units[:1])  # the engine counts the group's users done with it
 
     async def _list(self, ref: str, dispatch: Dispatch) -> RunCourse:
         run_id = self.run.run_id

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import anyio
 
 from .canvas.client import ClientStats
+from .canvas.limiter import Gate
 from .harvest import HarvestResult, Progress
+from .jsonlog import emit
+from .outlook import Work, describe, seconds_left
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -18,20 +21,88 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n:,} {singular if n == 1 else plural}"
 
 
-def progress_line(progress: Progress, stats: ClientStats, now: float) -> str:
-    """Render the live counters as one line."""
+#: The calls of an export job, whose costs make up what a job costs.
+JOB_CALLS = ("history-start", "history-poll", "history-results")
+#: Polls a job is assumed to take before one has been seen to end.
+POLLS_PER_JOB = 2
+
+
+def outlook(progress: Progress, gate: Gate, now: float) -> Work:
+    """What the run has done and has left, from its counters and the gate's bucket."""
+    jobs = progress.job_counts()
+    costs, pacer = gate.costs, gate.pacer
+    start = costs.expected("history-start") or 0.0
+    if jobs["done"]:
+        job_cost = sum(gate.spent.get(kind, 0.0) for kind in JOB_CALLS) / jobs["done"]
+    else:
+        poll = (costs.expected("history-poll") or 0.0) * POLLS_PER_JOB
+        job_cost = start + poll + (costs.expected("history-results") or 0.0)
+    seconds = progress.job_seconds
+    listed = progress.units_ended["list"]
+    return Work(
+        elapsed=now - progress.started,
+        list_done=listed,
+        list_left=progress.units_planned["list"] - listed,
+        list_spent=sum(v for kind, v in gate.spent.items() if kind not in JOB_CALLS),
+        jobs_queued=jobs["queued"],
+        jobs_running=jobs["running"],
+        jobs_done=jobs["done"],
+        job_cost=job_cost,
+        job_start_cost=start,
+        job_seconds=sum(seconds) / len(seconds) if seconds else None,
+        spent=sum(gate.spent.values()),
+        outflow=pacer.outflow,
+        room=0.0 if pacer.remaining is None else pacer.remaining - pacer.charge,
+    )
+
+
+def progress_fields(
+    progress: Progress, stats: ClientStats, gate: Gate, now: float
+) -> dict[str, Any]:
+    """The live counters and the estimate, as the progress line and JSON lines give them."""
+    jobs = progress.job_counts()
+    left = seconds_left(outlook(progress, gate, now))
+    return {
+        "users_done": progress.users_done,
+        "users_total": progress.users_total,
+        "roster_complete": progress.roster_complete,
+        "jobs_done": jobs["done"],
+        "jobs_running": jobs["running"],
+        "jobs_queued": jobs["queued"],
+        "records": progress.records,
+        "requests": stats.requests,
+        "throttled": stats.throttled,
+        "retries": stats.retries,
+        "elapsed_seconds": round(now - progress.started, 1),
+        "seconds_left": None if left is None else round(left, 1),
+    }
+
+
+def progress_line(progress: Progress, stats: ClientStats, now: float, gate: Gate) -> str:
+    """Render the live counters and the estimate as one line."""
+    f = progress_fields(progress, stats, gate, now)
     elapsed = max(now - progress.started, 1e-9)
     total = f"{progress.users_total}" + ("" if progress.roster_complete else "+")
+    jobs = ""
+    if progress.jobs:
+        jobs = (
+            f"history jobs {f['jobs_done']} done, {f['jobs_running']} running, "
+            f"{f['jobs_queued']} queued · "
+        )
+    left = describe(f["seconds_left"])
+    if f["seconds_left"] is not None and not progress.roster_complete:
+        left = "at least " + left  # users still to list will add to it
     return (
-        f"users {progress.users_done}/{total} · page views {progress.records:,} · "
+        f"users {progress.users_done}/{total} · {jobs}page views {progress.records:,} · "
         f"{stats.requests / elapsed:,.0f} req/s · throttled {stats.throttled} · "
-        f"retries {stats.retries} · {elapsed:,.0f}s"
+        f"retries {stats.retries} · {elapsed:,.0f}s · {left}"
     )
 
 
 async def show_progress(
     progress: Progress,
     stats: ClientStats,
+    gate: Gate,
     stream: TextIO,
     done: anyio.Event,
     interval: float = 0.25,
@@ -43,13 +114,32 @@ async def show_progress(
     """
     try:
         while not done.is_set():
-            stream.write("\r\x1b[K" + progress_line(progress, stats, time.monotonic()))
+            line = progress_line(progress, stats, time.monotonic(), gate)
+            stream.write("\r\x1b[K" + line)
             stream.flush()
             with anyio.move_on_after(interval):
                 await done.wait()
     finally:
         stream.write("\r\x1b[K")
         stream.flush()
+
+
+async def log_progress(
+    progress: Progress,
+    stats: ClientStats,
+    gate: Gate,
+    stream: TextIO,
+    done: anyio.Event,
+    interval: float,
+) -> None:
+    """``--log-format json``: a progress line every ``interval`` seconds until ``done``."""
+    while True:
+        with anyio.move_on_after(interval):
+            await done.wait()
+        if done.is_set():
+            return
+        fields = progress_fields(progress, stats, gate, time.monotonic())
+        emit(stream, "progress", event="progress", **fields)
 
 
 def summary_lines(result: HarvestResult) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -45,6 +46,37 @@ async def run_cli(canvas: FakeCanvas, cwd: Path, args: Sequence[str]) -> tuple[i
         [sys.executable, "-m", "pageviews", *args], cwd=cwd, env=cli_env(canvas), check=False
     )
     return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+async def run_on_terminal(canvas: FakeCanvas, cwd: Path, args: Sequence[str]) -> tuple[int, str]:
+    """Run the command line with its stderr on a pseudo-terminal; return its code and screen."""
+    controller, terminal = pty.openpty()
+    try:
+        process = await anyio.open_process(
+            [sys.executable, "-m", "pageviews", *args],
+            cwd=cwd,
+            env=cli_env(canvas),
+            stderr=terminal,
+        )
+        async with process:
+            code = await process.wait()
+        os.close(terminal)
+        terminal = -1
+        screen = b""
+        while chunk := _read_available(controller):
+            screen += chunk
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    return code, screen.decode()
+
+
+def _read_available(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the terminal's other end is closed: all was read
+        return b""
 
 
 async def finish(process: Process) -> tuple[int, str]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,7 +14,7 @@ from pageviews.cli import main
 from pageviews.testing import FakeConfig, World, serve
 from pageviews.testing.report_files import assert_reports_exact, files_in
 
-from .cli_process import SEED_ARGS, cli_env, run_cli, write_token
+from .cli_process import SEED_ARGS, run_cli, run_on_terminal, write_token
 from .harvesting import END, START, truth_for
 
 pytestmark = pytest.mark.anyio
@@ -98,35 +95,9 @@ async def test_iso_bounds_and_time_zone(
 
 async def test_progress_is_drawn_on_a_terminal(small_world: World, tmp_path: Path) -> None:
     write_token(tmp_path, small_world.admin_token)
-    controller, terminal = pty.openpty()
-    try:
-        async with serve(small_world, FakeConfig(latency=0.05)) as canvas:
-            process = await anyio.open_process(
-                [sys.executable, "-m", "pageviews", *SEED_ARGS],
-                cwd=tmp_path,
-                env=cli_env(canvas),
-                stderr=terminal,
-            )
-            async with process:
-                code = await process.wait()
-        os.close(terminal)
-        terminal = -1
-        screen = b""
-        while chunk := _read_available(controller):
-            screen += chunk
-    finally:
-        os.close(controller)
-        if terminal >= 0:
-            os.close(terminal)
-    text = screen.decode()
+    async with serve(small_world, FakeConfig(latency=0.05)) as canvas:
+        code, text = await run_on_terminal(canvas, tmp_path, SEED_ARGS)
     assert code == 0
     assert "\r\x1b[Kusers " in text
     assert "page views" in text and "req/s" in text
     assert "pageviews: course 1693" in text
-
-
-def _read_available(fd: int) -> bytes:
-    try:
-        return os.read(fd, 65536)
-    except OSError:  # the terminal's other end is closed: all was read
-        return b""

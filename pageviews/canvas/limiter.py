@@ -159,7 +159,8 @@ class Gate:
         self.running = 0  # requests, not places
         self.peak = 0
         self.paced = 0  # requests that waited for the bucket to leak
-        self.spent = 0.0  # X-Request-Cost of every reply read, in bucket units
+        #: X-Request-Cost of the replies read, by kind of call ("" for list pages and the rest).
+        self.spent: dict[str, float] = {}
         self._waiters: deque[tuple[anyio.Event, int]] = deque()
         self._replied: anyio.Event | None = None  # set by the next reply
 
@@ -208,7 +209,7 @@ class Gate:
         if kind and rate is not None:
             self.costs.learn(kind, rate.cost)
         if rate is not None and rate.cost is not None and math.isfinite(rate.cost):
-            self.spent += max(0.0, rate.cost)
+            self.spent[kind] = self.spent.get(kind, 0.0) + max(0.0, rate.cost)
         self.policy.on_response(rate)
         self.pacer.on_response(anyio.current_time(), rate, _TICKET.get())
         self._replied_now()

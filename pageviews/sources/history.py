@@ -100,6 +100,7 @@ class HistorySource:
             await self._read_group(key, context)
         finally:
             event.set()
+            context.progress.job_done(key)
 
     async def _read_group(self, key: int, context: UnitContext) -> None:
         store, run = context.store, context.run
@@ -153,6 +154,7 @@ class HistorySource:
             if query_id is None:
                 query_id = await self._start(query)
                 store.set_query(query.query_key, STARTED, query_id)
+            context.progress.job_running(query.root)
             status = await self._poll(query, query_id)
             if status is None:  # expired or unknown: start again
                 query_id, restarts = None, restarts + 1

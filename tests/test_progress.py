@@ -1,0 +1,95 @@
+"""Progress with an estimate: users, history jobs and time left, on a terminal and as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pageviews.outlook import Work, describe, seconds_left
+from pageviews.testing import FakeConfig, World, serve
+from pageviews.testing.throttle import ThrottleConfig
+
+from .cli_process import FAST_RETRIES, run_cli, run_on_terminal, write_token
+from .test_history import fake_config
+
+pytestmark = pytest.mark.anyio
+
+HISTORY_ARGS = [
+    "1693", "--start_time", "2015-01-01", "--end_time", "2015-04-19",
+    "--enrollment_types", "StudentEnrollment", "--history", "auto",
+    "--now", "2015-04-20T12:00:00Z", *FAST_RETRIES,
+]  # fmt: skip
+
+
+def slow_fake() -> FakeConfig:
+    """History four months back, a bucket that binds a little, and some latency."""
+    return fake_config(latency=0.03, throttle=replace(ThrottleConfig(), outflow=200.0))
+
+
+async def test_json_logs_give_progress_with_jobs_and_time_left(
+    small_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    args = [*HISTORY_ARGS, "--log-format", "json", "--progress-every", "0.05"]
+    async with serve(small_world, slow_fake()) as canvas:
+        code, _, err = await run_cli(canvas, tmp_path, args)
+    assert code == 0, err
+    lines = [orjson.loads(line) for line in err.splitlines()]
+    progress = [line for line in lines if line.get("event") == "progress"]
+    assert len(progress) >= 3, err
+    for line in progress:
+        assert {"users_done", "users_total", "jobs_done", "jobs_running", "jobs_queued"} <= set(
+            line
+        )
+        assert line["message"] == "progress" and line["level"] == "info"
+    assert any(line["jobs_done"] + line["jobs_running"] + line["jobs_queued"] for line in progress)
+    assert any(line["seconds_left"] is not None for line in progress)
+    assert progress[-1]["users_total"] == 38  # the course's students, the token's user aside
+    # A user whose list units end before its history group fills is not done yet.
+    assert all(line["users_done"] <= line["users_total"] for line in progress)
+
+
+async def test_the_terminal_line_shows_users_jobs_and_time_left(
+    small_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    async with serve(small_world, slow_fake()) as canvas:
+        code, text = await run_on_terminal(canvas, tmp_path, HISTORY_ARGS)
+    assert code == 0, text
+    assert "\r\x1b[Kusers " in text
+    assert " queued · " in text and "history jobs " in text
+    assert " s left" in text or " min " in text
+
+
+def test_the_estimate_is_the_slowest_of_bucket_pace_and_jobs() -> None:
+    # Half the list units read for 400 units in 10 s; two export jobs left, 300 units each.
+    work = Work(
+        elapsed=10.0,
+        list_done=20,
+        list_left=20,
+        list_spent=400.0,
+        jobs_queued=1,
+        jobs_running=1,
+        job_cost=300.0,
+        job_start_cost=150.0,
+        spent=400.0,
+        outflow=10.0,
+        room=50.0,
+    )
+    left = 400.0 + 300.0 + 150.0  # the rest of the list, a queued job, a running one's rest
+    assert seconds_left(work) == pytest.approx((left - 50.0) / 10.0)  # the bucket binds
+    fast = replace(work, outflow=1000.0)
+    assert seconds_left(fast) == pytest.approx(10.0 * left / 400.0)  # the pace so far
+    slow_jobs = replace(fast, job_seconds=120.0)
+    assert seconds_left(slow_jobs) == pytest.approx(2 * 120.0)  # the jobs: one at a time
+    assert seconds_left(Work(elapsed=1.0, list_left=5)) is None  # nothing to go on yet
+
+
+def test_time_left_reads_as_a_person_would_say_it() -> None:
+    assert describe(None) == "time left: estimating"
+    assert describe(42.4) == "about 42 s left"
+    assert describe(130) == "about 2 min 10 s left"
+    assert describe(3 * 3600 + 300) == "about 3 h 05 min left"
