@@ -278,3 +278,15 @@ def test_a_run_into_canvas_default_bucket_with_costly_pages_keeps_to_its_outflow
     least = (100 * config.cost(100) - (config.hwm - config.up_front_cost - level)) / 10.0
     assert refused <= 4
     assert seconds <= 1.02 * least + 1.0
+
+
+def test_after_refusals_a_reserve_keeps_more_room() -> None:
+    # A request sent while another's reply was on its way is not in that reply: after
+    # such a refusal the gate widens the reserve, and the pacer keeps that many charges
+    # more room until it decays.
+    pacer = Pacer()
+    now, _ = lone_replies(pacer, remaining=59.0, cost=1.3, outflow=3.0, n=45)
+    ticket = pacer.admit()
+    before = pacer.wait(now, ticket)
+    pacer.reserve = 1.0
+    assert pacer.wait(now, ticket) == pytest.approx(before + pacer.charge / 3.0)

@@ -211,6 +211,7 @@ class Gate:
         if rate is not None and rate.cost is not None and math.isfinite(rate.cost):
             self.spent[kind] = self.spent.get(kind, 0.0) + max(0.0, rate.cost)
         self.policy.on_response(rate)
+        self._widen()
         self.pacer.on_response(anyio.current_time(), rate, _TICKET.get())
         self._replied_now()
         self._wake()
@@ -218,8 +219,14 @@ class Gate:
     def throttled(self, rate: RateLimit | None) -> None:
         """Feed a throttled response (call while holding a slot, or just after)."""
         self.policy.on_throttle(rate)
+        self._widen()
         self.pacer.on_throttle(anyio.current_time(), rate, _TICKET.get())
         self._replied_now()
+
+    def _widen(self) -> None:
+        # The limit's reserve widens by a charge on each refusal and decays as rounds pass
+        # without one; the pacer keeps the same extra room.
+        self.pacer.reserve = max(0.0, self.policy.reserve - self.policy.base_reserve)
 
     def _replied_now(self) -> None:
         replied, self._replied = self._replied, None

@@ -11,7 +11,9 @@ clock of its own (callers pass ``now``), and tells each request how long to wait
   charges). Requests admitted since, waiting or sent, count a charge each, or
   their kind's cost when larger. What leaked since the baseline comes back at
   the measured ``outflow``. A request goes when that predicted room holds its
-  charge with a margin: room is predicted, not probed.
+  charge with a margin (wider for a while after a refusal: a request sent as
+  another's reply was on its way is not in that reply): room is predicted, not
+  probed.
 - Start as if the bucket were full: until a reply has shown ``remaining``, a
   request goes only when no other is unanswered. Without a measured outflow, a
   request that does not fit waits for another's reply, or, alone, half a second
@@ -67,6 +69,8 @@ class Pacer:
 
     #: Remaining to keep above the charge, as a share of the charge.
     margin: float = 0.2
+    #: Further charges of room to keep: widened after refusals, decaying (the gate sets it).
+    reserve: float = 0.0
     #: How much a throttle raises the guessed charge above the ``remaining`` it showed.
     throttle_step: float = 1.3
     #: Shortest span of lone replies an outflow is measured over (seconds).
@@ -161,7 +165,7 @@ class Pacer:
             # Start as if the bucket were full: one request until a reply shows room.
             unanswered = any(t < ticket or r.sent for t, r in self._requests.items() if t != ticket)
             return UNTIL_A_REPLY if unanswered else 0.0
-        need = self.charge * (1.0 + self.margin)
+        need = self.charge * (1.0 + self.margin + self.reserve)
         if room >= need:
             return 0.0
         assert self._base is not None
