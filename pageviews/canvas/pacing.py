@@ -23,11 +23,14 @@ clock of its own (callers pass ``now``), and tells each request how long to wait
   ``outflow = (remaining' - remaining + cost') / dt``, taken over a window of such
   replies so header rounding and timing noise average out. A refused request
   costs next to nothing, so refusals in a row show the leak alone.
-- The charge, which no header reports: the first guess is Canvas's ratio (hwm 600,
-  charge 50: a twelfth of the largest ``remaining`` seen, capped at 50); a
-  refusal whose reply still showed ``remaining`` proves the charge was larger and
-  raises it to that proof (never compounding: a hundred refusals prove no more
-  than one).
+- The charge, which no header reports: Canvas's ratio (hwm 600, charge 50: a
+  twelfth of the largest ``remaining`` seen, capped at 50). A largest remaining
+  below 50 may be a bucket near its mark rather than a small one, so until the
+  bucket shows that much room, or is seen dry (lone replies half a second apart
+  with nothing leaked), the guess is Canvas's 50. A refusal whose reply still
+  showed ``remaining`` proves the charge was larger and raises it to that proof
+  (never compounding: a hundred refusals prove no more than one). No request
+  waits for more room than the bucket was ever seen to have.
 
 Invariants: nothing waits while successful replies carry no throttle headers; no
 request waits on a request admitted after it (first come, first served); the
@@ -86,7 +89,6 @@ class Pacer:
     headers: bool | None = None
     #: Whether lone replies showed a dry bucket, so the fullest remaining is its top.
     dry_seen: bool = False
-    replies: int = 0
     _base: tuple[float, float] | None = None  # (when, remaining) of the latest reply
     _outflow: float | None = None  # the latest measurement, kept across restarts
     #: Lone replies: (when, remaining, cost settled since the window's start).
@@ -181,7 +183,6 @@ class Pacer:
 
     def on_response(self, now: float, rate: RateLimit | None, ticket: int | None = None) -> None:
         """Note a successful reply to ``ticket`` (None: a request the model did not admit)."""
-        self.replies += 1
         self.headers = rate is not None
         if rate is None:
             # Nothing to steer by (a Canvas with its throttle off): the last headers seen,
@@ -197,7 +198,6 @@ class Pacer:
         measured low only asks for longer waits), so the ``remaining`` of refusals
         in a row shows the leak: they measure the outflow too.
         """
-        self.replies += 1
         if self.headers is None:
             self.headers = rate is not None
         if rate is None:
