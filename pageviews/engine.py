@@ -93,13 +93,28 @@ class Progress:
 
     def planned(self, unit: Unit) -> None:
         """Count a unit the run will read; a history unit queues its job."""
-        if unit.user_id in self.done_users:
-            # Its list units ended before its history group filled: not done after all.
-            self.done_users.discard(unit.user_id)
-            self.users_done -= 1
+        self.reopen(unit.user_id)
         self.units_planned[unit.source] += 1
         if unit.query_key is not None:
             self.jobs.setdefault(unit.query_key, "queued")
+
+    def ended(self, user_id: int) -> bool:
+        """One of a user's units ended; True when it was the user's last."""
+        self.open_units[user_id] -= 1
+        if self.open_units[user_id] > 0:
+            return False
+        del self.open_units[user_id]
+        self.done_users.add(user_id)
+        self.users_done += 1
+        return True
+
+    def reopen(self, user_id: int) -> None:
+        """A user has a unit to read again: one whose list units ended before its history
+        group filled was not done after all."""
+        self.open_units[user_id] += 1
+        if user_id in self.done_users:
+            self.done_users.discard(user_id)
+            self.users_done -= 1
 
     def job_running(self, key: int) -> None:
         """A job of the run was started on Canvas (or found started by a killed run)."""
@@ -176,15 +191,15 @@ class Engine:
     ) -> None:
         async def dispatch(units: list[Unit]) -> None:
             for unit in units:
-                self.progress.open_units[unit.user_id] += 1
                 self.progress.planned(unit)
                 if unit.query_key is not None:
                     # One unit reads its whole query group: the group's other users are
                     # open until it ends.
                     members = self.store.group_units(self.run.run_id, unit.query_key)
-                    others = {u.user_id for u in members} - {unit.user_id}
-                    self.members[unit.unit_id] = sorted(others)
-                    self.progress.open_units.update(others)
+                    others = sorted({u.user_id for u in members} - {unit.user_id})
+                    self.members[unit.unit_id] = others
+                    for user_id in others:
+                        self.progress.reopen(user_id)
             for unit in units:
                 await send.send(unit)
 
@@ -229,15 +244,9 @@ class Engine:
 
     def unit_done(self, user_id: int) -> None:
         """Count one of a user's units as ended; the user is done with the last."""
-        opened = self.progress.open_units
-        opened[user_id] -= 1
-        if opened[user_id] <= 0:
-            del opened[user_id]
-            self.progress.done_users.add(user_id)
-            self.progress.users_done += 1
-            if self.progress.on_event is not None:
-                problem = self.store.problems_of(self.run.run_id, user_id)
-                self.progress.emit(Event("user", user=user_id, detail=problem))
+        if self.progress.ended(user_id) and self.progress.on_event is not None:
+            problem = self.store.problems_of(self.run.run_id, user_id)
+            self.progress.emit(Event("user", user=user_id, detail=problem))
 
 
 class _Context:
@@ -258,7 +267,6 @@ class _Context:
 
     def spawn(self, units: list[Unit]) -> None:
         for unit in units:
-            self.engine.progress.open_units[unit.user_id] += 1
             self.engine.progress.planned(unit)
             self.tg.start_soon(self.engine._read, unit, self.tg)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from pageviews.engine import Progress
 from pageviews.outlook import Work, describe, seconds_left
+from pageviews.store.histories import Unit
 from pageviews.testing import FakeConfig, World, serve
 from pageviews.testing.throttle import ThrottleConfig
 
@@ -93,3 +95,20 @@ def test_time_left_reads_as_a_person_would_say_it() -> None:
     assert describe(42.4) == "about 42 s left"
     assert describe(130) == "about 2 min 10 s left"
     assert describe(3 * 3600 + 300) == "about 3 h 05 min left"
+
+
+def test_a_user_is_done_once_when_its_history_group_ends_after_its_list_units() -> None:
+    progress = Progress()
+    progress.users_total = 2
+    progress.planned(Unit(1, 7, "2015-03-21T13:00:00Z", "2015-04-19T23:59:59Z", "list"))
+    progress.planned(Unit(2, 8, "2015-03-21T13:00:00Z", "2015-04-19T23:59:59Z", "list"))
+    assert progress.ended(7) and progress.users_done == 1  # its recent days were quick
+    # The group fills and user 8's unit reads it, for user 7 too: 7 is open again.
+    progress.planned(
+        Unit(3, 8, "2015-01-01T00:00:00Z", "2015-03-21T12:59:59Z", "history", query_key=1)
+    )
+    progress.reopen(7)
+    assert progress.users_done == 0 and progress.job_counts() == {"queued": 1}
+    assert not progress.ended(8)  # its list unit
+    assert progress.ended(8) and progress.ended(7)  # the group's unit, for both
+    assert progress.users_done == 2 == progress.users_total
