@@ -290,3 +290,29 @@ def test_after_refusals_a_reserve_keeps_more_room() -> None:
     before = pacer.wait(now, ticket)
     pacer.reserve = 1.0
     assert pacer.wait(now, ticket) == pytest.approx(before + pacer.charge / 3.0)
+
+
+def test_a_reply_is_alone_only_if_its_request_ran_alone() -> None:
+    # A refusal's remaining is read when Canvas refuses it; a request that was in flight
+    # beside it then, and answered before it, hides its charge in that remaining.
+    pacer = Pacer()
+    for step in range(40):
+        first, second = pacer.admit(), pacer.admit()
+        pacer.send(first)
+        pacer.send(second)
+        pacer.on_response(step * 0.05, RateLimit(30.0, 1.0), second)
+        pacer.on_throttle(step * 0.05 + 0.02, RateLimit(5.0 + step, None), first)
+    assert pacer.outflow is None
+
+
+def test_free_room_is_what_is_left_beyond_every_request_and_the_margin() -> None:
+    # Splitting a chain into windows costs requests: they are free only while the bucket
+    # has room for them beyond those already admitted.
+    pacer = Pacer()
+    lone_replies(pacer, remaining=600.0, cost=0.05, outflow=0.0, n=1)
+    charge = pacer.charge  # a twelfth of the fullest remaining: 50
+    assert pacer.free(0.0) == pytest.approx((599.95 - 1.2 * charge) / charge)
+    for _ in range(5):
+        pacer.admit()
+    assert pacer.free(0.0) == pytest.approx((599.95 - 5 * charge - 1.2 * charge) / charge)
+    assert Pacer().free(0.0) == 0.0  # before a reply: as if full

@@ -201,8 +201,11 @@ class Gate:
 
     @property
     def spare(self) -> int:
-        """Places free right now that no waiting request will take."""
-        return self.policy.limit - self.in_flight - sum(w for _, w in self._waiters)
+        """Places free right now that no waiting request will take, and the bucket too."""
+        places = self.policy.limit - self.in_flight - sum(w for _, w in self._waiters)
+        room = self.pacer.free(anyio.current_time())
+        # This caller's own next request takes a place and a charge; the rest are spare.
+        return places if room == math.inf else min(places, 1 + math.floor(room))
 
     def observe(self, rate: RateLimit | None, kind: str = "") -> None:
         """Feed a successful response's throttle headers (call while holding a slot)."""
@@ -226,7 +229,7 @@ class Gate:
     def _widen(self) -> None:
         # The limit's reserve widens by a charge on each refusal and decays as rounds pass
         # without one; the pacer keeps the same extra room.
-        self.pacer.reserve = max(0.0, self.policy.reserve - self.policy.base_reserve)
+        self.pacer.reserve = min(1.0, self.policy.reserve - self.policy.base_reserve)
 
     def _replied_now(self) -> None:
         replied, self._replied = self._replied, None

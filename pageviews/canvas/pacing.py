@@ -64,6 +64,7 @@ class _Request:
     cost: float  # its kind's known cost (0 when unknown)
     sent: bool = False
     held: bool = False  # sent before the baseline reply arrived: its charge is in it
+    overlapped: bool = False  # another request was in flight at some time beside it
 
 
 @dataclass(slots=True)
@@ -82,6 +83,8 @@ class Pacer:
     window: int = 64
     #: Longest wait asked for (a full Canvas bucket drains in about 60 s, contract §5).
     max_delay: float = 30.0
+    #: Shortest span of a run's replies an outflow is read over for :attr:`outflow_seen`.
+    min_run_span: float = 10.0
     max_remaining: float | None = None
     learned_charge: float = 0.0  # refusals proved the charge above this (with a step)
     #: Whether successful replies carry throttle headers (None: none seen yet; a refusal's
@@ -97,6 +100,9 @@ class Pacer:
     #: (when, remaining, cost) of the last lone reply.
     _previous: tuple[float, float, float] | None = None
     _from_top: bool = False  # the window starts at a reply near the fullest remaining
+    #: (when, remaining, costs settled, charges held) of the first and the latest reply.
+    _origin: tuple[float, float, float, int] | None = None
+    _latest: tuple[float, float, float, int] | None = None
     _requests: dict[int, _Request] = field(default_factory=dict)
     _tickets: int = 0
 
@@ -121,6 +127,25 @@ class Pacer:
         return self._outflow
 
     @property
+    def outflow_seen(self) -> float | None:
+        """The outflow for an estimate of time left: measured, or else read over the run.
+
+        Requests that never run alone measure no outflow; over ``min_run_span`` seconds
+        of replies the leak still shows: the remaining rose by what left the bucket and
+        fell by what entered it (costs settled, charges of requests in flight), so the
+        uncertainty of a charge or two in flight fades as the span grows.
+        """
+        if self._outflow is not None:
+            return self._outflow
+        if self._origin is None or self._latest is None:
+            return None
+        (t0, r0, c0, n0), (t1, r1, c1, n1) = self._origin, self._latest
+        if t1 - t0 < self.min_run_span:
+            return None
+        rate = (r1 - r0 + (c1 - c0) + self.charge * (n1 - n0)) / (t1 - t0)
+        return rate if rate > 0 else None
+
+    @property
     def remaining(self) -> float | None:
         """The latest ``remaining`` a reply showed."""
         return None if self._base is None else self._base[1]
@@ -136,8 +161,12 @@ class Pacer:
     def send(self, ticket: int) -> None:
         """The request has left its wait: Canvas is charging it."""
         request = self._requests.get(ticket)
-        if request is not None:
-            request.sent = True
+        if request is None:
+            return
+        request.sent = True
+        for other in self._requests.values():
+            if other.sent and other is not request:
+                other.overlapped = request.overlapped = True
 
     def done(self, ticket: int) -> None:
         """Forget a request: answered, failed or abandoned."""
@@ -158,6 +187,30 @@ class Pacer:
                 room -= max(charge, request.cost)
         return room
 
+    @property
+    def need(self) -> float:
+        """The room a request waits for: its charge, the margin and any reserve."""
+        need = self.charge * (1.0 + self.margin + self.reserve)
+        if self.max_remaining is not None and self.max_remaining >= DEFAULT_UP_FRONT_COST:
+            need = min(need, self.max_remaining)  # never more room than was ever seen
+        return need
+
+    def free(self, now: float) -> float:
+        """Charges of room beyond every admitted request and the margin, leak included.
+
+        ``math.inf`` without throttle headers; 0 before a reply (as if full). A chain
+        is split into windows read side by side only while this allows them: extra
+        requests are free only while the bucket does not bind.
+        """
+        if self.headers is False:
+            return math.inf
+        room = self.room(self._tickets + 1)
+        if room is None:
+            return 0.0
+        if self._outflow is not None and self._base is not None:
+            room += self._outflow * max(0.0, now - self._base[0])
+        return max(0.0, (room - self.need) / self.charge)
+
     def wait(self, now: float, ticket: int) -> float:
         """Seconds ``ticket`` should wait before it is sent (``UNTIL_A_REPLY``: for a reply)."""
         if self.headers is False:
@@ -167,7 +220,7 @@ class Pacer:
             # Start as if the bucket were full: one request until a reply shows room.
             unanswered = any(t < ticket or r.sent for t, r in self._requests.items() if t != ticket)
             return UNTIL_A_REPLY if unanswered else 0.0
-        need = self.charge * (1.0 + self.margin + self.reserve)
+        need = self.need
         if room >= need:
             return 0.0
         assert self._base is not None
@@ -208,7 +261,10 @@ class Pacer:
         self.learned_charge = max(self.learned_charge, rate.remaining * self.throttle_step)
 
     def _reply(self, now: float, remaining: float, cost: float, ticket: int | None) -> None:
-        alone = ticket is not None and not self._others_sent(ticket)
+        # Ran alone from its send to its reply: a refusal's remaining is read when it is
+        # refused, and others sent and answered meanwhile would hide in it.
+        request = self._requests.get(ticket or 0)
+        alone = request is not None and not request.overlapped and not self._others_sent(ticket)
         self.done(ticket or 0)
         self._base = (now, remaining)
         for request in self._requests.values():
@@ -217,6 +273,10 @@ class Pacer:
         if self.max_remaining is None or remaining > self.max_remaining:
             self.max_remaining = remaining
         self._settled += cost
+        held = sum(1 for r in self._requests.values() if r.held)
+        self._latest = (now, remaining, self._settled, held)
+        if self._origin is None:
+            self._origin = self._latest
         if not alone:
             # Others' up-front charges hide in this remaining: restart the window.
             self._lone.clear()
