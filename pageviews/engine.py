@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 import anyio
@@ -34,6 +35,46 @@ from .logsetup import current_unit, unit_label
 from .store.histories import FAILED, MISSING, Run, Store, Unit
 
 log = logging.getLogger(__name__)
+
+
+def _seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+#: Bins of :attr:`Progress.spread`.
+SPREAD_BINS = 50
+
+
+def _spread(bins: list[float], seen: list[float], lo: float, hi: float, records: int) -> None:
+    """Add ``records`` evenly over the shares ``[lo, hi]`` of the range, and that a unit
+    has read those shares (``seen``): the bins' views per unit read are their density."""
+    n = len(bins)
+    if hi <= lo:
+        return
+    first, last = int(lo * n), min(n - 1, int(hi * n))
+    for i in range(first, last + 1):
+        part = min(hi, (i + 1) / n) - max(lo, i / n)
+        bins[i] += records * part / (hi - lo)
+        seen[i] += part * n
+
+
+def _mass(bins: list[float], seen: list[float], reached: float) -> float:
+    """The share of a unit's views in the range's first ``reached``, at the densities read.
+
+    A bin no unit has read yet counts at the mean density of those read: heavy
+    histories reach the older bins last, so raw counts would crowd the newer ones.
+    """
+    known = [b / s for b, s in zip(bins, seen, strict=True) if s > 0]
+    if not known or sum(known) <= 0:
+        return reached
+    mean = sum(known) / len(known)
+    density = [b / s if s > 0 else mean for b, s in zip(bins, seen, strict=True)]
+    n = len(density)
+    whole = int(reached * n)
+    mass = sum(density[:whole]) + (density[whole] * (reached * n - whole) if whole < n else 0.0)
+    return mass / sum(density)
+
+
 #: Units the planner may dispatch ahead of the workers: enough that the plan, and so the
 #: estimate of the work left, is known early in most runs; a unit is a few hundred bytes.
 PLAN_AHEAD = 1000
@@ -85,6 +126,15 @@ class Progress:
     job_started: dict[int, float] = field(default_factory=dict)
     job_seconds: list[float] = field(default_factory=list)
     done_users: set[int] = field(default_factory=set)  # users whose every unit has ended
+    #: List units being read: unit id to (pages so far, share of its seconds read).
+    reading: dict[int, tuple[int, float]] = field(default_factory=dict)
+    pages_ended: int = 0  # pages of the list units that ended
+    #: Views read by where they fall in the range (newest first, in equal bins).
+    spread: list[float] = field(default_factory=lambda: [0.0] * SPREAD_BINS)
+    seen: list[float] = field(default_factory=lambda: [0.0] * SPREAD_BINS)  # units' reads
+    _reached: dict[int, float] = field(default_factory=dict)  # unit: share of seconds read
+    _pending: dict[int, list[tuple[float, float, int]]] = field(default_factory=dict)
+    _widest: float = 0.0  # the longest unit span seen: the range
 
     def emit(self, event: Event) -> None:
         """Hand ``event`` to the callback, if there is one."""
@@ -116,6 +166,37 @@ class Progress:
             self.done_users.discard(user_id)
             self.users_done -= 1
 
+    def read_page(self, unit: Unit, pages: int, oldest: str | None, records: int = 0) -> None:
+        """A list unit stored its ``pages``-th page of ``records``, reaching back to ``oldest``.
+
+        Its share read is the views a unit holds in the seconds read, as far as the
+        views read so far spread over the range (a term's views crowd its weeks):
+        seconds alone would take a unit that has read the quiet last days for nearly
+        done.
+        """
+        share = self.reading.get(unit.unit_id, (0, 0.0))[1]
+        if oldest is not None:
+            previous = self._reached.get(unit.unit_id, 0.0)
+            span = _seconds(unit.end) - _seconds(unit.start) + 1
+            reached = min(1.0, max(0.0, (_seconds(unit.end) - _seconds(oldest) + 1) / span))
+            if span >= self._widest:  # a whole range, not a split window: shows the spread
+                self._widest = span
+                # Counted once the unit has read its whole range: a unit read in part has
+                # read only the newest bins, which would crowd them.
+                self._pending.setdefault(unit.unit_id, []).append((previous, reached, records))
+            self._reached[unit.unit_id] = reached
+            share = _mass(self.spread, self.seen, reached)
+        self.reading[unit.unit_id] = (pages, share)
+
+    def unit_ended(self, unit: Unit) -> None:
+        """Count a unit that ended, its pages with it."""
+        self.units_ended[unit.source] += 1
+        pages, _ = self.reading.pop(unit.unit_id, (0, 1.0))
+        self._reached.pop(unit.unit_id, None)
+        for lo, hi, records in self._pending.pop(unit.unit_id, ()):
+            _spread(self.spread, self.seen, lo, hi, records)
+        self.pages_ended += pages
+
     def job_running(self, key: int) -> None:
         """A job of the run was started on Canvas (or found started by a killed run)."""
         if self.jobs.get(key) != "running":
@@ -141,8 +222,8 @@ class UnitContext(Protocol):
     run: Run
     progress: Progress  # the run's live counters (a source counts its jobs there)
 
-    def page_stored(self, records: int, unusable: int = 0) -> None:
-        """Count a stored page, its records and the records it had to leave out."""
+    def page_stored(self, records: int, unusable: int = 0, oldest: str | None = None) -> None:
+        """Count a stored page, its records, those it left out, and how far back it reached."""
 
     def spawn(self, units: list[Unit]) -> None:
         """Start units that take over the rest of this one (a split)."""
@@ -213,7 +294,7 @@ class Engine:
 
     async def _read(self, unit: Unit, tg: TaskGroup) -> None:
         current_unit.set(unit_label(unit.user_id, unit.start, unit.end))
-        context = _Context(self, tg)
+        context = _Context(self, tg, unit)
         try:
             await self.source.read(unit, context)
         except NotFoundError as exc:
@@ -237,7 +318,7 @@ class Engine:
         except TransientError as exc:
             log.info("user %s: gave up after retries: %s", unit.user_id, exc)
             self.store.give_up(unit.unit_id, FAILED, f"gave up after retries: {exc}")
-        self.progress.units_ended[unit.source] += 1
+        self.progress.unit_ended(unit)
         self.unit_done(unit.user_id)
         for user_id in self.members.pop(unit.unit_id, ()):
             self.unit_done(user_id)
@@ -252,14 +333,16 @@ class Engine:
 class _Context:
     """A unit's view of the engine while its source reads it."""
 
-    def __init__(self, engine: Engine, tg: TaskGroup) -> None:
-        self.engine, self.tg = engine, tg
+    def __init__(self, engine: Engine, tg: TaskGroup, unit: Unit) -> None:
+        self.engine, self.tg, self.unit = engine, tg, unit
         self.store, self.run, self.progress = engine.store, engine.run, engine.progress
         self.pages = 0
 
-    def page_stored(self, records: int, unusable: int = 0) -> None:
+    def page_stored(self, records: int, unusable: int = 0, oldest: str | None = None) -> None:
         self.engine.any_success = True
         self.pages += 1
+        if self.unit.query_key is None:
+            self.progress.read_page(self.unit, self.pages, oldest, records)
         self.engine.progress.records += records
         self.engine.progress.unusable += unusable
         self.engine.progress.emit(Event("records", count=records))

@@ -4,9 +4,13 @@ A harvest on Canvas is bound by the token's leaky bucket, by round trips, or by
 the History API's export jobs, whichever is slowest (contract §5, §9), so the
 estimate is the largest of three terms:
 
-- the bucket: the units the rest of the plan needs (list units at the cost per
-  unit so far, export jobs at their cost), less the room the bucket has now,
-  leaked at the measured outflow;
+- the bucket: the units the rest of the plan needs, less the room the bucket
+  has now, leaked at the measured outflow. A list unit being read will take as
+  many pages again as the share of its seconds still to read predicts; one not
+  started, as many as units have taken on average (the ones being read counted
+  at their prediction: heavy histories end last, so those done so far are the
+  light ones); a page costs what pages have cost so far; an export job what
+  jobs have;
 - the pace so far: the same units at the rate they have been spent, or, without
   throttle headers, the units of work left at the rate they have been done;
 - the jobs: jobs not yet read, at the mean time a job has taken from its start
@@ -27,8 +31,12 @@ class Work:
 
     elapsed: float
     list_done: int = 0  # list units ended
-    list_left: int = 0  # list units not ended yet
+    list_left: int = 0  # list units not ended yet, being read or not started
     list_spent: float = 0.0  # units spent on list pages (and the roster)
+    list_pages: int = 0  # pages list units have read
+    reading: int = 0  # list units being read
+    reading_pages: int = 0  # the pages they have read
+    reading_total: float = 0.0  # the pages they are predicted to take in all
     jobs_queued: int = 0
     jobs_running: int = 0
     jobs_done: int = 0
@@ -46,9 +54,13 @@ def units_left(work: Work) -> float | None:
     jobs += work.jobs_running * max(0.0, work.job_cost - work.job_start_cost)
     if work.list_left == 0:
         return jobs
-    if work.list_done == 0:
+    known = work.list_done + work.reading
+    if work.list_pages == 0 or known == 0:
         return None
-    return jobs + work.list_left * work.list_spent / work.list_done
+    per_unit = (work.list_pages - work.reading_pages + work.reading_total) / known
+    pages = work.reading_total - work.reading_pages
+    pages += max(0, work.list_left - work.reading) * per_unit
+    return jobs + pages * work.list_spent / work.list_pages
 
 
 def seconds_left(work: Work) -> float | None:

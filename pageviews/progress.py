@@ -25,6 +25,9 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
 JOB_CALLS = ("history-start", "history-poll", "history-results")
 #: Polls a job is assumed to take before one has been seen to end.
 POLLS_PER_JOB = 2
+#: A unit's share read is taken as at least this, so its first page predicts no more
+#: than fifty in all.
+MIN_SHARE = 0.02
 
 
 def outlook(progress: Progress, gate: Gate, now: float) -> Work:
@@ -39,11 +42,18 @@ def outlook(progress: Progress, gate: Gate, now: float) -> Work:
         job_cost = start + poll + (costs.expected("history-results") or 0.0)
     seconds = progress.job_seconds
     listed = progress.units_ended["list"]
+    reading = progress.reading.values()
+    read = sum(pages for pages, _ in reading)
     return Work(
         elapsed=now - progress.started,
         list_done=listed,
         list_left=progress.units_planned["list"] - listed,
         list_spent=sum(v for kind, v in gate.spent.items() if kind not in JOB_CALLS),
+        list_pages=progress.pages_ended + read,
+        reading=len(progress.reading),
+        reading_pages=read,
+        # Its share read so far predicts a unit's pages (and the empty page pv4 ends on).
+        reading_total=sum(pages / max(share, MIN_SHARE) + 1 for pages, share in reading),
         jobs_queued=jobs["queued"],
         jobs_running=jobs["running"],
         jobs_done=jobs["done"],
@@ -51,8 +61,9 @@ def outlook(progress: Progress, gate: Gate, now: float) -> Work:
         job_start_cost=start,
         job_seconds=sum(seconds) / len(seconds) if seconds else None,
         spent=sum(gate.spent.values()),
-        outflow=pacer.outflow,
-        room=0.0 if pacer.remaining is None else pacer.remaining - pacer.charge,
+        outflow=pacer.outflow_seen,
+        # The pacer keeps a charge and its margin free: only the rest is room to spend.
+        room=0.0 if pacer.remaining is None else pacer.remaining - pacer.need,
     )
 
 

@@ -67,24 +67,33 @@ async def test_the_terminal_line_shows_users_jobs_and_time_left(
 
 
 def test_the_estimate_is_the_slowest_of_bucket_pace_and_jobs() -> None:
-    # Half the list units read for 400 units in 10 s; two export jobs left, 300 units each.
+    # 20 list units done in 40 pages; 2 being read, 10 pages so far and 30 predicted by
+    # the share of their seconds read; 18 not started; a page has cost 1 unit. Two export
+    # jobs left at 300 units each, one of them started (its 150-unit start paid).
     work = Work(
         elapsed=10.0,
         list_done=20,
         list_left=20,
-        list_spent=400.0,
+        list_spent=50.0,
+        list_pages=50,
+        reading=2,
+        reading_pages=10,
+        reading_total=30.0,
         jobs_queued=1,
         jobs_running=1,
         job_cost=300.0,
         job_start_cost=150.0,
-        spent=400.0,
+        spent=500.0,
         outflow=10.0,
         room=50.0,
     )
-    left = 400.0 + 300.0 + 150.0  # the rest of the list, a queued job, a running one's rest
+    # Heavy histories end last: a unit not started is taken at the mean of those done
+    # and those being read as predicted, (40 + 30) / 22 pages, not 40 / 20.
+    pages = (30 - 10) + 18 * (40 + 30) / 22
+    left = pages * 1.0 + 300.0 + 150.0
     assert seconds_left(work) == pytest.approx((left - 50.0) / 10.0)  # the bucket binds
     fast = replace(work, outflow=1000.0)
-    assert seconds_left(fast) == pytest.approx(10.0 * left / 400.0)  # the pace so far
+    assert seconds_left(fast) == pytest.approx(10.0 * left / 500.0)  # the pace so far
     slow_jobs = replace(fast, job_seconds=120.0)
     assert seconds_left(slow_jobs) == pytest.approx(2 * 120.0)  # the jobs: one at a time
     assert seconds_left(Work(elapsed=1.0, list_left=5)) is None  # nothing to go on yet
@@ -112,3 +121,20 @@ def test_a_user_is_done_once_when_its_history_group_ends_after_its_list_units() 
     assert not progress.ended(8)  # its list unit
     assert progress.ended(8) and progress.ended(7)  # the group's unit, for both
     assert progress.users_done == 2 == progress.users_total
+
+
+def test_a_units_share_read_weighs_its_seconds_by_where_views_fall() -> None:
+    # A finished unit showed a tenth of its views in the newer half of the range: another
+    # unit that has read that half has read about a tenth of its views, not half.
+    progress = Progress()
+    done = Unit(1, 7, "2015-01-01T00:00:00Z", "2015-01-30T23:59:59Z", "list")
+    progress.planned(done)
+    progress.read_page(done, 1, "2015-01-16T00:00:00Z", records=10)
+    progress.read_page(done, 2, "2015-01-01T00:00:00Z", records=90)
+    progress.unit_ended(done)
+    reading = Unit(2, 8, "2015-01-01T00:00:00Z", "2015-01-30T23:59:59Z", "list")
+    progress.planned(reading)
+    progress.read_page(reading, 1, "2015-01-16T00:00:00Z", records=100)
+    pages, share = progress.reading[2]
+    assert pages == 1 and share == pytest.approx(0.1, abs=0.01)
+    assert progress.pages_ended == 2

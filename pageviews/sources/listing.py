@@ -74,7 +74,7 @@ class ListSource:
                 context.spawn(children)
                 return
             store.save_page(run.run_id, unit, rows, page.next_url, (oldest, ordered), unusable)
-            context.page_stored(len(rows))
+            context.page_stored(len(rows), oldest=oldest)
             # Drop the page while waiting for the next: many chains wait at the gate.
             del page, rows
 
