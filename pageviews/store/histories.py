@@ -159,6 +159,9 @@ _UPSERT_VIEW = (
     " SET course_id = excluded.course_id, url = excluded.url,"
     " interaction = excluded.interaction, shape = excluded.shape, remote_ip = excluded.remote_ip"
 )
+#: Shapes the store remembers holding, so a page inserts only shapes new to it; a bound,
+#: since distinct shapes grow with the views (they carry the asset ids).
+SHAPES_KNOWN = 4_096
 _SHAPE_OF = itemgetter(5)
 _FIELDS_OF = itemgetter(7)
 #: One enrollment of a roster user: (user_id, type, last_activity_at or None).
@@ -224,7 +227,7 @@ class Store:
 
     def __init__(self, path: Path, origin: str | None) -> None:
         self.path = path
-        self._shapes: set[int] = set()  # shapes this store is known to hold
+        self._shapes: set[int] = set()  # shapes this store is known to hold (some of them)
         self._new_shapes: list[int] = []  # shapes the open transaction adds
         if origin is None and not path.exists():
             raise StateError(f"no state store at {path}")
@@ -288,6 +291,8 @@ class Store:
             try:
                 with self._db:
                     yield self._db
+                if len(self._shapes) + len(self._new_shapes) > SHAPES_KNOWN:
+                    self._shapes.clear()  # a shape forgotten is only inserted (ignored) again
                 self._shapes.update(self._new_shapes)
             finally:
                 self._new_shapes.clear()
