@@ -140,6 +140,12 @@ CREATE TABLE IF NOT EXISTS history_queries (
     span TEXT
 );
 CREATE INDEX IF NOT EXISTS history_queries_by_root ON history_queries (root);
+-- Users this connection planned, on disk rather than in memory however many a run has.
+CREATE TEMP TABLE IF NOT EXISTS planned (
+    run_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    PRIMARY KEY (run_id, user_id)
+) WITHOUT ROWID;
 """
 
 #: States of a fetch unit. ``split`` units handed the rest of their range to children.
@@ -463,6 +469,18 @@ class Store:
             Unit(uid, user, start, end, src, url, pages, oldest, bool(ordered), query, refused)
             for uid, user, start, end, src, url, pages, oldest, ordered, query, refused in rows
         ]
+
+    def plan_once(self, run_id: int, user_id: int) -> bool:
+        """True the first time this store is asked about the user in the run, then False.
+
+        A user in five courses is planned once. The answer holds for this connection
+        (this process): a resumed run plans its users again, from their stored units.
+        """
+        with self._failing("write"):
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO temp.planned VALUES (?, ?)", (run_id, user_id)
+            )
+        return cursor.rowcount == 1
 
     def has_units(self, run_id: int, user_id: int) -> bool:
         """Whether the run already planned this user."""
