@@ -1,10 +1,13 @@
-"""Run the chosen groups: the ones that wait side by side, the CPU-bound ones alone.
+"""Run the chosen groups: a few light, waiting runs in the background, the rest alone.
 
-Most groups' runs wait on latency or on a throttle's bucket and barely use the
-CPU: they run side by side, each client against its own fake, so their waits
-overlap. The CPU-bound groups then run one at a time, alone but for the batch's
-one-at-a-time loop, which waits minutes on its own bucket while using a few
-percent of one core. This keeps ``make bench`` near ten minutes on two cores.
+Some runs wait on latency or on a small bucket for a minute or more while using
+a few percent of one core: one request at a time (the sequential client), the
+tiny bucket, the batch's one-at-a-time loop, the history rows. They start at
+once and run in the background, each against its own fake, while every other
+run goes one at a time in the foreground, the runs whose figures are counts and
+memory first. Runs whose wall time is judged against a tight bound (the Canvas
+bucket, the batch, concurrency against fixed pools) go last, when only the loop
+is left beside them. This keeps ``make bench`` near ten minutes on two cores.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import argparse
 import pstats
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,13 +29,20 @@ from . import export_memory, history
 from .batch import BATCH_CLIENTS, BATCH_GROUPS, BatchRun, run_batch
 from .fake import FakeError
 from .runs import Measurement, RunFailed, measure
-from .scenarios import SCENARIOS, Scenario
+from .scenarios import SCENARIOS, Client, Scenario
 from .truth import Truth, scenario_truth
 
-#: Groups whose runs wait rather than compute: run side by side.
-SIDE_BY_SIDE = frozenset({"latency-bound", "throttle-bound", "throttle-tiny", "batch", "history"})
-#: The loop of single-course harvests: minutes of waiting, so it runs throughout.
-THROUGHOUT = "batch/one-at-a-time"
+#: Light runs that mostly wait: (scenario or group, client); they run in the background.
+BACKGROUND = frozenset(
+    {
+        ("latency-bound", "sequential"),
+        ("throttle-tiny", "pageviews"),
+        ("batch", "one-at-a-time"),
+        ("history", ""),
+    }
+)
+#: The order of the foreground: counts and memory first, tight wall-time bounds last.
+FOREGROUND = ("incremental", "export-memory", "batch-large", "cpu", "throttle-bound", "batch")
 
 
 @dataclass(slots=True)
@@ -48,11 +59,43 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One group, or one client of the batch group."""
+    """One client of a scenario or of the batch group, or one other group."""
 
-    name: str
     group: str
+    scenario: str
+    client: str
     run: Callable[[], Found]
+
+    @property
+    def background(self) -> bool:
+        """Whether the job runs in the background (see BACKGROUND)."""
+        return (self.scenario, self.client) in BACKGROUND
+
+    @property
+    def rank(self) -> int:
+        """Its place in the foreground (groups not named there go last)."""
+        return FOREGROUND.index(self.group) if self.group in FOREGROUND else len(FOREGROUND)
+
+
+class Truths:
+    """Each scenario's ground truth, computed once for all its clients' jobs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._found: dict[str, Truth] = {}
+
+    def of(self, scenario: Scenario) -> Truth:
+        """The scenario's truth, computed by the first job that asks."""
+        with self._lock:
+            if scenario.name not in self._found:
+                started = time.perf_counter()
+                truth = self._found[scenario.name] = scenario_truth(scenario)
+                say(
+                    f"[{scenario.name}] ground truth: {len(truth.reports.records):,} records of "
+                    f"{len(truth.reports.roster)} users, {truth.workload.requests:,} minimal "
+                    f"requests ({time.perf_counter() - started:.1f}s)"
+                )
+            return self._found[scenario.name]
 
 
 def say(text: str) -> None:
@@ -60,19 +103,16 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def run_scenario(
-    scenario: Scenario, args: argparse.Namespace, failures: list[str]
-) -> tuple[Truth, list[Measurement]]:
-    """Compute the truth, then measure each client on a fresh fake."""
-    started = time.perf_counter()
-    truth = scenario_truth(scenario)
-    say(
-        f"[{scenario.name}] ground truth: {len(truth.reports.records):,} records of "
-        f"{len(truth.reports.roster)} users, {truth.workload.requests:,} minimal requests "
-        f"({time.perf_counter() - started:.1f}s)"
-    )
+def run_clients(
+    scenario: Scenario,
+    clients: Sequence[Client],
+    truth: Truth,
+    args: argparse.Namespace,
+    failures: list[str],
+) -> list[Measurement]:
+    """Measure each client on a fresh fake against the scenario's truth."""
     runs: list[Measurement] = []
-    for client in scenario.clients:
+    for client in clients:
         say(f"[{scenario.name}] {client.label}: running ...")
         profile = None
         if args.profile and scenario.group == "cpu":
@@ -109,12 +149,20 @@ def run_scenario(
         if profile is not None and profile.exists():
             say(f"[{scenario.name}] {client.label}: top costs (cProfile, tottime)")
             pstats.Stats(str(profile), stream=sys.stdout).sort_stats("tottime").print_stats(20)
-    return truth, runs
+    return runs
 
 
-def _scenario_job(scenario: Scenario, args: argparse.Namespace, failures: list[str]) -> Found:
-    truth, runs = run_scenario(scenario, args, failures)
-    return Found(scenarios=[(scenario, truth)], runs=runs)
+def _scenario_job(
+    scenario: Scenario,
+    client: Client,
+    truths: Truths,
+    args: argparse.Namespace,
+    failures: list[str],
+) -> Found:
+    truth = truths.of(scenario)
+    return Found(
+        scenarios=[(scenario, truth)], runs=run_clients(scenario, [client], truth, args, failures)
+    )
 
 
 def _batch_job(
@@ -151,51 +199,48 @@ def _export_job(args: argparse.Namespace, failures: list[str]) -> Found:
 
 
 def jobs(chosen: set[str], args: argparse.Namespace, failures: list[str]) -> list[Job]:
-    """The chosen groups' jobs in the order of their tables; the batch's clients apart."""
+    """The chosen groups' jobs, in the order of their tables."""
+    truths = Truths()
     found = [
-        Job(s.name, s.group, partial(_scenario_job, s, args, failures))
+        Job(s.group, s.name, c.label, partial(_scenario_job, s, c, truths, args, failures))
         for s in SCENARIOS
         if s.group in chosen
+        for c in s.clients
     ]
     for group, run in BATCH_GROUPS.items():
         if group not in chosen:
             continue
-        if run is run_batch:
-            for client in BATCH_CLIENTS:
-                one = partial(run_batch, clients=(client,))
-                found.append(
-                    Job(
-                        f"batch/{client[0]}", group, partial(_batch_job, group, one, args, failures)
-                    )
-                )
-        else:
-            found.append(Job(group, group, partial(_batch_job, group, run, args, failures)))
+        clients = BATCH_CLIENTS if run is run_batch else (("", ""),)
+        for client in clients:
+            one = partial(run_batch, clients=(client,)) if run is run_batch else run
+            job = partial(_batch_job, group, one, args, failures)
+            found.append(Job(group, group, client[0], job))
     if "history" in chosen:
-        found.append(Job("history", "history", partial(_history_job, failures)))
+        found.append(Job("history", "history", "", partial(_history_job, failures)))
     if "export-memory" in chosen:
-        found.append(Job("export-memory", "export-memory", partial(_export_job, args, failures)))
+        found.append(
+            Job("export-memory", "export-memory", "", partial(_export_job, args, failures))
+        )
     return found
 
 
 def run_all(chosen: set[str], args: argparse.Namespace, failures: list[str]) -> Found:
     """Run the chosen groups' jobs (see the module's docstring); merge what they found."""
     planned = jobs(chosen, args, failures)
-    throughout = [j for j in planned if j.name == THROUGHOUT]
-    side = [j for j in planned if j.group in SIDE_BY_SIDE and j not in throughout]
-    alone = [j for j in planned if j not in side and j not in throughout]
-    results: dict[str, Found] = {}
-    with ThreadPoolExecutor(max_workers=max(1, len(side) + len(throughout))) as pool:
-        waiting = {j.name: pool.submit(j.run) for j in throughout + side}
-        for job in side:
-            results[job.name] = waiting[job.name].result()
-        for job in alone:
-            results[job.name] = job.run()
-        for job in throughout:
-            results[job.name] = waiting[job.name].result()
+    background = [job for job in planned if job.background]
+    foreground = sorted((job for job in planned if not job.background), key=lambda j: j.rank)
+    results: dict[int, Found] = {}
+    with ThreadPoolExecutor(max_workers=max(1, len(background))) as pool:
+        waiting = {id(job): pool.submit(job.run) for job in background}
+        for job in foreground:
+            results[id(job)] = job.run()
+        for job in background:
+            results[id(job)] = waiting[id(job)].result()
     merged = Found()
     for job in planned:
-        part = results[job.name]
-        merged.scenarios += part.scenarios
+        part = results[id(job)]
+        seen = {s.name for s, _ in merged.scenarios}
+        merged.scenarios += [(s, t) for s, t in part.scenarios if s.name not in seen]
         merged.runs += part.runs
         merged.batch += part.batch
         merged.notes += [note for note in part.notes if note not in merged.notes]
