@@ -44,7 +44,7 @@ BACKGROUND = (
     ("history", ""),
 )
 #: The order of the foreground: counts and memory first, tight wall-time bounds last.
-FOREGROUND = ("incremental", "export-memory", "batch-large", "cpu", "throttle-bound", "batch")
+FOREGROUND = ("incremental", "export-memory", "batch-large", "cpu", "batch", "throttle-bound")
 
 
 @dataclass(slots=True)
