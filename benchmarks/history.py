@@ -13,18 +13,29 @@ the export service's queue and run times, which on Canvas add seconds to minutes
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import anyio
 
 from pageviews import CanvasClient, HarvestOptions, TimeRange, harvest_course
-from pageviews.testing import FakeConfig, HistoryConfig, World, WorldSpec, serve
+from pageviews.testing import (
+    FakeConfig,
+    HistoryConfig,
+    World,
+    WorldSpec,
+    expected_reports,
+    serve,
+)
 from pageviews.testing.throttle import ThrottleConfig
+
+from .acceptance import Verdict, records_exact
 
 NOW = datetime(2015, 4, 20, 12, tzinfo=UTC)
 END = datetime(2015, 4, 19, 23, 59, 59, tzinfo=UTC)
@@ -72,22 +83,60 @@ async def one(world: World, start: datetime, mode: str) -> tuple[float, float, i
     return spent[0], wall, result.records, throttled
 
 
-async def main() -> None:
+async def measure_all(say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Every range in every mode, as rows of plain data; the records' truth beside each."""
     world = World.generate(WorldSpec.preset("history-year"))
+    rows = []
+    for label, start in RANGES.items():
+        want = expected_reports(world, 1693, start, END, enrollment_types=("StudentEnrollment",))
+        truth = len(want.records)
+        for mode in ("never", "auto", "only"):
+            say(f"[history] {label}, {mode}: running ...")
+            units, wall, records, throttled = await one(world, start, mode)
+            rows.append(
+                {
+                    "range": label, "history": mode, "records": records, "expected": truth,
+                    "units": units, "units_per_1k_records": 1000 * units / max(records, 1),
+                    "wall_seconds": wall, "throttled": throttled,
+                }
+            )  # fmt: skip
+    return rows
+
+
+def table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as the aligned table ``make bench`` prints."""
     head = ("range", "history", "records", "units", "units/1k rec", "wall s", "throttled")
-    print(
+    lines = [
         f"{head[0]:<10} {head[1]:<7} {head[2]:>8} {head[3]:>9} {head[4]:>12} {head[5]:>7} "
         f"{head[6]:>9}"
-    )
-    for label, start in RANGES.items():
-        for mode in ("never", "auto", "only"):
-            units, wall, records, throttled = await one(world, start, mode)
-            per = 1000 * units / max(records, 1)
-            print(
-                f"{label:<10} {mode:<7} {records:>8,} {units:>9,.0f} {per:>12,.1f} {wall:>7.2f} "
-                f"{throttled:>9}"
-            )
+    ]
+    for r in rows:
+        lines.append(
+            f"{r['range']:<10} {r['history']:<7} {r['records']:>8,} {r['units']:>9,.0f} "
+            f"{r['units_per_1k_records']:>12,.1f} {r['wall_seconds']:>7.2f} {r['throttled']:>9}"
+        )
+    return "\n".join(lines)
+
+
+def judge(rows: Sequence[Mapping[str, Any]]) -> list[Verdict]:
+    """One point per run: it harvested exactly the range's records."""
+    return [
+        records_exact(f"history {r['range']}/{r['history']}", r["records"], r["expected"])
+        for r in rows
+    ]
+
+
+def run(say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The group as ``python -m benchmarks`` runs it."""
+    return anyio.run(measure_all, say)
+
+
+def main() -> None:
+    rows = run(lambda _: None)
+    print(table(rows))
+    for verdict in judge(rows):
+        print(f"{'PASS' if verdict.passed else 'FAIL'}  {verdict.name}: {verdict.measured}")
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    main()

@@ -67,7 +67,6 @@ class Planner:
     ) -> None:
         self.client, self.store, self.run, self.selection = client, store, run, selection
         self.me, self.progress, self.check_course = local_id(me), progress, check_course
-        self.planned: set[int] = set()
 
     async def produce(self, dispatch: Dispatch) -> None:
         """List every course's roster and dispatch each new user's units."""
@@ -157,9 +156,9 @@ class Planner:
     async def _plan(self, users: list[int], dispatch: Dispatch) -> None:
         """Dispatch the units of users this run has not planned yet."""
         for user_id in users:
-            if user_id in self.planned:
+            # The store remembers who was planned: a set here would grow with the users.
+            if not self.store.plan_once(self.run.run_id, user_id):
                 continue
-            self.planned.add(user_id)
             units, waiting, full = self._units(user_id)
             self.progress.users_total += 1
             if not units and not waiting:
