@@ -218,7 +218,13 @@ def build_parser(*, report: bool = False, batch: bool = False) -> argparse.Argum
         default=DEFAULT_MAX_BODY / 2**20,
         help=f"largest response read, MiB (default {DEFAULT_MAX_BODY // 2**20})",
     )
-    p.add_argument("--retries", type=int, default=10, help="tries per request (default 10)")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=10,
+        help="tries per request against faults (default 10); throttles are waited out "
+        "until --retry-time instead",
+    )
     p.add_argument(
         "--retry-max-wait",
         type=float,
