@@ -618,6 +618,15 @@ class Store:
             )
         return keys
 
+    def started_groups(self, run_id: int) -> list[int]:
+        """Groups with a job Canvas accepted and the run has not read: a resumed run polls them."""
+        rows = self._rows(
+            "SELECT DISTINCT root FROM history_queries WHERE run_id = ? AND state = ?"
+            " AND query_id IS NOT NULL ORDER BY root",
+            (run_id, STARTED),
+        )
+        return [root for (root,) in rows]
+
     def history_queries(self, root: int) -> list[HistoryQuery]:
         """The queries of a group, oldest first."""
         return [
