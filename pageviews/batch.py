@@ -157,6 +157,8 @@ async def _harvest_locked(
             poll_cap=client.retry.cap,
             wait=options.history_wait,
         )
+        left = store.started_queries(run.run_id)
+        history.jobs.resume([qid for key, qid in left if store.group_units(run.run_id, key)])
         lister = ListSource(client, None, split=options.split_heavy_users)
         source = MixedSource({"list": lister, "history": history}, refusals, rights)
         engine = Engine(store, run, source, workers=options.workers, progress=progress)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Any, Final
 
 import anyio
@@ -83,6 +83,25 @@ class ExportJobs:
         self._running = 0  # of those, queued or running as far as we know
         self._last_end = clock()  # when one of them last ended
         self._job_ended = anyio.Event()
+        self._unpolled: set[str] = set()  # jobs a killed run left, not polled yet
+        self._all_polled = anyio.Event()
+        self._all_polled.set()
+
+    def resume(self, query_ids: Collection[str]) -> None:
+        """Jobs a killed run left on Canvas: no new job starts before each was polled once.
+
+        They hold this token's job slots; a start before we know which have ended would
+        only be refused (429).
+        """
+        self._unpolled = set(query_ids)
+        self._running += len(self._unpolled)
+        if self._unpolled:
+            self._all_polled = anyio.Event()
+
+    def _polled(self, *query_ids: str) -> None:
+        self._unpolled.difference_update(query_ids)
+        if not self._unpolled:
+            self._all_polled.set()
 
     # Start ---------------------------------------------------------------------
 
@@ -92,6 +111,12 @@ class ExportJobs:
         if len(query.users) > 1:
             form = [("user_ids[]", str(u)) for u in query.users] + form
         url = self.client.url(query_path(query))
+        if not self._all_polled.is_set():
+            with anyio.move_on_after(self.poll_cap):
+                await self._all_polled.wait()
+            if self._unpolled:  # their groups have nothing left to read: stop expecting them
+                self._running = max(0, self._running - len(self._unpolled))
+                self._polled(*self._unpolled)
         began, tries, waiting = self.clock(), 0, False
         while True:
             reply = await self._call("POST", url, form, "history-start")
@@ -155,6 +180,9 @@ class ExportJobs:
                 log.info("history job %s: gone (expired or unknown)", query_id)
                 self._ended()
                 return None
+            finally:
+                if polls == 0:
+                    self._polled(query_id)
             data = page.data if isinstance(page.data, dict) else {}
             status = data.get("status")
             if status != last:
