@@ -7,6 +7,7 @@ never go into a group; a refused group is halved until they stand alone.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -70,27 +71,47 @@ async def test_users_the_list_found_refused_or_gone_never_join_a_history_group(
     assert not {outside, deleted} & {u for _, users in started for u in users}
 
 
-async def test_a_refused_batch_is_halved_so_one_refused_user_costs_a_few_starts(
+async def test_without_list_reads_one_view_each_tells_refused_and_gone_users_first(
     small_world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # --history only: no list read tells the run beforehand who is refused or gone.
+    # --history only reads no list pages: one view of each user from the list endpoint
+    # (half a unit on hosted Canvas) tells who is refused or gone before any start.
     outside, deleted = two_with_old_views(small_world)
     faults = FaultConfig(refused_users=frozenset({outside}), missing_users=frozenset({deleted}))
     async with serve(small_world, fake_config(INSTANT, faults=faults)) as canvas:
         code = await cli(canvas, tmp_path, "--history", "only")
         started = starts(canvas)
-        listed = [r for r in canvas.requests if r.path.endswith("/page_views")]
+        asked = [r for r in canvas.requests if r.path.endswith("/page_views")]
     err = capsys.readouterr().err
     assert code == 9, err
     assert f"INCOMPLETE user {outside}: permission denied: " in err
     assert f"skipped user {deleted}: not found" in err
     want = without_users(truth(small_world), {outside, deleted})
     assert_reports_exact(tmp_path, want, 1693, START, END)
-    groups = -(-len(want.roster) // 10)
+    assert {status for status, _ in started} == {201}
+    assert not {outside, deleted} & {u for _, users in started for u in users}
+    roster = set(truth(small_world).roster)
+    assert {r.user_id for r in asked} - {small_world.admin_user_id} == roster
+    assert all(r.query.endswith("per_page=1") for r in asked)
+
+
+async def test_a_refused_batch_is_halved_so_one_refused_user_costs_a_few_starts(
+    small_world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Users the export service refuses though the list endpoint serves them: only the
+    # batch start can tell, and it stops at the first without naming it.
+    hidden = frozenset(two_with_old_views(small_world))
+    async with serve(small_world, fake_config(replace(INSTANT, hidden_users=hidden))) as canvas:
+        code = await cli(canvas, tmp_path, "--history", "only")
+        started = starts(canvas)
+    err = capsys.readouterr().err
+    assert code == 9, err
+    for user in hidden:
+        assert f"INCOMPLETE user {user}: permission denied: " in err
+    assert err.count("INCOMPLETE") == 2
+    assert_reports_exact(tmp_path, without_users(truth(small_world), hidden), 1693, START, END)
     refused = [users for status, users in started if status != 201]
     # Each refused user: its halving, about ceil(log2 10) + 1 refused starts, not ten.
-    assert len(refused) <= 2 * 5
+    assert 0 < len(refused) <= 2 * 5
+    groups = -(-len(truth(small_world).roster) // 10)
     assert len(started) - groups <= 2 * 8
-    # One list page each tells a user Canvas no longer knows from a history 404; the
-    # refused user needs none. The token's own rights were asked once.
-    assert {deleted} <= {r.user_id for r in listed} <= {deleted, small_world.admin_user_id}

@@ -122,6 +122,10 @@ class HistorySource:
             await self._read_group(key, context)
         finally:
             event.set()
+            # However the group ended, no new job waits for its jobs' first polls.
+            self.jobs.polled(
+                *(q.query_id for q in context.store.history_queries(key) if q.query_id)
+            )
 
     async def _read_group(self, key: int, context: UnitContext) -> None:
         store, run = context.store, context.run
@@ -130,6 +134,15 @@ class HistorySource:
             return
         if self.absent is None:
             await self.refusals.settle(units)
+            # Users no list read answered for (--history only, a resumed run): one view
+            # each from the list endpoint first, so a refused user never joins a batch.
+            unknown = [
+                u
+                for u in units
+                if self.refusals.verdict(u) is None and not self.refusals.was_served(u)
+            ]
+            if unknown:
+                await self._ask_users(unknown)
         try:
             async with anyio.create_task_group() as tg:
                 group = _Group(units, context, tg)
@@ -213,9 +226,12 @@ class HistorySource:
             return
         user = query.users[0]
         if isinstance(exc, PermissionDeniedError):
-            verdict = refused(exc)
+            verdict: Verdict | None = refused(exc)
         else:
-            verdict = await self._ask_list(user, exc)
+            verdict = None if self.refusals.was_served(user) else await self._ask_list(user)
+        if verdict is None:
+            # The list endpoint serves this user: the history route's 404 was not about it.
+            raise HistoryUnavailableError(absent_reason(str(exc)))
         store.set_query(query.query_key, FAILED, None, verdict[1])
         self.refusals.decide(user, verdict)
         group.ended[user] = verdict
@@ -224,18 +240,43 @@ class HistorySource:
         """Whether other users' page views can be read, so a refusal is about a user."""
         return bool(self.records) or self.refusals.any_served or await self.rights.may_read()
 
-    async def _ask_list(self, user: int, exc: NotFoundError) -> Verdict:
-        """Whether Canvas knows ``user``: its list endpoint says, a history 404 does not."""
-        if not self.refusals.was_served(user):
-            url = self.client.url(f"/api/v1/users/{user}/page_views", [("per_page", 1)])
+    async def _ask_list(self, user: int) -> Verdict | None:
+        """Ask the list endpoint whether Canvas knows ``user`` and lets the token read it.
+
+        One page of one view: about half a unit on hosted Canvas, where a list page
+        costs by its size (contract §9), against 150 for each start a refused batch
+        would cost. None when it serves the user, else the user's verdict.
+        """
+        url = self.client.url(f"/api/v1/users/{user}/page_views", [("per_page", 1)])
+        try:
+            await self.client.get(url)
+        except NotFoundError as missing:
+            verdict = gone(str(missing))
+        except PermissionDeniedError as denied:
+            if not await self._others_readable():
+                raise
+            verdict = refused(denied)
+        else:
+            self.refusals.served(user)
+            return None
+        self.refusals.decide(user, verdict)
+        return verdict
+
+    async def _ask_users(self, users: list[int]) -> None:
+        """Ask the list endpoint about users no list read has answered for yet."""
+
+        async def ask(user: int) -> None:
             try:
-                await self.client.get(url)
-            except NotFoundError as missing:
-                return gone(str(missing))
-            except PermissionDeniedError as denied:
-                return refused(denied)
-        # The list endpoint serves this user: the history route's 404 was not about it.
-        raise HistoryUnavailableError(absent_reason(str(exc)))
+                await self._ask_list(user)
+            except TransientError as exc:  # the halving of a refused batch will tell
+                log.info("user %s: could not ask the list endpoint first: %s", user, exc)
+
+        try:
+            async with anyio.create_task_group() as tg:
+                for user in users:
+                    tg.start_soon(ask, user)
+        except BaseExceptionGroup as failed:
+            raise first_error(failed) from None
 
     def _list_instead(self, unit: Unit, context: UnitContext) -> None:
         """Hand a history unit's seconds to the list endpoint (this Canvas has no history)."""

@@ -98,7 +98,8 @@ class ExportJobs:
         if self._unpolled:
             self._all_polled = anyio.Event()
 
-    def _polled(self, *query_ids: str) -> None:
+    def polled(self, *query_ids: str) -> None:
+        """These jobs were polled once, or their group is over: starts need not wait."""
         self._unpolled.difference_update(query_ids)
         if not self._unpolled:
             self._all_polled.set()
@@ -112,11 +113,9 @@ class ExportJobs:
             form = [("user_ids[]", str(u)) for u in query.users] + form
         url = self.client.url(query_path(query))
         if not self._all_polled.is_set():
-            with anyio.move_on_after(self.poll_cap):
+            with anyio.move_on_after(self.wait):
                 await self._all_polled.wait()
-            if self._unpolled:  # their groups have nothing left to read: stop expecting them
-                self._running = max(0, self._running - len(self._unpolled))
-                self._polled(*self._unpolled)
+            self.polled(*self._unpolled)
         began, tries, waiting = self.clock(), 0, False
         while True:
             reply = await self._call("POST", url, form, "history-start")
@@ -182,7 +181,7 @@ class ExportJobs:
                 return None
             finally:
                 if polls == 0:
-                    self._polled(query_id)
+                    self.polled(query_id)
             data = page.data if isinstance(page.data, dict) else {}
             status = data.get("status")
             if status != last:
