@@ -228,7 +228,7 @@ class ExportJobs:
             with attempt:
                 async with self.client.download(url, kind="history-results") as reply:
                     status = reply.status
-                    if status in (400, 403, 404, 429) or status >= 500:
+                    if status in (400, 401, 403, 404, 429) or status >= 500:
                         body = await self.client.error_body(reply)
                         self._throttle_check(status, body, reply.headers)
                         message = canvas_message(body)
@@ -244,8 +244,8 @@ class ExportJobs:
                             raise TransientError(f"Canvas could not serve the file: {message}")
                         if status == 429:  # the page-view service's own limit (contract §6)
                             raise ThrottledError(f"rate limited by Canvas (HTTP 429: {message})")
-                        if status == 403:
-                            raise PermissionDeniedError(message)
+                        if status in (401, 403):
+                            _refuse(Reply(status, reply.headers, body))
                         raise TransientError(f"HTTP {status} from Canvas for a history result")
                     if status not in (200, 204):
                         raise ProtocolError(f"unexpected HTTP {status} for a history result")
