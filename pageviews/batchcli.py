@@ -84,6 +84,7 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
         summary=not args.no_summary,
         history=args.history,
         list_window_days=args.list_window_days,
+        history_wait=args.history_wait,
     )
 
 

@@ -107,8 +107,11 @@ class Source(Protocol):
     def spare_capacity(self) -> int:
         """Requests that could start now with nobody waiting for them."""
 
-    def permission_hint(self, error: PermissionDeniedError) -> PermissionDeniedError:
-        """The error to stop the run with when the very first read is refused."""
+    async def permission_hint(self, error: PermissionDeniedError) -> PermissionDeniedError | None:
+        """The error to stop the run with when the very first read is refused.
+
+        None when the token may read page views and only this user is refused.
+        """
 
 
 class Engine:
@@ -162,8 +165,9 @@ class Engine:
                 log.info("user %s: not found, skipped", unit.user_id)
                 self.store.give_up(unit.unit_id, MISSING, str(exc))
         except PermissionDeniedError as exc:
-            if not self.any_success:
-                raise self.source.permission_hint(exc) from None
+            hint = None if self.any_success else await self.source.permission_hint(exc)
+            if hint is not None:
+                raise hint from None
             self.store.give_up(unit.unit_id, FAILED, f"permission denied: {exc}")
         except BodyTooLargeError as exc:
             log.info("user %s: %s", unit.user_id, exc)

@@ -20,6 +20,7 @@ from .options import STATE_FILE, BatchOptions
 from .outputs.formats import DEFAULT_FORMATS
 from .outputs.render import check_writable
 from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
+from .sources.history_calls import DEFAULT_HISTORY_WAIT
 from .sources.history_plan import plan_sources
 from .timerange import TimeRange, canvas_timestamp
 
@@ -65,6 +66,7 @@ class HarvestOptions:
     summary: bool = True  # summary_<course>_<range>.html
     history: str = "never"  # see BatchOptions
     list_window_days: int = LIST_WINDOW_DAYS
+    history_wait: float = DEFAULT_HISTORY_WAIT  # see BatchOptions
 
     @property
     def store_path(self) -> Path:
@@ -93,6 +95,7 @@ class HarvestOptions:
             summary=self.summary,
             history=self.history,
             list_window_days=self.list_window_days,
+            history_wait=self.history_wait,
         )
 
 
@@ -206,6 +209,7 @@ async def harvest_course(
             options.time_range, moment, options.history, options.list_window_days
         ),
         notes=range_notes(options.time_range, moment)
+        + batch.notes
         + source_notes(batch.from_history, progress.records),
         stats=batch.stats,
         peak_in_flight=batch.peak_in_flight,

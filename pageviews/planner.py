@@ -71,6 +71,11 @@ class Planner:
     async def produce(self, dispatch: Dispatch) -> None:
         """List every course's roster and dispatch each new user's units."""
         known = self.store.courses(self.run.run_id)
+        # Jobs a killed run left running on Canvas hold this token's job slots: poll
+        # them before any new job is started.
+        started = self.store.started_queries(self.run.run_id)
+        for key in dict.fromkeys(root for root, _ in started):
+            await dispatch(self.store.group_units(self.run.run_id, key)[:1])
         # A group left open by a killed run is read as it is; new users start new groups.
         await self._dispatch_groups(self.store.close_groups(self.run.run_id), dispatch)
         self.progress.courses_total = len(self.selection.courses)

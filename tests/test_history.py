@@ -121,7 +121,10 @@ async def test_only_reads_the_whole_range_from_history(small_world: World, tmp_p
     assert_reports_exact(tmp_path, truth(small_world), 1693, START, END)
     assert result.complete
     listed = [r for r in canvas.requests if r.path.endswith("/page_views")]
-    assert not listed
+    # No page of views from the list endpoint: one view of each user, to tell refused
+    # and deleted users before they join a batch (test_history_refusals.py).
+    assert sorted(r.user_id or 0 for r in listed) == sorted(truth(small_world).roster)
+    assert {r.query for r in listed} == {"per_page=1"}
 
 
 @asynccontextmanager

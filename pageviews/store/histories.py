@@ -672,6 +672,18 @@ class Store:
             )
         return keys
 
+    def started_queries(self, run_id: int) -> list[tuple[int, str]]:
+        """Jobs Canvas accepted that the run has not read, as (group, query id), oldest first.
+
+        A resumed run polls them before it starts any new job.
+        """
+        rows = self._rows(
+            "SELECT root, query_id FROM history_queries WHERE run_id = ? AND state = ?"
+            " AND query_id IS NOT NULL ORDER BY query_key",
+            (run_id, STARTED),
+        )
+        return [(root, query_id) for root, query_id in rows]
+
     def history_queries(self, root: int) -> list[HistoryQuery]:
         """The queries of a group, oldest first."""
         return [

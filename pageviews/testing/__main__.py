@@ -83,7 +83,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--history-jobs", type=int, default=3, help="history jobs one token may run at once"
     )
     parser.add_argument(
-        "--history-run-seconds", type=float, default=5.0, help="how long a history job runs"
+        "--history-run-seconds",
+        type=float,
+        default=5.0,
+        help="how long a history job runs (inf: jobs that never finish)",
+    )
+    parser.add_argument(
+        "--history-absent",
+        choices=("unconfigured", "routes", "proxy"),
+        default="unconfigured",
+        help="without --history, history calls answer Canvas's 'not available in this "
+        "environment', Canvas's 404 for an unknown route, or a proxy's bare 'Not Found'",
     )
     parser.add_argument(
         "--clock-runs",
@@ -128,6 +138,7 @@ def build_config(args: argparse.Namespace) -> FakeConfig:
         )
         if args.history
         else None,
+        history_absent=args.history_absent,
         now=args.now,
         late=LateViews(share=args.late_share, max_delay=args.late_max_delay)
         if args.late_share > 0

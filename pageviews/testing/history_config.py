@@ -17,7 +17,8 @@ class HistoryConfig:
     test moves a job along by moving `now`.
     """
 
-    # A job is `queued` this long, then `running` for the run time, then done.
+    # A job is `queued` this long, then `running` for the run time, then done; a run
+    # time of math.inf makes jobs that never finish (and hold their requester's slot).
     queue_seconds: float = 2.0
     run_seconds: float = 5.0
     run_seconds_per_1000_rows: float = 0.0
