@@ -123,9 +123,17 @@ class TransientError(PageviewsError):
 
     exit_code = 6
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        said: str = "",
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status, self.said = status, said  # the HTTP status and Canvas's own message
 
 
 class ThrottledError(TransientError):

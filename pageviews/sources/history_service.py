@@ -1,9 +1,10 @@
 """Whether this Canvas has the PageView History API, and what a 404 on its routes means.
 
 A Canvas without the export service answers all six history calls 404 "not
-available in this environment" (contract §9); an older Canvas has no such
-routes (Canvas's own 404 for an unknown path); a proxy in front may answer a
-bare "Not Found". None of these says anything about a user. Only two 404s
+available in this environment" (contract §9), or, as the controller's source
+has it, 500 (its ConfigurationError is not rescued: docs/canvas.md#history-api);
+an older Canvas has no such routes (Canvas's own 404 for an unknown path); a
+proxy in front may answer a bare "Not Found". None of these says anything about a user. Only two 404s
 come from a working History API: "The query was not found." (an unknown or
 expired query id) and "The result for query was not found." (an expired file).
 """
@@ -20,6 +21,8 @@ from ..errors import (
     NotFoundError,
     PageviewsError,
     ProtocolError,
+    ThrottledError,
+    TransientError,
 )
 
 log = logging.getLogger(__name__)
@@ -65,7 +68,10 @@ async def probe_history(client: CanvasClient) -> str | None:
     """
     url = client.url(f"/api/v1/users/page_views/query/{PROBE_ID}")
     try:
-        await client.get(url, kind="history-poll")
+        # Asked twice at most: a Canvas whose export service is not configured answers
+        # every history call 500 (docs/canvas.md#history-api), and waits for a fault
+        # to clear would only delay every run on such a Canvas.
+        await client.get(url, kind="history-poll", attempts=2)
     except NotFoundError as exc:
         message = str(exc)
         if history_404(message) == "query gone":
@@ -74,6 +80,15 @@ async def probe_history(client: CanvasClient) -> str | None:
         return absent_reason(message)
     except (AuthenticationError, CanvasUnreachableError):
         raise
+    except TransientError as exc:
+        if exc.status is None or exc.status < 500 or isinstance(exc, ThrottledError):
+            log.info("the page-view history probe could not tell: %s", exc)
+            return None
+        log.info("no page-view history on this Canvas: its history routes answer %s", exc)
+        return (
+            f"Canvas's page-view history is not available here (HTTP {exc.status} every "
+            f"time it was asked: {exc.said or 'no message'})"
+        )
     except PageviewsError as exc:
         # A refusal, a 400 or failures past the retry time: a route that answers, or
         # one that cannot tell; the service's own calls will say more.

@@ -90,10 +90,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--history-absent",
-        choices=("unconfigured", "routes", "proxy"),
+        choices=("unconfigured", "raising", "routes", "proxy"),
         default="unconfigured",
         help="without --history, history calls answer Canvas's 'not available in this "
-        "environment', Canvas's 404 for an unknown route, or a proxy's bare 'Not Found'",
+        "environment', Canvas's 500 (an export service not configured, as the source has "
+        "it), Canvas's 404 for an unknown route, or a proxy's bare 'Not Found'",
     )
     parser.add_argument(
         "--clock-runs",

@@ -77,8 +77,10 @@ class FakeConfig:
     late: LateViews | None = None  # some views appear only after a delay, by ``now``
     # The PageView History API (contract §9); None answers its six calls with 404.
     history: HistoryConfig | None = None
-    # How a Canvas without it answers those calls: Canvas's own "not available in this
-    # environment" (the export service is not configured), Canvas's 404 for a route it
-    # does not have (an older version), or a proxy's bare text/plain "Not Found".
-    history_absent: Literal["unconfigured", "routes", "proxy"] = "unconfigured"
+    # How a Canvas without it answers those calls: "not available in this environment"
+    # (the export service is not configured, as contract §9 has it), Canvas's generic
+    # 500 (the same, as the controller's source has it: PageViews::ConfigurationError
+    # is not rescued; docs/canvas.md#history-api), Canvas's 404 for a route it does not
+    # have (an older version), or a proxy's bare text/plain "Not Found".
+    history_absent: Literal["unconfigured", "raising", "routes", "proxy"] = "unconfigured"
     quirks: ListQuirks = field(default_factory=ListQuirks)

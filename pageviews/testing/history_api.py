@@ -104,6 +104,8 @@ def _absent(config: FakeConfig) -> Reply:
         return replies.not_found()
     if config.history_absent == "proxy":
         return replies.text_reply(404, "Not Found\n")
+    if config.history_absent == "raising":
+        return replies.errors_reply(500, "An error occurred.", error_report_id=4245)
     return replies.pv4_error(404, UNAVAILABLE)
 
 

@@ -104,22 +104,25 @@ async def test_without_history_all_six_calls_answer_404(
 
 
 @pytest.mark.parametrize(
-    ("absent", "content_type", "body"),
+    ("absent", "status", "content_type", "body"),
     [
-        ("routes", "application/json",
+        ("routes", 404, "application/json",
          b'{"errors":[{"message":"The specified resource does not exist."}]}'),
-        ("proxy", "text/plain", b"Not Found\n"),
+        ("proxy", 404, "text/plain", b"Not Found\n"),
+        # The controller's source: an export service not configured raises, unrescued.
+        ("raising", 500, "application/json",
+         b'{"errors":[{"message":"An error occurred."}],"error_report_id":4245}'),
     ],
 )  # fmt: skip
-async def test_without_history_a_canvas_or_a_proxy_can_answer_its_own_404(
-    small_world: World, absent: str, content_type: str, body: bytes
+async def test_without_history_a_canvas_or_a_proxy_can_answer_its_own_way(
+    small_world: World, absent: str, status: int, content_type: str, body: bytes
 ) -> None:
     headers = {"Authorization": f"Bearer {small_world.admin_token}"}
     config = FakeConfig(history_absent=absent)  # type: ignore[arg-type]
     async with serve(small_world, config) as fake, aiohttp.ClientSession(headers=headers) as s:
         for method, path in [("POST", BATCH), ("GET", f"{BATCH}/{UNKNOWN_ID}")]:
             async with s.request(method, fake.url(path), json=MONTHS) as response:
-                assert response.status == 404
+                assert response.status == status
                 assert response.content_type == content_type
                 assert await response.read() == body
 
