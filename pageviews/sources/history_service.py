@@ -4,9 +4,10 @@ A Canvas without the export service answers all six history calls 404 "not
 available in this environment" (contract §9), or, as the controller's source
 has it, 500 (its ConfigurationError is not rescued: docs/canvas.md#history-api);
 an older Canvas has no such routes (Canvas's own 404 for an unknown path); a
-proxy in front may answer a bare "Not Found". None of these says anything about a user. Only two 404s
-come from a working History API: "The query was not found." (an unknown or
-expired query id) and "The result for query was not found." (an expired file).
+proxy in front may answer a bare "Not Found". None of these says anything
+about a user. Only two 404s come from a working History API: "The query was not
+found." (an unknown or expired query id) and "The result for query was not
+found." (an expired file).
 """
 
 from __future__ import annotations
