@@ -66,7 +66,6 @@ class Progress:
     users_done: int = 0
     roster_complete: bool = False
     records: int = 0
-    unusable: int = 0  # course views left out: no id or no created_at (records.course_rows)
     courses_total: int = 0
     courses_listed: int = 0
     stored_pages: int = 0
@@ -86,8 +85,8 @@ class UnitContext(Protocol):
     store: Store
     run: Run
 
-    def page_stored(self, records: int, unusable: int = 0) -> None:
-        """Count a stored page, its records and the records it had to leave out."""
+    def page_stored(self, records: int) -> None:
+        """Count a stored page and its records."""
 
     def spawn(self, units: list[Unit]) -> None:
         """Start units that take over the rest of this one (a split)."""
@@ -199,11 +198,10 @@ class _Context:
         self.store, self.run = engine.store, engine.run
         self.pages = 0
 
-    def page_stored(self, records: int, unusable: int = 0) -> None:
+    def page_stored(self, records: int) -> None:
         self.engine.any_success = True
         self.pages += 1
         self.engine.progress.records += records
-        self.engine.progress.unusable += unusable
         self.engine.progress.emit(Event("records", count=records))
         self.engine.progress.stored_pages += 1
 

@@ -112,7 +112,6 @@ class HarvestResult:
     resumed: bool
     missing_users: list[tuple[int, str]]
     failed_users: list[tuple[int, str]]
-    unusable_records: int
     warnings: list[str]
     notes: list[str]
     stats: ClientStats
@@ -204,7 +203,6 @@ async def harvest_course(
         resumed=batch.resumed,
         missing_users=course.missing_users,
         failed_users=course.failed_users,
-        unusable_records=progress.unusable,
         warnings=range_warnings(
             options.time_range, moment, options.history, options.list_window_days
         ),

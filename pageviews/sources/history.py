@@ -349,26 +349,30 @@ class HistorySource:
         start, end = date.fromisoformat(query.start), date.fromisoformat(query.end)
         first = units[users[0]] if users else None
         lo, hi = clip_to_months((first.start, first.end), start, end) if first else ("", "")
-        counts = [0, 0]  # rows kept, rows unusable: of the last (whole) read
+        kept = [0]  # rows kept by the last (whole) read
+        incomplete: dict[int, str] = {}
 
         async def read(chunks: AsyncIterator[bytes]) -> None:
             # Each read starts over: views stored by a read that broke off are stored
             # again, once (they are keyed by id).
             reader = ExportReader(lo, hi, query.users)
-            kept = 0
+            kept[0] = 0
             async for chunk in chunks:
                 for batch in reader.feed(chunk):
-                    kept += self._store(context, batch, keep)
+                    kept[0] += self._store(context, batch, keep)
             for batch in reader.close():
-                kept += self._store(context, batch, keep)
-            counts[:] = [kept, reader.unusable]
+                kept[0] += self._store(context, batch, keep)
+            incomplete.clear()
+            incomplete.update((u, why) for u, why in reader.incomplete().items() if u in keep)
 
         if not await self.jobs.download(query, query_id, read):
             return False
-        covered = [(u, (lo, hi)) for u in users if u in keep]
+        # Rows the file held but could not be kept leave their users uncovered and named.
+        covered = [(u, (lo, hi)) for u in users if u in keep and u not in incomplete]
         context.store.finish_history(context.run.run_id, query, covered, SOURCE)
-        context.page_stored(*counts)
-        self.records += counts[0]
+        group.ended.update((u, (FAILED, why)) for u, why in incomplete.items())
+        context.page_stored(kept[0])
+        self.records += kept[0]
         return True
 
     @staticmethod

@@ -83,10 +83,10 @@ class _Watched:
         self.run: Run = context.run
         self.pages = 0
 
-    def page_stored(self, records: int, unusable: int = 0) -> None:
+    def page_stored(self, records: int) -> None:
         self.pages += 1
         self.refusals.served(self.user_id)
-        self.context.page_stored(records, unusable)
+        self.context.page_stored(records)
 
     def spawn(self, units: list[Unit]) -> None:
         self.context.spawn(units)
