@@ -57,9 +57,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-per-page",
         type=int,
-        choices=(10, 50, 100),
-        default=100,
-        help="clamp pages to this size, as an older Canvas does (its links say so)",
+        choices=(10, 50, 100, 200),
+        default=200,
+        help="clamp page-view pages to this size (Canvas: 200; before 2025: 100; older: 50)",
     )
     parser.add_argument("--retention-days", type=int)
     parser.add_argument(

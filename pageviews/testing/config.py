@@ -42,9 +42,10 @@ class ListQuirks:
     a split window's included), so a quirk of page 3 strikes every chain that long.
     """
 
-    # Canvas clamps per_page to 100; an older Canvas to 50 (contract §4). 10 is also
-    # what a server ignoring per_page serves. Links name the size applied.
-    max_per_page: int = 100
+    # Canvas clamps page views to 200 a page (docs/canvas.md#pagination); a Canvas
+    # before 2025 to 100, an older one to 50. 10 is also what a server ignoring
+    # per_page serves. Links name the size applied.
+    max_per_page: int = 200
     # (user, page): that page of each of the user's chains answers 404.
     gone_pages: frozenset[tuple[int, int]] = frozenset()
     # (user, page): each of the user's chains serves its newest view on that page
