@@ -25,10 +25,10 @@ pytest: $(STAMP)
 
 test: lint pytest
 
+# Every group from one run; the tables go into docs/performance.md and the README's
+# headline; exits 1 when a report differs or an acceptance point fails.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
-	$(BIN)/python -m benchmarks.history
-	$(BIN)/python -m benchmarks.export_memory
+	$(BIN)/python -m benchmarks --strict --docs
 
 clean:
 	rm -rf $(VENV) demo-out bench-out

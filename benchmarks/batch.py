@@ -72,6 +72,7 @@ class BatchRun:
 
     scenario: str
     client: str
+    courses: int
     wall_seconds: float
     records: int
     users: int
@@ -217,6 +218,7 @@ def fewest_visible(world: World, users: Sequence[int], start: datetime, now: dat
 def _measure(
     scenario: str,
     client: str,
+    courses: int,
     setup: FakeSetup,
     run_dir: Path,
     command: Callable[[RunningFake], list[str]],
@@ -237,6 +239,7 @@ def _measure(
     run = BatchRun(
         scenario=scenario,
         client=client,
+        courses=courses,
         wall_seconds=line["wall_seconds"],
         records=line["records"],
         users=line["users"],
@@ -264,7 +267,13 @@ def _checked(run: BatchRun, error: str | None, reports: Path, keep: bool) -> Bat
     return replace(run, reports_error=error)
 
 
-def run_batch(out: Path, keep: bool, say: Say) -> tuple[list[BatchRun], list[str]]:
+#: The batch group's clients: (label, harvester mode).
+BATCH_CLIENTS = (("batch", "batch"), ("one-at-a-time", "loop"))
+
+
+def run_batch(
+    out: Path, keep: bool, say: Say, clients: Sequence[tuple[str, str]] = BATCH_CLIENTS
+) -> tuple[list[BatchRun], list[str]]:
     """The batch preset's courses as one batch, then one course at a time: throttle-bound."""
     world = World.generate(WorldSpec.preset("batch"))
     courses = world.course_ids
@@ -297,13 +306,14 @@ def run_batch(out: Path, keep: bool, say: Say) -> tuple[list[BatchRun], list[str
         return account(log, replay_costs(world, t, log), t, work.cost(t))
 
     runs = []
-    for client, mode in (("batch", "batch"), ("one-at-a-time", "loop")):
+    for client, mode in clients:
         run_dir = out / "batch" / client
         shutil.rmtree(run_dir, ignore_errors=True)
         say(f"[batch] {client}: running ...")
         run, reports, _ = _measure(
             "batch",
             client,
+            len(courses),
             setup,
             run_dir,
             partial(harvester_command, mode=mode, courses=courses, out_dir=run_dir / "reports"),
@@ -342,6 +352,7 @@ def run_incremental(out: Path, keep: bool, say: Say) -> tuple[list[BatchRun], li
         run, reports, port = _measure(
             "incremental",
             client,
+            len(courses),
             setup,
             run_dir,
             partial(
@@ -385,6 +396,7 @@ def run_large(out: Path, keep: bool, say: Say) -> tuple[list[BatchRun], list[str
     run, reports, _ = _measure(
         "batch-large",
         "batch",
+        len(courses),
         FakeSetup("batch-large"),
         run_dir,
         lambda fake: harvester_command(fake, "batch", courses, run_dir / "reports"),

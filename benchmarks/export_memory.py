@@ -13,14 +13,15 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-
-import anyio
+from typing import Any
 
 from pageviews.testing import World, WorldSpec, expected_history_ids, expected_reports
 
+from .acceptance import Verdict, records_exact
 from .fake import FakeSetup, running_fake
 from .runs import run_harvester
 
@@ -76,31 +77,64 @@ def measure(preset: str, work_dir: Path) -> ExportRun:
     )
 
 
-def table(runs: list[ExportRun]) -> str:
-    """The runs as a table, with the growth of peak RSS from the first to the last."""
+#: The larger file's peak RSS over the smaller's: memory must not grow with the file.
+RSS_GROWTH = 0.10
+
+
+def table(runs: Sequence[Mapping[str, Any]]) -> str:
+    """The runs (as ``asdict(ExportRun)``) as a table, with the growth of peak RSS."""
     lines = [
         f"{'world':<22} {'file rows':>9} {'records':>9} {'exact':>5} "
         f"{'wall s':>7} {'cpu s':>6} {'peak RSS':>9}"
     ]
     for run in runs:
-        exact = "yes" if run.records == run.expected else "NO"
+        exact = "yes" if run["records"] == run["expected"] else "NO"
         lines.append(
-            f"{run.preset:<22} {run.file_rows:>9,} {run.records:>9,} {exact:>5} "
-            f"{run.wall_seconds:>7.1f} {run.cpu_seconds:>6.1f} {run.max_rss_mb:>6.0f} MB"
+            f"{run['preset']:<22} {run['file_rows']:>9,} {run['records']:>9,} {exact:>5} "
+            f"{run['wall_seconds']:>7.1f} {run['cpu_seconds']:>6.1f} "
+            f"{run['max_rss_mb']:>6.0f} MB"
         )
     first, last = runs[0], runs[-1]
     lines.append(
-        f"file rows x{last.file_rows / max(first.file_rows, 1):.1f}, "
-        f"peak RSS {last.max_rss_mb / first.max_rss_mb - 1:+.0%}"
+        f"file rows x{last['file_rows'] / max(first['file_rows'], 1):.1f}, "
+        f"peak RSS {last['max_rss_mb'] / first['max_rss_mb'] - 1:+.0%}"
     )
     return "\n".join(lines)
 
 
-async def main() -> None:
+def judge(runs: Sequence[Mapping[str, Any]]) -> list[Verdict]:
+    """Each harvest exact; the larger file's peak RSS within RSS_GROWTH of the smaller's."""
+    out = [records_exact(f"export-memory {r['preset']}", r["records"], r["expected"]) for r in runs]
+    first, last = runs[0], runs[-1]
+    growth = last["max_rss_mb"] / first["max_rss_mb"] - 1
+    out.append(
+        Verdict(
+            f"export-memory: peak RSS with a file x{last['file_rows'] / first['file_rows']:.0f}",
+            f"{last['max_rss_mb']:.0f} MB vs {first['max_rss_mb']:.0f} MB ({growth:+.0%})",
+            f"within {RSS_GROWTH:.0%}",
+            abs(growth) <= RSS_GROWTH,
+        )
+    )
+    return out
+
+
+def run(out: Path, say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The group as ``python -m benchmarks`` runs it, in ``out``."""
+    shutil.rmtree(out / "export-memory", ignore_errors=True)
+    runs = []
+    for preset in PRESETS:
+        say(f"[export-memory] {preset}: running ...")
+        runs.append(asdict(measure(preset, out / "export-memory")))
+    return runs
+
+
+def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pageviews-export-") as work:
-        runs = [await anyio.to_thread.run_sync(measure, p, Path(work)) for p in PRESETS]
+        runs = run(Path(work), lambda _: None)
     print(table(runs), flush=True)
+    for verdict in judge(runs):
+        print(f"{'PASS' if verdict.passed else 'FAIL'}  {verdict.name}: {verdict.measured}")
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,6 @@ from typing import Any
 import orjson
 
 from .acceptance import Verdict
-from .batch import BatchRun
 from .bounds import bucket_headroom, bucket_in_flight_cap
 from .runs import Measurement
 from .scenarios import Scenario
@@ -37,22 +36,27 @@ _COLUMNS = (
 )
 
 
-def _row(m: Measurement, baseline: Measurement | None) -> list[str]:
-    speedup = f"{baseline.wall_seconds / m.wall_seconds:.1f}x" if baseline else ""
+def _row(m: Mapping[str, Any], baseline: Mapping[str, Any] | None) -> list[str]:
+    speedup = f"{baseline['wall_seconds'] / m['wall_seconds']:.1f}x" if baseline else ""
     return [
-        m.scenario, m.client, f"{m.wall_seconds:.2f}", f"{m.bound_seconds:.2f}", m.bound_term,
-        f"{m.ratio:.2f}x", speedup, f"{m.requests:,}", f"{m.throttled:,}", f"{m.retries:,}",
-        str(m.peak_in_flight), f"{m.cpu_seconds:.2f}", f"{m.us_per_record:.2f}",
-        f"{m.max_rss_mb:.0f}", "exact" if m.reports_error is None else "DIFFER",
+        m["scenario"], m["client"], f"{m['wall_seconds']:.2f}", f"{m['bound_seconds']:.2f}",
+        m["bound_term"], f"{m['ratio']:.2f}x", speedup, f"{m['requests']:,}",
+        f"{m['throttled']:,}", f"{m['retries']:,}", str(m["peak_in_flight"]),
+        f"{m['cpu_seconds']:.2f}", f"{m['us_per_record']:.2f}", f"{m['max_rss_mb']:.0f}",
+        "exact" if m["reports_error"] is None else "DIFFER",
     ]  # fmt: skip
 
 
-def table(runs: Sequence[Measurement]) -> str:
-    """The results as an aligned text table; speed-up is against the scenario's sequential run."""
+def table(runs: Sequence[Mapping[str, Any]]) -> str:
+    """The runs (as ``Measurement.to_json`` gives them) as an aligned text table.
+
+    Speed-up is against the scenario's sequential run.
+    """
     rows = []
     for m in runs:
         base = next(
-            (b for b in runs if b.scenario == m.scenario and b.client == "sequential"), None
+            (b for b in runs if b["scenario"] == m["scenario"] and b["client"] == "sequential"),
+            None,
         )
         rows.append(_row(m, base))
     return _aligned(_COLUMNS, rows)
@@ -77,19 +81,21 @@ _BATCH_COLUMNS = (
 )
 
 
-def batch_table(runs: Sequence[BatchRun]) -> str:
-    """The batch groups' runs: requests against the fewest, wall time, memory, store size."""
+def batch_table(runs: Sequence[Mapping[str, Any]]) -> str:
+    """The batch groups' runs (as ``BatchRun.to_json`` gives them): requests against the
+    fewest, wall time, memory, store size."""
     rows = []
     for m in runs:
-        store = m.store_mb_per_million_views
+        store = m["store_mb_per_million_views"]
         rows.append(
             [
-                m.scenario, m.client, f"{m.wall_seconds:.2f}", f"{m.bound_seconds:.2f}",
-                f"{m.ratio:.2f}x", f"{m.requests:,}", f"{m.page_view_requests:,}",
-                f"{m.fewest_page_view_requests:,}", f"{m.page_view_ratio:.3f}x",
-                f"{m.throttled:,}", f"{m.cpu_seconds:.2f}", f"{m.us_per_record:.2f}",
-                f"{m.max_rss_mb:.0f}", "" if store is None else f"{store:.0f}",
-                "exact" if m.reports_error is None else "DIFFER",
+                m["scenario"], m["client"], f"{m['wall_seconds']:.2f}",
+                f"{m['bound_seconds']:.2f}", f"{m['ratio']:.2f}x", f"{m['requests']:,}",
+                f"{m['page_view_requests']:,}", f"{m['fewest_page_view_requests']:,}",
+                f"{m['page_view_ratio']:.3f}x", f"{m['throttled']:,}",
+                f"{m['cpu_seconds']:.2f}", f"{m['us_per_record']:.2f}",
+                f"{m['max_rss_mb']:.0f}", "" if store is None else f"{store:.0f}",
+                "exact" if m["reports_error"] is None else "DIFFER",
             ]
         )  # fmt: skip
     return _aligned(_BATCH_COLUMNS, rows)

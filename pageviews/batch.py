@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .canvas.client import CanvasClient, ClientStats
 from .engine import Engine, Progress
-from .errors import IncompleteHarvestError, PageviewsError, UsageError
+from .errors import IncompleteHarvestError, PageviewsError, UsageError, first_error
 from .notes import DaySpan
 from .options import BatchOptions
 from .outputs.batchindex import IndexEntry, write_index
@@ -25,11 +25,13 @@ from .outputs.render import check_writable, render_course, selection_clash
 from .planner import Planner, Selection
 from .sources.history import HistorySource
 from .sources.history_plan import Mode, check_reach, plan_sources
+from .sources.history_service import absent_note, only_impossible, probe_history
 from .sources.listing import ListSource
 from .sources.mixed import MixedSource
+from .sources.refusals import Refusals, TokenRights
 from .store.histories import LISTED, MISSING, Run, Store
 from .store.lock import store_lock
-from .timerange import canvas_timestamp
+from .timerange import TimeRange, canvas_timestamp
 
 
 @dataclass(slots=True)
@@ -66,6 +68,7 @@ class BatchResult:
     seconds: float
     users: int
     from_history: int = 0  # page views stored from history files
+    notes: list[str] = field(default_factory=list)  # how the range was read, in a sentence
 
     @property
     def failed_courses(self) -> list[CourseResult]:
@@ -106,10 +109,20 @@ async def _harvest_locked(
     if requested.start > moment:
         raise UsageError("the start time is in the future")
     mode: Mode = "only" if options.history == "only" else "auto"
-    if options.history != "never":
-        check_reach(requested.start, moment, mode)
-    me = await client.whoami()
+    me = await client.whoami()  # a rejected token is told before anything else
     pinned = requested.clamp_end(moment)
+    notes: list[str] = []
+    absent = None
+    if options.history != "never" and _reaches_history(options, pinned, moment, mode):
+        # Ask Canvas before refusing a range: without history the list reads it all.
+        absent = await probe_history(client)
+        if absent is None:
+            check_reach(requested.start, moment, mode)
+        elif mode == "only":
+            raise only_impossible(absent)
+        else:
+            notes.append(absent_note(absent, options.list_window_days))
+    with_history = options.history != "never" and absent is None
     store = Store(options.store_path, client.base_url)
     try:
         run = store.open_run(
@@ -128,23 +141,31 @@ async def _harvest_locked(
             options.enrollment_states,
             options.incremental,
             options.overlap,
-            None
-            if options.history == "never"
-            else partial(plan_sources, now=moment, mode=mode, window_days=options.list_window_days),
+            partial(plan_sources, now=moment, mode=mode, window_days=options.list_window_days)
+            if with_history
+            else None,
         )
 
         def clash(course_id: int) -> str | None:
             return selection_clash(options.course_dir(course_id), course_id, options)
 
         planner = Planner(client, store, run, selection, int(me["id"]), progress, clash)
+        refusals, rights = Refusals(), TokenRights(client)
         # Poll as the Canvas UI does (every 5 s), growing to the retry cap; a test's
         # fast retry policy makes the polls fast too.
         history = HistorySource(
-            client, poll_initial=5 * client.retry.initial, poll_cap=client.retry.cap
+            client,
+            mode=mode,
+            refusals=refusals,
+            rights=rights,
+            poll_initial=5 * client.retry.initial,
+            poll_cap=client.retry.cap,
+            wait=options.history_wait,
         )
-        source = MixedSource(
-            {"list": ListSource(client, None, split=options.split_heavy_users), "history": history}
-        )
+        left = store.started_queries(run.run_id)
+        history.jobs.resume([qid for key, qid in left if store.group_units(run.run_id, key)])
+        lister = ListSource(client, None, split=options.split_heavy_users)
+        source = MixedSource({"list": lister, "history": history}, refusals, rights)
         engine = Engine(store, run, source, workers=options.workers, progress=progress)
         try:
             await engine.run_all(planner.produce)
@@ -161,7 +182,12 @@ async def _harvest_locked(
                 f"the harvest stopped with {len(unfinished)} fetch units unfinished; "
                 "run the same command again to resume"
             )
-        courses = _render(store, run, options)
+        if history.absent is not None:
+            notes.append(absent_note(history.absent, options.list_window_days))
+        # Without the History API the list endpoint read the whole range: a Canvas that
+        # has none keeps every view there (self-hosted), so no day past its window is in doubt.
+        whole = absent is not None or history.absent is not None
+        courses = _render(store, run, options, list_reads_all=whole)
         if all(c.status != "incomplete" for c in courses):
             store.finish_run(run.run_id, canvas_timestamp(now()))
     finally:
@@ -175,10 +201,23 @@ async def _harvest_locked(
         seconds=time.monotonic() - started,
         users=progress.users_total,
         from_history=history.records,
+        notes=notes,
     )
 
 
-def _render(store: Store, run: Run, options: BatchOptions) -> list[CourseResult]:
+def _reaches_history(
+    options: BatchOptions, pinned: TimeRange, moment: datetime, mode: Mode
+) -> bool:
+    """Whether the range needs history at all (``only`` always does)."""
+    if mode == "only":
+        return True
+    want = (pinned.start_utc, pinned.end_utc)
+    return plan_sources(want, moment, mode, options.list_window_days).history is not None
+
+
+def _render(
+    store: Store, run: Run, options: BatchOptions, *, list_reads_all: bool = False
+) -> list[CourseResult]:
     problems = store.problems(run.run_id)
     results = []
     for ref, course in store.courses(run.run_id).items():
@@ -201,6 +240,7 @@ def _render(store: Store, run: Run, options: BatchOptions) -> list[CourseResult]
             exclude={u for u, _ in failed},
             name=course.name,
             missing=missing,
+            list_reads_all=list_reads_all,
         )
         results.append(
             CourseResult(
@@ -231,21 +271,3 @@ def _render(store: Store, run: Run, options: BatchOptions) -> list[CourseResult]
             ],
         )  # fmt: skip
     return results
-
-
-def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first non-group leaf, preferring our own errors, for one-line reporting."""
-    leaves: list[BaseException] = []
-
-    def collect(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                collect(inner)
-        else:
-            leaves.append(exc)
-
-    collect(group)
-    for leaf in leaves:
-        if isinstance(leaf, PageviewsError):
-            return leaf
-    return leaves[0]

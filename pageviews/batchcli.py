@@ -84,6 +84,7 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
         summary=not args.no_summary,
         history=args.history,
         list_window_days=args.list_window_days,
+        history_wait=args.history_wait,
     )
 
 
@@ -208,4 +209,4 @@ def _notes_said(result: BatchResult) -> list[str]:
         for text, labels in texts.items():
             who = f"course {labels[0]}" if len(labels) == 1 else f"courses {', '.join(labels)}"
             lines.append(f"{level}: {who}: {text}")
-    return lines
+    return lines + [f"note: {text}" for text in result.notes]  # the run's, for every course

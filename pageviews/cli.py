@@ -20,7 +20,6 @@ from typing import Any, NoReturn, TypeVar
 import aiohttp
 import anyio
 
-from .batch import first_error
 from .canvas.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY, CanvasClient, normalize_base_url
 from .canvas.retry import RetryPolicy
 from .courselist import course_ref
@@ -29,6 +28,7 @@ from .errors import (
     IncompleteHarvestError,
     PageviewsError,
     UsageError,
+    first_error,
 )
 from .gctune import fewer_collections
 from .harvest import (
@@ -44,6 +44,7 @@ from .options import DEFAULT_HISTORY, ENROLLMENT_STATES, ENROLLMENT_TYPES, Batch
 from .outputs.formats import DEFAULT_FORMATS, parse_formats
 from .outputs.rebuild import rebuild_reports
 from .progress import counted, log_progress, show_progress, summary_lines
+from .sources.history_calls import DEFAULT_HISTORY_WAIT
 from .sources.history_plan import MODES
 from .timerange import TimeRange, parse_bound, parse_timezone
 from .tokens import DEFAULT_TOKEN_FILE, read_token
@@ -219,7 +220,13 @@ def build_parser(*, report: bool = False, batch: bool = False) -> argparse.Argum
         default=DEFAULT_MAX_BODY / 2**20,
         help=f"largest response read, MiB (default {DEFAULT_MAX_BODY // 2**20})",
     )
-    p.add_argument("--retries", type=int, default=10, help="tries per request (default 10)")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=10,
+        help="tries per request against faults (default 10); throttles are waited out "
+        "until --retry-time instead",
+    )
     p.add_argument(
         "--retry-max-wait",
         type=float,
@@ -261,6 +268,15 @@ def build_parser(*, report: bool = False, batch: bool = False) -> argparse.Argum
         default=os.environ.get("PAGEVIEWS_HISTORY", DEFAULT_HISTORY),
         help="older views from Canvas's page-view history: auto (beyond the list window), "
         "only, never (default auto, or $PAGEVIEWS_HISTORY)",
+    )
+    p.add_argument(
+        "--history-wait",
+        type=float,
+        default=DEFAULT_HISTORY_WAIT,
+        metavar="SECONDS",
+        help="longest a history job may stay queued or running, and a start may wait for "
+        "a free job slot, before its users are named incomplete; a rerun polls the same "
+        f"job again (default {DEFAULT_HISTORY_WAIT:g})",
     )
     p.add_argument(
         "--list-window-days",
@@ -359,6 +375,7 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]
         overlap=timedelta(minutes=args.overlap),
         history=args.history,
         list_window_days=args.list_window_days,
+        history_wait=args.history_wait,
     )
     return resolve_client(args, environ, options)
 

@@ -110,7 +110,6 @@ class Progress:
     users_done: int = 0
     roster_complete: bool = False
     records: int = 0
-    unusable: int = 0  # course views left out: no id or no created_at (records.course_rows)
     courses_total: int = 0
     courses_listed: int = 0
     stored_pages: int = 0
@@ -125,7 +124,9 @@ class Progress:
     #: When each running job started, and the seconds jobs done took from start to file.
     job_started: dict[int, float] = field(default_factory=dict)
     job_seconds: list[float] = field(default_factory=list)
-    done_users: set[int] = field(default_factory=set)  # users whose every unit has ended
+    #: Users planned into a history group not handed out yet: done only with their group
+    #: (at most a group's users at a time).
+    awaiting: set[int] = field(default_factory=set)
     #: List units being read: unit id to (pages so far, share of its seconds read).
     reading: dict[int, tuple[int, float]] = field(default_factory=dict)
     pages_ended: int = 0  # pages of the list units that ended
@@ -143,7 +144,7 @@ class Progress:
 
     def planned(self, unit: Unit) -> None:
         """Count a unit the run will read; a history unit queues its job."""
-        self.reopen(unit.user_id)
+        self.open_units[unit.user_id] += 1
         self.units_planned[unit.source] += 1
         if unit.query_key is not None:
             self.jobs.setdefault(unit.query_key, "queued")
@@ -154,17 +155,15 @@ class Progress:
         if self.open_units[user_id] > 0:
             return False
         del self.open_units[user_id]
-        self.done_users.add(user_id)
+        if user_id in self.awaiting:
+            return False  # its list units ended before its history group was handed out
         self.users_done += 1
         return True
 
-    def reopen(self, user_id: int) -> None:
-        """A user has a unit to read again: one whose list units ended before its history
-        group filled was not done after all."""
+    def joined(self, user_id: int) -> None:
+        """A user's history group was handed out: the user is open until it ends."""
+        self.awaiting.discard(user_id)
         self.open_units[user_id] += 1
-        if user_id in self.done_users:
-            self.done_users.discard(user_id)
-            self.users_done -= 1
 
     def read_page(self, unit: Unit, pages: int, oldest: str | None, records: int = 0) -> None:
         """A list unit stored its ``pages``-th page of ``records``, reaching back to ``oldest``.
@@ -222,8 +221,8 @@ class UnitContext(Protocol):
     run: Run
     progress: Progress  # the run's live counters (a source counts its jobs there)
 
-    def page_stored(self, records: int, unusable: int = 0, oldest: str | None = None) -> None:
-        """Count a stored page, its records, those it left out, and how far back it reached."""
+    def page_stored(self, records: int, oldest: str | None = None) -> None:
+        """Count a stored page, its records, and how far back it reached (list units)."""
 
     def spawn(self, units: list[Unit]) -> None:
         """Start units that take over the rest of this one (a split)."""
@@ -243,8 +242,11 @@ class Source(Protocol):
     def spare_capacity(self) -> int:
         """Requests that could start now with nobody waiting for them."""
 
-    def permission_hint(self, error: PermissionDeniedError) -> PermissionDeniedError:
-        """The error to stop the run with when the very first read is refused."""
+    async def permission_hint(self, error: PermissionDeniedError) -> PermissionDeniedError | None:
+        """The error to stop the run with when the very first read is refused.
+
+        None when the token may read page views and only this user is refused.
+        """
 
 
 class Engine:
@@ -276,11 +278,12 @@ class Engine:
                 if unit.query_key is not None:
                     # One unit reads its whole query group: the group's other users are
                     # open until it ends.
+                    self.progress.awaiting.discard(unit.user_id)
                     members = self.store.group_units(self.run.run_id, unit.query_key)
                     others = sorted({u.user_id for u in members} - {unit.user_id})
                     self.members[unit.unit_id] = others
                     for user_id in others:
-                        self.progress.reopen(user_id)
+                        self.progress.joined(user_id)
             for unit in units:
                 await send.send(unit)
 
@@ -307,8 +310,9 @@ class Engine:
                 log.info("user %s: not found, skipped", unit.user_id)
                 self.store.give_up(unit.unit_id, MISSING, str(exc))
         except PermissionDeniedError as exc:
-            if not self.any_success:
-                raise self.source.permission_hint(exc) from None
+            hint = None if self.any_success else await self.source.permission_hint(exc)
+            if hint is not None:
+                raise hint from None
             self.store.give_up(unit.unit_id, FAILED, f"permission denied: {exc}")
         except BodyTooLargeError as exc:
             log.info("user %s: %s", unit.user_id, exc)
@@ -338,13 +342,12 @@ class _Context:
         self.store, self.run, self.progress = engine.store, engine.run, engine.progress
         self.pages = 0
 
-    def page_stored(self, records: int, unusable: int = 0, oldest: str | None = None) -> None:
+    def page_stored(self, records: int, oldest: str | None = None) -> None:
         self.engine.any_success = True
         self.pages += 1
         if self.unit.query_key is None:
             self.progress.read_page(self.unit, self.pages, oldest, records)
         self.engine.progress.records += records
-        self.engine.progress.unusable += unusable
         self.engine.progress.emit(Event("records", count=records))
         self.engine.progress.stored_pages += 1
 

@@ -97,6 +97,24 @@ class CoursesFailedError(PageviewsError):
     exit_code = 15
 
 
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first non-group leaf, preferring our own errors, for one-line reporting."""
+    leaves: list[BaseException] = []
+
+    def collect(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                collect(inner)
+        else:
+            leaves.append(exc)
+
+    collect(group)
+    for leaf in leaves:
+        if isinstance(leaf, PageviewsError):
+            return leaf
+    return leaves[0]
+
+
 # Transient failures: retried by the retry policy, surfaced only when retries run out.
 
 
@@ -105,9 +123,17 @@ class TransientError(PageviewsError):
 
     exit_code = 6
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        said: str = "",
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status, self.said = status, said  # the HTTP status and Canvas's own message
 
 
 class ThrottledError(TransientError):

@@ -21,6 +21,7 @@ from .options import DEFAULT_HISTORY, STATE_FILE, BatchOptions
 from .outputs.formats import DEFAULT_FORMATS
 from .outputs.render import check_writable
 from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
+from .sources.history_calls import DEFAULT_HISTORY_WAIT
 from .sources.history_plan import plan_sources
 from .timerange import TimeRange
 
@@ -63,6 +64,7 @@ class HarvestOptions:
     summary: bool = True  # summary_<course>_<range>.html
     history: str = DEFAULT_HISTORY  # see BatchOptions
     list_window_days: int = LIST_WINDOW_DAYS
+    history_wait: float = DEFAULT_HISTORY_WAIT  # see BatchOptions
 
     @property
     def store_path(self) -> Path:
@@ -91,6 +93,7 @@ class HarvestOptions:
             summary=self.summary,
             history=self.history,
             list_window_days=self.list_window_days,
+            history_wait=self.history_wait,
         )
 
 
@@ -107,7 +110,6 @@ class HarvestResult:
     resumed: bool
     missing_users: list[tuple[int, str]]
     failed_users: list[tuple[int, str]]
-    unusable_records: int
     warnings: list[str]
     notes: list[str]
     stats: ClientStats
@@ -175,9 +177,8 @@ async def harvest_course(
         resumed=batch.resumed,
         missing_users=course.missing_users,
         failed_users=course.failed_users,
-        unusable_records=progress.unusable,
         warnings=course.warnings,
-        notes=course.notes,
+        notes=course.notes + batch.notes,
         stats=batch.stats,
         peak_in_flight=batch.peak_in_flight,
         seconds=batch.seconds,

@@ -101,14 +101,16 @@ def course_notes(
     now: datetime,
     reads: Iterable[Read],
     *,
-    window_days: int,
+    window_days: int | None,
     per_day: Sequence[int] | None = None,
     users: int = 1,
 ) -> CourseNotes:
     """What the reports of a course over ``time_range``, harvested at ``now``, can promise.
 
-    ``reads`` is the coverage of the course's users; ``per_day`` the views of each
-    day of the range (in its zone), when counted; ``users`` how many were read.
+    ``reads`` is the coverage of the course's users; ``window_days`` the list
+    endpoint's window (None: this Canvas's list keeps every view); ``per_day`` the
+    views of each day of the range (in its zone), when counted; ``users`` how many
+    were read.
     """
     notes = late_views_note(time_range, now)
     if users == 0:
@@ -121,6 +123,9 @@ def course_notes(
             continue
         if read.source != "list":
             history.append(part)
+            continue
+        if window_days is None:
+            listed.append(part)
             continue
         edge = list_start(datetime.fromisoformat(read.read_at), window_days, timedelta(0))
         if part[1] >= edge:
@@ -138,7 +143,7 @@ def course_notes(
     ]
     days = _spans(time_range.start.date(), labels, per_day)
     warnings = []
-    if doubtful:
+    if doubtful and window_days is not None:
         warnings.append(list_window_warning((doubtful[0][0], doubtful[-1][1]), window_days))
     if unread:
         warnings.append(

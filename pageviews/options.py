@@ -12,6 +12,7 @@ import orjson
 from .canvas.client import DEFAULT_CONCURRENCY
 from .errors import UsageError
 from .outputs.formats import DEFAULT_FORMATS, FORMATS, arrow, parse_formats
+from .sources.history_calls import DEFAULT_HISTORY_WAIT
 from .sources.history_plan import MODES
 from .timerange import TimeRange
 
@@ -65,6 +66,9 @@ class BatchOptions:
     #: (history wherever it reaches) or ``never`` (the list endpoint alone).
     history: str = DEFAULT_HISTORY
     list_window_days: int = 30  # the list endpoint's window, counted back from now
+    #: Seconds a history job may stay queued or running, and a start wait for a free
+    #: slot while none of this run's jobs ends; then its users are incomplete.
+    history_wait: float = DEFAULT_HISTORY_WAIT
 
     def __post_init__(self) -> None:
         if not isinstance(self.courses, tuple) or not self.courses:
@@ -90,6 +94,8 @@ class BatchOptions:
             raise UsageError(f"unknown history mode {self.history!r} (one of: {', '.join(MODES)})")
         if self.list_window_days < 1:
             raise UsageError("--list-window-days must be positive")
+        if not self.history_wait > 0:
+            raise UsageError("--history-wait must be positive")
         if self.workers < 1 or self.overlap < timedelta(0):
             raise UsageError("workers must be positive and the overlap not negative")
 

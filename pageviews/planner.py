@@ -67,11 +67,15 @@ class Planner:
     ) -> None:
         self.client, self.store, self.run, self.selection = client, store, run, selection
         self.me, self.progress, self.check_course = local_id(me), progress, check_course
-        self.planned: set[int] = set()
 
     async def produce(self, dispatch: Dispatch) -> None:
         """List every course's roster and dispatch each new user's units."""
         known = self.store.courses(self.run.run_id)
+        # Jobs a killed run left running on Canvas hold this token's job slots: poll
+        # them before any new job is started.
+        started = self.store.started_queries(self.run.run_id)
+        for key in dict.fromkeys(root for root, _ in started):
+            await dispatch(self.store.group_units(self.run.run_id, key)[:1])
         # A group left open by a killed run is read as it is; new users start new groups.
         await self._dispatch_groups(self.store.close_groups(self.run.run_id), dispatch)
         self.progress.courses_total = len(self.selection.courses)
@@ -155,13 +159,15 @@ class Planner:
     async def _plan(self, users: list[int], dispatch: Dispatch) -> None:
         """Dispatch the units of users this run has not planned yet."""
         for user_id in users:
-            if user_id in self.planned:
+            # The store remembers who was planned: a set here would grow with the users.
+            if not self.store.plan_once(self.run.run_id, user_id):
                 continue
-            self.planned.add(user_id)
             units, waiting, full = self._units(user_id)
             self.progress.users_total += 1
             if not units and not waiting:
                 self.progress.users_done += 1
+            if waiting:
+                self.progress.awaiting.add(user_id)  # done only once its group is read
             await dispatch(units)
             if full is not None:
                 await self._dispatch_groups([full], dispatch)

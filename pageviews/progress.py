@@ -170,11 +170,6 @@ def summary_lines(result: HarvestResult) -> list[str]:
     lines += [f"note: {note}" for note in result.notes]
     if result.users == 0:
         lines.append("note: no enrollments matched; the reports are empty")
-    if result.unusable_records:
-        lines.append(
-            f"warning: {result.unusable_records:,} page views left out: they have no id or no "
-            "created_at, so they cannot be de-duplicated or placed in time"
-        )
     for user_id, detail in result.missing_users:
         lines.append(f"skipped user {user_id}: not found ({detail})")
     for user_id, detail in result.failed_users:

@@ -303,13 +303,16 @@ class Outcome:
 async def run_cli(
     canvas: Hostile, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> Outcome:
-    """Harvest course 1693 from ``canvas`` with the real command line, fast retries."""
+    """Harvest course 1693 from ``canvas`` with the real command line, fast retries.
+
+    Throttles are retried until ``--retry-time`` (2 s here), not ``--retries``.
+    """
     token = tmp_path / "token.txt"
     token.write_text(TOKEN)
     token.chmod(0o600)
     out = tmp_path / "out"
     argv = [str(COURSE), *RANGE_ARGS, "--base-url", canvas.base_url, "--token-file", str(token),
             "--out-dir", str(out), "--retry-base-wait", "0.01", "--retry-max-wait", "0.02",
-            "--retries", "3", *extra]  # fmt: skip
+            "--retries", "3", "--retry-time", "2", *extra]  # fmt: skip
     code = await anyio.to_thread.run_sync(main, argv)
     return Outcome(code, capsys.readouterr().err, out)

@@ -21,7 +21,15 @@ from pageviews.cli import main
 from pageviews.harvest import STATE_FILE
 from pageviews.store import Store
 from pageviews.store.lock import store_lock
-from pageviews.testing import FakeConfig, FaultConfig, ListQuirks, World, expected_reports, serve
+from pageviews.testing import (
+    FakeConfig,
+    FaultConfig,
+    HistoryConfig,
+    ListQuirks,
+    World,
+    expected_reports,
+    serve,
+)
 
 from .cli_process import FAST_RETRIES, SEED_ARGS
 from .harvesting import END, START, STUDENTS
@@ -109,7 +117,16 @@ CASES = [
          "warning: page views from 2015-01-26T00:00:00Z through 2015-03-12T23:59:59Z may be "
          "missing on hosted Canvas"),
     Case("range older than history reaches", 2,
-         "error: the range starts before", args=("--history", "auto"), before_any_request=True),
+         "error: the range starts before", args=("--history", "auto"),
+         fake=lambda world: FakeConfig(history=HistoryConfig())),
+    Case("range past the list window, Canvas without page-view history", 0,
+         "note: Canvas's page-view history is not available here (HTTP 404: Not Found): the "
+         "whole range was read from the list endpoint", args=("--history", "auto"),
+         fake=lambda world: FakeConfig(history_absent="proxy")),
+    Case("--history only on a Canvas without page-view history", 7,
+         "error: Canvas's page-view history is not available here (HTTP 404: Page views history "
+         "is not available in this environment.); --history only cannot read anything here",
+         args=("--history", "only")),
     Case("unknown time zone", 2, "error: unknown time zone 'Mars/Base'",
          args=("--timezone", "Mars/Base"), before_any_request=True),
     Case("unknown enrollment type or state", 2, "error: unknown enrollment state 'actve'",

@@ -62,7 +62,7 @@ async def test_chains_end_exact_or_named(base_world: World, tmp_path: Path, seed
     gone = {(u, rng.randrange(1, 8)) for u in roster if rng.random() < 0.4}
     late = {(u, rng.randrange(2, 7)) for u in roster if rng.random() < 0.5}
     quirks = ListQuirks(
-        max_per_page=rng.choice((10, 50, 100)),
+        max_per_page=rng.choice((10, 50, 100, 200)),
         gone_pages=frozenset(gone),
         late_pages=frozenset(late),
     )

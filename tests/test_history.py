@@ -121,7 +121,10 @@ async def test_only_reads_the_whole_range_from_history(small_world: World, tmp_p
     assert_reports_exact(tmp_path, truth(small_world), 1693, START, END)
     assert result.complete
     listed = [r for r in canvas.requests if r.path.endswith("/page_views")]
-    assert not listed
+    # No page of views from the list endpoint: one view of each user, to tell refused
+    # and deleted users before they join a batch (test_history_refusals.py).
+    assert sorted(r.user_id or 0 for r in listed) == sorted(truth(small_world).roster)
+    assert {r.query for r in listed} == {"per_page=1"}
 
 
 @asynccontextmanager
@@ -267,3 +270,19 @@ async def test_a_download_stalled_mid_file_is_read_again_after_the_timeout(
     assert result.complete
     downloads = [r for r in canvas.requests if r.history and r.history.kind == "results"]
     assert len(downloads) == 2 * len(starts(canvas))  # each file: stalled once, then whole
+
+
+@pytest.mark.parametrize("columns", ["export", "raw"])
+async def test_users_whose_history_rows_lack_an_id_are_named_and_the_rest_exact(
+    small_world: World, tmp_path: Path, columns: str
+) -> None:
+    want = truth(small_world)
+    # Two users with views older than the list window: their months come from history.
+    older = dict.fromkeys(r.user_id for r in want.records if r.created_at < "2015-03-01")
+    idless = frozenset(list(older)[:2])
+    history = replace(INSTANT, idless_users=idless, columns=columns)  # type: ignore[arg-type]
+    async with serve(small_world, fake_config(history)) as canvas:
+        result = await harvest(canvas, tmp_path, "auto")
+    assert {u for u, _ in result.failed_users} == idless
+    assert all("without an id" in why for _, why in result.failed_users)
+    assert report_ids(tmp_path) == {r.id for r in want.records if r.user_id not in idless}

@@ -21,11 +21,19 @@ NOW = datetime(2015, 5, 20, 12, 0, 0, 250_000, tzinfo=UTC)
 WANT = ("2015-01-10T00:00:00Z", "2015-05-19T23:59:59Z")
 
 
-def test_auto_reads_the_older_part_from_history_up_to_the_list_edge() -> None:
+def test_auto_reads_from_history_all_but_the_last_day_once_history_is_needed() -> None:
+    # Four months back: history costs a fraction of the list endpoint's pages, so it reads
+    # everything it holds for sure; the last day comes from the list endpoint.
     plan = plan_sources(WANT, NOW, "auto", 30)
-    assert plan.history == ("2015-01-10T00:00:00Z", "2015-04-20T13:00:00Z")
-    assert plan.listed == ("2015-04-20T13:00:01Z", "2015-05-19T23:59:59Z")
+    assert plan.history == ("2015-01-10T00:00:00Z", "2015-05-19T12:00:00Z")
+    assert plan.listed == ("2015-05-19T12:00:01Z", "2015-05-19T23:59:59Z")
     assert plan.unread is None
+
+
+def test_auto_reads_a_range_ended_days_ago_from_history_alone() -> None:
+    term = ("2015-01-10T00:00:00Z", "2015-05-10T23:59:59Z")
+    plan = plan_sources(term, NOW, "auto", 30)
+    assert (plan.history, plan.listed, plan.unread) == (term, None, None)
 
 
 def test_never_names_the_part_it_cannot_read() -> None:

@@ -39,7 +39,7 @@ def test_csv_by_header_with_global_ids_and_any_timestamp_form() -> None:
         (1693, "2015-02-05T22:13:32Z", "b"),
     ]
     assert rows[1][3] == "https://c.example/courses/1693/y,z" and rows[1][4] is None
-    assert reader.unusable == 0
+    assert reader.incomplete() == {}
 
 
 def test_rows_are_given_to_the_query_users_they_name() -> None:
@@ -81,12 +81,29 @@ def test_clipped_to_whole_seconds_of_the_range() -> None:
     assert [r[2] for r in rows] == ["in"]
 
 
-def test_rows_without_id_or_time_are_counted_unusable() -> None:
+def test_rows_without_id_or_time_name_their_user() -> None:
     body = (
         b"id,created_at,context_type,links_context\n,2015-02-01T10:00:00Z,Course,5\nx,,Course,5\n"
     )
     rows, reader = read([body])
-    assert rows == [] and reader.unusable == 2
+    assert rows == []
+    (why,) = reader.incomplete().values()
+    assert "held 2 page views without an id or a readable time" in why
+
+
+def test_a_batch_file_row_naming_no_user_makes_every_user_incomplete() -> None:
+    # Anyone's of the query: a row naming another user is simply not this query's.
+    body = (
+        b"id,created_at,context_type,links_context,links_user\n"
+        b"a,2015-02-01T10:00:00Z,Course,5,7\n"
+        b"b,2015-02-01T10:00:01Z,Course,5,9\n"
+        b"c,2015-02-01T10:00:02Z,Course,5,\n"
+    )
+    reader = ExportReader("2015-01-01T00:00:00Z", "2015-12-31T23:59:59Z", (7, 8))
+    found = [pair for batch in [*reader.feed(body), *reader.close()] for pair in batch]
+    assert [(user, row[2]) for user, row in found] == [(7, "a")]
+    assert set(reader.incomplete()) == {7, 8}
+    assert "1 page views naming no user" in reader.incomplete()[8]
 
 
 HEADER = b"id,created_at,context_type,links_context,url\n"

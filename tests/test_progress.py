@@ -109,15 +109,17 @@ def test_time_left_reads_as_a_person_would_say_it() -> None:
 def test_a_user_is_done_once_when_its_history_group_ends_after_its_list_units() -> None:
     progress = Progress()
     progress.users_total = 2
+    progress.awaiting.update({7, 8})  # both planned into one history group, not full yet
     progress.planned(Unit(1, 7, "2015-03-21T13:00:00Z", "2015-04-19T23:59:59Z", "list"))
     progress.planned(Unit(2, 8, "2015-03-21T13:00:00Z", "2015-04-19T23:59:59Z", "list"))
-    assert progress.ended(7) and progress.users_done == 1  # its recent days were quick
-    # The group fills and user 8's unit reads it, for user 7 too: 7 is open again.
+    assert not progress.ended(7) and progress.users_done == 0  # its group is still to read
+    # The group fills; user 8's unit reads it, for user 7 too.
+    progress.awaiting.discard(8)
     progress.planned(
         Unit(3, 8, "2015-01-01T00:00:00Z", "2015-03-21T12:59:59Z", "history", query_key=1)
     )
-    progress.reopen(7)
-    assert progress.users_done == 0 and progress.job_counts() == {"queued": 1}
+    progress.joined(7)
+    assert progress.job_counts() == {"queued": 1} and not progress.awaiting
     assert not progress.ended(8)  # its list unit
     assert progress.ended(8) and progress.ended(7)  # the group's unit, for both
     assert progress.users_done == 2 == progress.users_total

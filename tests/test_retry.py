@@ -112,3 +112,28 @@ async def test_final_errors_are_not_retried() -> None:
     with pytest.raises(NotFoundError):
         await fail()
     assert calls == 1
+
+
+@pytest.mark.anyio
+async def test_throttles_are_bounded_by_time_and_faults_by_count() -> None:
+    policy = RetryPolicy(attempts=3, max_elapsed=60.0, initial=0.0, cap=0.0)
+    errors = [ThrottledError("429")] * 7 + [TransientError("500")] * 2 + [ThrottledError("429")]
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        async for attempt in policy.retrying():
+            with attempt:
+                calls += 1
+                if calls <= len(errors):
+                    raise errors[calls - 1]
+                return "page"
+        raise AssertionError("unreachable")
+
+    assert await flaky() == "page"
+    assert calls == len(errors) + 1
+    calls = 0
+    errors = [TransientError("500")] * 2 + [ThrottledError("429")] * 4 + [TransientError("boom")]
+    with pytest.raises(TransientError, match="boom"):
+        await flaky()
+    assert calls == 7  # the third fault ends it; the throttles between did not count

@@ -169,3 +169,16 @@ def test_units_keep_their_order_marks(store: Store) -> None:
     )
     (resumed,) = store.pending(run.run_id)
     assert (resumed.oldest, resumed.ordered, resumed.pages) == ("2015-02-02T00:00:00Z", False, 1)
+
+
+def test_a_user_is_planned_once_a_run_and_afresh_when_it_resumes(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.sqlite", ORIGIN)
+    run = store.open_run(KEY, START, END, NOW)
+    first = [store.plan_once(run.run_id, user) for user in (5, 6, 5, 6, 7)]
+    assert first == [True, True, False, False, True]
+    assert store.plan_once(run.run_id + 1, 5)  # another run of the same store
+    store.close()
+    # A resumed run (another process) plans every user again, from its stored units.
+    again = Store(tmp_path / "state.sqlite", ORIGIN)
+    assert again.plan_once(run.run_id, 5) and not again.plan_once(run.run_id, 5)
+    again.close()

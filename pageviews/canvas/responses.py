@@ -101,7 +101,12 @@ def decipher(status: int, headers: MultiMapping[str], body: bytes, url: str) -> 
     if status == 400:
         raise BadRequestError(f"Canvas refused the request: {message}")
     if status in _TRANSIENT_STATUSES:
-        raise TransientError(f"HTTP {status} from Canvas", retry_after=retry_after_seconds(headers))
+        raise TransientError(
+            f"HTTP {status} from Canvas",
+            retry_after=retry_after_seconds(headers),
+            status=status,
+            said=message,
+        )
     if 300 <= status < 400:
         raise ProtocolError(
             f"Canvas redirected (HTTP {status}); use the final address as the base URL"

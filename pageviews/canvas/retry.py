@@ -1,8 +1,11 @@
 """The one retry policy: which failures are retried, how long to wait, when to give up.
 
-The user's bounds win over the server's wishes: no wait exceeds ``cap``
-(``--retry-max-wait``) or the retry time left (``--retry-time``), and a
-Retry-After longer than the time left ends the retries at once, saying so.
+A throttle is not a fault: a refusal by Canvas's rate limiter says the bucket is
+full, not that anything is broken, so throttles never use up the tries meant for
+faults (``--retries``); they are bounded by time alone (``--retry-time``). The
+user's bounds win over the server's wishes: no wait exceeds ``cap``
+(``--retry-max-wait``) or the retry time left, and a Retry-After longer than the
+time left ends the retries at once, saying so.
 """
 
 from __future__ import annotations
@@ -15,12 +18,17 @@ from typing import NoReturn
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from ..errors import TransientError
+from ..errors import ThrottledError, TransientError
 
 
 def is_retryable(exc: BaseException) -> bool:
     """Retry transient failures only; 400/401/403/404 and protocol errors are final."""
     return isinstance(exc, TransientError)
+
+
+def is_throttle(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is Canvas's rate limiter refusing a request (waited out, not counted)."""
+    return isinstance(exc, ThrottledError)
 
 
 def asked_wait(exc: BaseException | None) -> float | None:
@@ -33,9 +41,11 @@ def asked_wait(exc: BaseException | None) -> float | None:
 class RetryPolicy:
     """Bounded, jittered exponential backoff.
 
-    ``attempts`` and ``max_elapsed`` bound one request; ``initial`` and ``cap``
-    shape the waits. Canvas sends no Retry-After on throttles (contract §5), but
-    a proxy might, so it is honoured when present, within the same bounds.
+    ``attempts`` bounds the faults one request may meet, ``max_elapsed`` the time
+    it may spend retrying (faults and throttles alike); ``initial`` and ``cap``
+    shape the waits, which grow with the failures of the same kind (throttles or
+    faults). Canvas sends no Retry-After on throttles (contract §5), but a proxy
+    might, so it is honoured when present, within the same bounds.
     """
 
     attempts: int = 10
@@ -44,7 +54,7 @@ class RetryPolicy:
     cap: float = 60.0
 
     def wait(self, attempt: int, exc: BaseException | None, elapsed: float = 0.0) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based), ``elapsed`` s in."""
+        """Seconds to wait after failure number ``attempt`` of ``exc``'s kind, ``elapsed`` s in."""
         left = max(0.0, self.max_elapsed - elapsed)
         asked = asked_wait(exc)
         if asked is not None:
@@ -65,10 +75,10 @@ class RetryPolicy:
             f"{max(left, 0.0):.1f} s of retry time left"
         )
 
-    def stop(self, attempt: int, exc: BaseException | None, elapsed: float) -> bool:
-        """Whether retrying ends after try number ``attempt``, ``elapsed`` s in."""
+    def stop(self, faults: int, exc: BaseException | None, elapsed: float) -> bool:
+        """Whether retrying ends after ``faults`` faults (throttles uncounted), ``elapsed`` s in."""
         return (
-            attempt >= self.attempts
+            faults >= self.attempts
             or elapsed >= self.max_elapsed
             or self.refused_wait(exc, elapsed) is not None
         )
@@ -79,18 +89,29 @@ class RetryPolicy:
 
     def retrying(self, on_retry: Callable[[BaseException], None] | None = None) -> AsyncRetrying:
         """Build the tenacity controller for one request."""
+        # Whether each failed try was a throttle, by try number: tenacity may ask for
+        # the wait and the stop of one try in either order, so counting is idempotent.
+        throttled: dict[int, bool] = {}
 
         def failure(state: RetryCallState) -> BaseException | None:
             return state.outcome.exception() if state.outcome else None
+
+        def tally(state: RetryCallState) -> tuple[int, int]:
+            """(faults, throttles) so far, this try included."""
+            throttled[state.attempt_number] = is_throttle(failure(state))
+            throttles = sum(throttled.values())
+            return len(throttled) - throttles, throttles
 
         def elapsed(state: RetryCallState) -> float:
             return state.seconds_since_start or 0.0  # None only before the first outcome
 
         def wait(state: RetryCallState) -> float:
-            return self.wait(state.attempt_number, failure(state), elapsed(state))
+            faults, throttles = tally(state)
+            exc = failure(state)
+            return self.wait(throttles if is_throttle(exc) else faults, exc, elapsed(state))
 
         def stop(state: RetryCallState) -> bool:
-            return self.stop(state.attempt_number, failure(state), elapsed(state))
+            return self.stop(tally(state)[0], failure(state), elapsed(state))
 
         def give_up(state: RetryCallState) -> NoReturn:
             exc = failure(state)

@@ -124,11 +124,13 @@ def render_course(
     exclude: Collection[int] = (),
     name: str = "",
     missing: Sequence[tuple[int, str]] = (),
+    list_reads_all: bool = False,
 ) -> ReportTotals:
     """Write one course's six reports from the store, in one streaming pass.
 
     Users in ``exclude`` (read only in part) are left out whole, so no report holds
-    a partial count; the summary names them.
+    a partial count; the summary names them. ``list_reads_all``: this Canvas's list
+    endpoint keeps every view (it has no History API), so no day is in doubt.
     """
     out_dir = options.course_dir(course_id)
     meta = report_meta(course_id, options)
@@ -168,7 +170,9 @@ def render_course(
                         tables.write_records(user_id, user_name, list(records))
                 # Inside the block: the seed's files reach their names only after these.
                 tables.commit()
-            notes = _notes(store, run, course_id, roster, options, exclude, missing, stats)
+            notes = _notes(
+                store, run, course_id, roster, options, exclude, missing, stats, list_reads_all
+            )
             if stats is not None:
                 summary = SummaryInput(
                     meta=meta,
@@ -216,6 +220,7 @@ def _notes(
     exclude: Collection[int],
     missing: Sequence[tuple[int, str]],
     stats: CourseStats | None,
+    list_reads_all: bool,
 ) -> CourseNotes:
     """The course's warnings, notes and days' sources, from its read users' coverage."""
     gone = {u for u, _ in missing} | set(exclude)
@@ -227,7 +232,7 @@ def _notes(
         options.time_range,
         datetime.fromisoformat(run.started_at),
         reads,
-        window_days=options.list_window_days,
+        window_days=None if list_reads_all else options.list_window_days,
         per_day=None if stats is None else _per_day(stats, options),
         users=len(users),
     )

@@ -1,35 +1,40 @@
 """The PageView History API as a source: export jobs over whole months (contract §9).
 
 A query group (the planner's units sharing one ``query_key``) is read by the
-first of its units to reach a worker; the others wait for it. Each query is
-started (the batch route for several users, the per-user route for one),
-polled with growing waits, its file downloaded as a stream and stored a bounded
-batch at a time as it arrives (:meth:`Store.add_views`); its users' coverage is
+first of its units to reach a worker; the others wait for it. Before its first
+job starts, the group waits for the list reads of its users already running to
+answer, and leaves out users Canvas refused or no longer knows: they would
+refuse the whole batch. Each query is started (the batch route for several
+users, the per-user route for one), polled, its file streamed into the store a
+bounded batch at a time (:meth:`Store.add_views`); its users' coverage is
 stored only once the whole file was read (:meth:`Store.finish_history`). Every
 query id is stored as soon as Canvas gives it, so a resumed run polls it again.
+The queries of a group run side by side.
 
-Protocol decisions: a 429 on start means our other jobs are still running (wait
-for one to finish; the request gate is not halved), a 503 means the queue is
-full (wait and retry); ``RESULT_SIZE_LIMIT_EXCEEDED`` splits the query (fewer
-users, then fewer months); a result gone (404) starts the query again; users a
-poll reports as ``USER_FILTERED`` end as not permitted.
+Protocol decisions: a batch start refused (401/403/404) is cut in halves until
+the refused users stand alone (the batch route stops at the first refused user
+without naming it), so one refused user costs about ⌈log2 10⌉ + 1 starts, not
+ten; a user alone answering Canvas's 404 is "not found" only if the list
+endpoint says so too. A 404 that no working service gives means the service is
+not there: with ``auto`` the group's users are read from the list endpoint
+instead (self-hosted Canvas keeps every view there), with ``only`` the run
+stops. ``RESULT_SIZE_LIMIT_EXCEEDED`` splits a query (fewer users, then fewer
+months); a result gone (404) starts the query again; users a poll reports as
+``USER_FILTERED`` end as not permitted.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
 import anyio
-import orjson
-from multidict import CIMultiDictProxy
+from anyio.abc import TaskGroup
 
-from ..canvas.client import CanvasClient, Reply
-from ..canvas.ratelimit import rate_limit_from_headers, retry_after_seconds
-from ..canvas.responses import canvas_message, is_throttle
+from ..canvas.client import CanvasClient
 from ..engine import UnitContext
 from ..errors import (
     AuthenticationError,
@@ -37,24 +42,31 @@ from ..errors import (
     CanvasUnreachableError,
     NotFoundError,
     PermissionDeniedError,
-    ProtocolError,
     StateError,
     TransientError,
+    first_error,
 )
-from ..store.histories import DONE, FAILED, STARTED, TODO, HistoryQuery, Unit
-from .history_plan import clip_to_months, filtered_users, halves, next_step, poll_wait
-from .history_rows import DamagedExportError, ExportReader
+from ..store.histories import DONE, FAILED, SPLIT, STARTED, TODO, HistoryQuery, Unit
+from .history_calls import DEFAULT_HISTORY_WAIT, ExportJobs, HistoryWaitError
+from .history_plan import clip_to_months, filtered_users, halves, next_step
+from .history_rows import ExportReader
+from .history_service import HistoryUnavailableError, absent_reason, only_impossible
 from .records import Row, local_id
+from .refusals import Refusals, TokenRights, Verdict, gone, refused
 
 log = logging.getLogger(__name__)
 SOURCE: Final = "history"
-_BUCKET_THROTTLE: Final = b"Rate Limit Exceeded"  # Canvas's throttle body (contract §5)
-_NOT_AVAILABLE: Final = "not available in this environment"
 _MAX_RESTARTS: Final = 5  # a job failed, expired or gave an unusable file this often
+Refusal = PermissionDeniedError | NotFoundError
 
 
-class HistoryUnavailableError(ProtocolError):
-    """Canvas has no export service (all six calls answer 404, contract §9)."""
+class _Group:
+    """What the queries of one group found, as they run side by side."""
+
+    def __init__(self, units: dict[int, Unit], context: UnitContext, tg: TaskGroup) -> None:
+        self.units, self.context, self.tg = units, context, tg
+        self.ended: dict[int, Verdict] = {}  # users refused, gone or incomplete
+        self.listed: set[int] = set()  # users to read from the list endpoint instead
 
 
 class HistorySource:
@@ -66,19 +78,29 @@ class HistorySource:
         self,
         client: CanvasClient,
         *,
+        mode: str = "auto",
+        refusals: Refusals | None = None,
+        rights: TokenRights | None = None,
         poll_initial: float = 5.0,
         poll_cap: float = 60.0,
-        give_up_after: float = 3600.0,
+        wait: float = DEFAULT_HISTORY_WAIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.client = client
-        self.poll_initial, self.poll_cap, self.give_up_after = poll_initial, poll_cap, give_up_after
-        self.clock = clock
-        self.started = 0  # queries this source started (for the summary and tests)
+        self.client, self.mode = client, mode
+        self.jobs = ExportJobs(
+            client, poll_initial=poll_initial, poll_cap=poll_cap, wait=wait, clock=clock
+        )
+        self.refusals = refusals or Refusals()
+        self.rights = rights or TokenRights(client)
         self.records = 0
+        #: Why history is not there, once a call showed it (``auto`` then lists instead).
+        self.absent: str | None = None
         self._groups: dict[int, anyio.Event] = {}
-        self._running = 0  # our jobs queued or running
-        self._job_ended = anyio.Event()
+
+    @property
+    def started(self) -> int:
+        """Jobs this source started (for the summary and tests)."""
+        return self.jobs.started
 
     def spare_capacity(self) -> int:
         return self.client.spare_capacity()
@@ -90,7 +112,7 @@ class HistorySource:
         """Read the unit's query group, or wait while another worker reads it."""
         key = unit.query_key
         if key is None:
-            raise ProtocolError(f"history unit {unit.unit_id} names no query")
+            raise StateError(f"history unit {unit.unit_id} names no query")
         event = self._groups.get(key)
         if event is not None:
             await event.wait()
@@ -100,50 +122,176 @@ class HistorySource:
             await self._read_group(key, context)
         finally:
             event.set()
+            # However the group ended, no new job waits for its jobs' first polls.
+            self.jobs.polled(
+                *(q.query_id for q in context.store.history_queries(key) if q.query_id)
+            )
             context.progress.job_done(key)
 
     async def _read_group(self, key: int, context: UnitContext) -> None:
         store, run = context.store, context.run
         units = {u.user_id: u for u in store.group_units(run.run_id, key)}
-        denied: dict[int, str] = {}
-        todo = [q for q in store.history_queries(key) if q.state in (TODO, STARTED, FAILED)]
-        while todo:
-            query = todo.pop(0)
-            try:
-                children, refused = await self._read_query(query, units, context)
-            except (AuthenticationError, CanvasUnreachableError, StateError):
-                raise
-            except HistoryUnavailableError:
-                raise
-            except (PermissionDeniedError, NotFoundError) as exc:
-                if len(query.users) > 1:
-                    # The batch route stops at the first user it refuses without naming
-                    # it: ask for each user alone to find out which.
-                    todo += store.split_query(
-                        query, [((u,), query.start, query.end) for u in query.users]
-                    )
-                    continue
-                state = "not found" if isinstance(exc, NotFoundError) else "permission denied"
-                store.set_query(query.query_key, FAILED, query.query_id, str(exc))
-                denied.update(dict.fromkeys(query.users, f"{state}: {exc}"))
-                continue
-            except (TransientError, BadRequestError) as exc:
-                store.set_query(query.query_key, FAILED, None, str(exc))
-                denied.update(dict.fromkeys(query.users, f"history query failed: {exc}"))
-                continue
-            todo += children
-            denied.update(refused)
+        if not units:
+            return
+        if self.absent is None:
+            await self.refusals.settle(units)
+            # Users no list read answered for (--history only, a resumed run): one view
+            # each from the list endpoint first, so a refused user never joins a batch.
+            unknown = [
+                u
+                for u in units
+                if self.refusals.verdict(u) is None and not self.refusals.was_served(u)
+            ]
+            if unknown:
+                await self._ask_users(unknown)
+        try:
+            async with anyio.create_task_group() as tg:
+                group = _Group(units, context, tg)
+                if self.absent is not None:
+                    group.listed.update(units)
+                else:
+                    for user in units:
+                        verdict = self.refusals.verdict(user)
+                        if verdict is not None:
+                            group.ended[user] = verdict
+                    for query in self._pruned(key, group):
+                        tg.start_soon(self._run, query, group)
+        except BaseExceptionGroup as failed:
+            raise first_error(failed) from None  # as a unit's own failure, for the engine
         for user_id, unit in units.items():
-            if user_id in denied:
-                store.end_unit(unit.unit_id, FAILED, denied[user_id])
+            if user_id in group.listed:
+                self._list_instead(unit, context)
+            elif user_id in group.ended:
+                store.end_unit(unit.unit_id, *group.ended[user_id])
             else:
                 store.end_unit(unit.unit_id, DONE)
 
-    async def _read_query(
-        self, query: HistoryQuery, units: dict[int, Unit], context: UnitContext
-    ) -> tuple[list[HistoryQuery], dict[int, str]]:
-        """Run one query to its stored file; return queries it split into and users refused."""
+    def _pruned(self, key: int, group: _Group) -> list[HistoryQuery]:
+        """The group's queries still to run, without users already known refused or gone."""
+        store = group.context.store
+        queries = [q for q in store.history_queries(key) if q.state in (TODO, STARTED, FAILED)]
+        left_out = set(group.ended) | {u for q in queries for u in q.users if u not in group.units}
+        kept: list[HistoryQuery] = []
+        for query in queries:
+            if query.query_id is not None or left_out.isdisjoint(query.users):
+                kept.append(query)
+                continue
+            rest = tuple(u for u in query.users if u not in left_out)
+            log.info("history query of users %s leaves out refused or gone users", query.users)
+            kept += store.split_query(query, [(rest, query.start, query.end)] if rest else [])
+        return kept
+
+    async def _run(self, query: HistoryQuery, group: _Group) -> None:
+        """Run one query; note what it found in ``group``, start the queries it split into."""
+        store = group.context.store
+        try:
+            try:
+                children, filtered = await self._read_query(query, group)
+            except (PermissionDeniedError, NotFoundError) as exc:
+                await self._refused(query, exc, group)
+                return
+        except (AuthenticationError, CanvasUnreachableError, StateError):
+            raise
+        except HistoryUnavailableError as exc:
+            if self.mode == "only":
+                raise only_impossible(str(exc)) from None
+            if self.absent is None:
+                log.info("%s: reading the rest from the list endpoint", exc)
+                self.absent = str(exc)
+            store.set_query(query.query_key, FAILED, None, str(exc))
+            group.listed.update(u for u in query.users if u in group.units)
+            return
+        except HistoryWaitError as exc:
+            # The query keeps its id (when it has one): the next run polls that job again.
+            group.ended.update(dict.fromkeys(query.users, (FAILED, str(exc))))
+            return
+        except (TransientError, BadRequestError) as exc:
+            store.set_query(query.query_key, FAILED, None, str(exc))
+            group.ended.update(dict.fromkeys(query.users, (FAILED, f"history query failed: {exc}")))
+            return
+        for child in children:
+            group.tg.start_soon(self._run, child, group)
+        group.ended.update(filtered)
+
+    async def _refused(self, query: HistoryQuery, exc: Refusal, group: _Group) -> None:
+        """A start (or poll) refused: halve the batch, or name its one user."""
+        store = group.context.store
+        if isinstance(exc, PermissionDeniedError) and not await self._others_readable():
+            raise exc  # the token may not read page views at all (the engine says so)
+        if len(query.users) > 1:
+            # The batch route stops at the first user it refuses without naming it.
+            parts = [(half, query.start, query.end) for half in _halves(query.users)]
+            log.info("history query of users %s refused (%s): halving it", query.users, exc)
+            for child in store.split_query(query, parts):
+                group.tg.start_soon(self._run, child, group)
+            return
+        user = query.users[0]
+        if isinstance(exc, PermissionDeniedError):
+            verdict: Verdict | None = refused(exc)
+        else:
+            verdict = None if self.refusals.was_served(user) else await self._ask_list(user)
+        if verdict is None:
+            # The list endpoint serves this user: the history route's 404 was not about it.
+            raise HistoryUnavailableError(absent_reason(str(exc)))
+        store.set_query(query.query_key, FAILED, None, verdict[1])
+        self.refusals.decide(user, verdict)
+        group.ended[user] = verdict
+
+    async def _others_readable(self) -> bool:
+        """Whether other users' page views can be read, so a refusal is about a user."""
+        return bool(self.records) or self.refusals.any_served or await self.rights.may_read()
+
+    async def _ask_list(self, user: int) -> Verdict | None:
+        """Ask the list endpoint whether Canvas knows ``user`` and lets the token read it.
+
+        One page of one view: about half a unit on hosted Canvas, where a list page
+        costs by its size (contract §9), against 150 for each start a refused batch
+        would cost. None when it serves the user, else the user's verdict.
+        """
+        url = self.client.url(f"/api/v1/users/{user}/page_views", [("per_page", 1)])
+        try:
+            await self.client.get(url)
+        except NotFoundError as missing:
+            verdict = gone(str(missing))
+        except PermissionDeniedError as denied:
+            if not await self._others_readable():
+                raise
+            verdict = refused(denied)
+        else:
+            self.refusals.served(user)
+            return None
+        self.refusals.decide(user, verdict)
+        return verdict
+
+    async def _ask_users(self, users: list[int]) -> None:
+        """Ask the list endpoint about users no list read has answered for yet."""
+
+        async def ask(user: int) -> None:
+            try:
+                await self._ask_list(user)
+            except TransientError as exc:  # the halving of a refused batch will tell
+                log.info("user %s: could not ask the list endpoint first: %s", user, exc)
+
+        try:
+            async with anyio.create_task_group() as tg:
+                for user in users:
+                    tg.start_soon(ask, user)
+        except BaseExceptionGroup as failed:
+            raise first_error(failed) from None
+
+    def _list_instead(self, unit: Unit, context: UnitContext) -> None:
+        """Hand a history unit's seconds to the list endpoint (this Canvas has no history)."""
         store = context.store
+        seconds = [(unit.start, unit.end)]
+        children = store.add_units(context.run.run_id, unit.user_id, seconds, "list")
+        store.end_unit(unit.unit_id, SPLIT, f"read from the list endpoint: {self.absent}")
+        context.spawn(children)
+
+    async def _read_query(
+        self, query: HistoryQuery, group: _Group
+    ) -> tuple[list[HistoryQuery], dict[int, Verdict]]:
+        """Run one query to its stored file; return queries it split into and users refused."""
+        store = group.context.store
         query_id, restarts = query.query_id, query.restarts
         while True:
             if restarts > _MAX_RESTARTS:
@@ -152,10 +300,10 @@ class HistorySource:
                     "and never gave a result"
                 )
             if query_id is None:
-                query_id = await self._start(query)
+                query_id = await self.jobs.start(query)
                 store.set_query(query.query_key, STARTED, query_id)
-            context.progress.job_running(query.root)
-            status = await self._poll(query, query_id)
+            group.context.progress.job_running(query.root)
+            status = await self.jobs.poll(query, query_id)
             if status is None:  # expired or unknown: start again
                 query_id, restarts = None, restarts + 1
                 store.set_query(query.query_key, TODO, None)
@@ -164,7 +312,7 @@ class HistorySource:
                 status.get("status"), status.get("error_code"), restarts, _MAX_RESTARTS
             )
             if step == "restart":
-                log.info("history query %s failed (%s): starting it again", query_id, status)
+                log.info("history job %s failed (%s): starting it again", query_id, status)
                 query_id, restarts = None, restarts + 1
                 store.set_query(query.query_key, TODO, None)
                 continue
@@ -178,207 +326,66 @@ class HistorySource:
                     raise TransientError(
                         "Canvas's export of one user's single month is over its size limit"
                     )
-                log.info("history query %s too large: splitting it", query_id)
+                log.info("history job %s too large: splitting it", query_id)
                 return store.split_query(
                     query, [(u, s.isoformat(), e.isoformat()) for u, s, e in parts]
                 ), {}
             filtered = filtered_users(status.get("warnings"))
-            refused = {
-                u: "permission denied: Canvas's history export filtered this user out"
+            denied = {
+                u: refused("Canvas's history export filtered this user out")
                 for u in query.users
                 if local_id(u) in filtered
             }
-            stored = await self._download(query, query_id, units, context, set(refused))
-            if stored:
-                return [], refused
+            if await self._download(query, query_id, group, set(denied)):
+                return [], denied
             query_id, restarts = None, restarts + 1  # the result expired: start again
             store.set_query(query.query_key, TODO, None)
 
-    # The three calls ---------------------------------------------------------
-
-    def _path(self, query: HistoryQuery, query_id: str | None = None) -> str:
-        base = (
-            f"/api/v1/users/{query.users[0]}/page_views/query"
-            if len(query.users) == 1
-            else "/api/v1/users/page_views/query"
-        )
-        return base if query_id is None else f"{base}/{query_id}"
-
-    async def _start(self, query: HistoryQuery) -> str:
-        """Start a query, waiting out 429 (our jobs running) and 503 (queue full)."""
-        form = [("start_date", query.start), ("end_date", query.end), ("results_format", "csv")]
-        if len(query.users) > 1:
-            form = [("user_ids[]", str(u)) for u in query.users] + form
-        url = self.client.url(self._path(query))
-        began, tries = self.clock(), 0
-        while True:
-            reply = await self._send("POST", url, form, "history-start")
-            if reply.status in (200, 201):
-                poll_url = _json(reply).get("poll_url")
-                if not isinstance(poll_url, str) or "/" not in poll_url:
-                    raise ProtocolError("Canvas started a history query without a poll_url")
-                self.started += 1
-                self._running += 1
-                return poll_url.rstrip("/").rsplit("/", 1)[-1]
-            tries += 1
-            if self.clock() - began > self.give_up_after:
-                raise TransientError(f"history query not started after {self.give_up_after:g} s")
-            asked = retry_after_seconds(reply.headers)
-            bucket = self._bucket_throttle(reply.status, reply.body, reply.headers)
-            if reply.status == 429 and not bucket and self._running:
-                # Our own jobs hold the requester's slots: the next to end frees one.
-                with anyio.move_on_after(self.poll_cap):
-                    await self._job_ended.wait()
-                continue
-            if bucket or reply.status in (429, 500, 502, 503, 504):
-                await anyio.sleep(poll_wait(tries, self.poll_initial, self.poll_cap, asked))
-                continue
-            _refuse(reply)
-
-    def _bucket_throttle(self, status: int, body: bytes, headers: CIMultiDictProxy[str]) -> bool:
-        """Whether Canvas's request throttle refused the call (not the export service)."""
-        rate = rate_limit_from_headers(headers)
-        if not is_throttle(status, body, rate) or (
-            status == 429 and _BUCKET_THROTTLE not in body and (rate is None or rate.remaining > 0)
-        ):
-            return False
-        self.client.stats.throttled += 1
-        self.client.gate.throttled(rate)
-        return True
-
-    async def _poll(self, query: HistoryQuery, query_id: str) -> dict[str, Any] | None:
-        """Poll until the job ends; None when Canvas no longer knows it."""
-        url = self.client.url(self._path(query, query_id))
-        polls = 0
-        while True:
-            try:
-                page = await self.client.get(url, kind="history-poll")
-            except NotFoundError as exc:
-                if _NOT_AVAILABLE in str(exc):
-                    raise HistoryUnavailableError(str(exc)) from None
-                self._ended()
-                return None
-            data = page.data if isinstance(page.data, dict) else {}
-            if data.get("status") in ("finished", "failed"):
-                self._ended()
-                return data
-            await anyio.sleep(poll_wait(polls, self.poll_initial, self.poll_cap, None))
-            polls += 1
-
-    def _ended(self) -> None:
-        self._running = max(0, self._running - 1)
-        ended, self._job_ended = self._job_ended, anyio.Event()
-        ended.set()
-
     async def _download(
-        self,
-        query: HistoryQuery,
-        query_id: str,
-        units: dict[int, Unit],
-        context: UnitContext,
-        refused: set[int],
+        self, query: HistoryQuery, query_id: str, group: _Group, refused_users: set[int]
     ) -> bool:
         """Stream the file into the store; False when the result is gone (start again)."""
-        url = self.client.url(self._path(query, query_id) + "/results")
-        users = tuple(u for u in query.users if u in units)
-        first = units[users[0]] if users else None
+        context, units = group.context, group.units
+        keep = {u for u in query.users if u in units and u not in refused_users}
+        users = [u for u in query.users if u in units]
         start, end = date.fromisoformat(query.start), date.fromisoformat(query.end)
+        first = units[users[0]] if users else None
         lo, hi = clip_to_months((first.start, first.end), start, end) if first else ("", "")
-        unusable = 0
-        attempts = self.client.retry_attempts
-        for attempt in range(attempts):
-            reader = ExportReader(lo, hi, users)
-            kept = 0
-            try:
-                async with self.client.download(url, kind="history-results") as reply:
-                    if reply.status in (403, 429):
-                        body = await self.client.error_body(reply)
-                        if self._bucket_throttle(reply.status, body, reply.headers):
-                            asked = retry_after_seconds(reply.headers)
-                            await anyio.sleep(
-                                poll_wait(attempt, self.poll_initial, self.poll_cap, asked)
-                            )
-                            continue
-                        raise PermissionDeniedError(canvas_message(body))
-                    if reply.status == 404:
-                        return False
-                    if reply.status == 400:
-                        # An unusable file (contract §9): asked again once, then a new job.
-                        unusable += 1
-                        if unusable > 1:
-                            return False
-                    if reply.status in (400, 500, 502, 503, 504):
-                        await anyio.sleep(
-                            poll_wait(attempt, self.poll_initial, self.poll_cap, None)
-                        )
-                        continue
-                    if reply.status not in (200, 204):
-                        raise ProtocolError(f"unexpected HTTP {reply.status} for a history result")
-                    if reply.status == 200:
-                        async for chunk in reply.chunks:
-                            for batch in reader.feed(chunk):
-                                kept += self._store(context, batch, refused)
-                    for batch in reader.close():
-                        kept += self._store(context, batch, refused)
-            except (TransientError, DamagedExportError) as exc:
-                # Cut off or damaged mid-file: the result is still there, so read it again.
-                # Views already stored are stored again, once (they are keyed by id).
-                if isinstance(exc, CanvasUnreachableError):
-                    raise
-                if attempt + 1 >= attempts:
-                    raise TransientError(f"history result of query {query_id}: {exc}") from None
-                log.info(
-                    "history result of query %s broke off (%s): reading it again", query_id, exc
-                )
-                await anyio.sleep(poll_wait(attempt, self.poll_initial, self.poll_cap, None))
-                continue
-            covered = [(u, (lo, hi)) for u in users if u not in refused]
-            context.store.finish_history(context.run.run_id, query, covered, SOURCE)
-            context.page_stored(kept, reader.unusable)
-            self.records += kept
-            return True
-        raise TransientError("Canvas kept failing to serve a history result")
+        kept = [0]  # rows kept by the last (whole) read
+        incomplete: dict[int, str] = {}
+
+        async def read(chunks: AsyncIterator[bytes]) -> None:
+            # Each read starts over: views stored by a read that broke off are stored
+            # again, once (they are keyed by id).
+            reader = ExportReader(lo, hi, query.users)
+            kept[0] = 0
+            async for chunk in chunks:
+                for batch in reader.feed(chunk):
+                    kept[0] += self._store(context, batch, keep)
+            for batch in reader.close():
+                kept[0] += self._store(context, batch, keep)
+            incomplete.clear()
+            incomplete.update((u, why) for u, why in reader.incomplete().items() if u in keep)
+
+        if not await self.jobs.download(query, query_id, read):
+            return False
+        # Rows the file held but could not be kept leave their users uncovered and named.
+        covered = [(u, (lo, hi)) for u in users if u in keep and u not in incomplete]
+        context.store.finish_history(context.run.run_id, query, covered, SOURCE)
+        group.ended.update((u, (FAILED, why)) for u, why in incomplete.items())
+        context.page_stored(kept[0])
+        self.records += kept[0]
+        return True
 
     @staticmethod
-    def _store(context: UnitContext, rows: list[tuple[int, Row]], refused: set[int]) -> int:
+    def _store(context: UnitContext, rows: list[tuple[int, Row]], keep: set[int]) -> int:
         """Store a batch of a file's rows (never the whole file at once); return how many."""
-        kept = [(u, row) for u, row in rows if u not in refused] if refused else rows
+        kept = [(u, row) for u, row in rows if u in keep]
         if kept:
             context.store.add_views(kept)
         return len(kept)
 
-    async def _send(self, method: str, url: str, form: list[tuple[str, str]], kind: str) -> Reply:
-        for attempt in range(self.client.retry_attempts):
-            try:
-                return await self.client.send(method, url, form, kind=kind)
-            except TransientError:
-                if attempt + 1 >= self.client.retry_attempts:
-                    raise
-                await anyio.sleep(poll_wait(attempt, self.poll_initial, self.poll_cap, None))
-        raise AssertionError("unreachable")  # pragma: no cover
 
-
-def _json(reply: Reply) -> dict[str, Any]:
-    try:
-        data = orjson.loads(reply.body)
-    except orjson.JSONDecodeError:
-        raise ProtocolError("Canvas answered a history call with something not JSON") from None
-    return data if isinstance(data, dict) else {}
-
-
-def _refuse(reply: Reply) -> None:
-    """Raise the error a final refusal of a query start means."""
-    message = canvas_message(reply.body)
-    if reply.status == 404:
-        if _NOT_AVAILABLE in message:
-            raise HistoryUnavailableError(
-                f"Canvas's page-view history is not available here ({message}); use --history never"
-            )
-        raise NotFoundError(message)
-    if reply.status in (401, 403):
-        if message.lower().startswith(("invalid access token", "expired access token")):
-            raise AuthenticationError(f"Canvas rejected the token: {message}")
-        raise PermissionDeniedError(message)
-    if reply.status == 400:
-        raise BadRequestError(f"Canvas refused the history query: {message}")
-    raise ProtocolError(f"unexpected HTTP {reply.status} starting a history query: {message}")
+def _halves(users: tuple[int, ...]) -> list[tuple[int, ...]]:
+    half = (len(users) + 1) // 2
+    return [users[:half], users[half:]]

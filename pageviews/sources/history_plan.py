@@ -25,6 +25,9 @@ BATCH_USERS: Final = 10
 #: The list window is taken this much shorter than configured: Canvas's clock and ours
 #: differ, and a second the list no longer serves must come from history.
 SEAM_MARGIN: Final = timedelta(hours=1)
+#: How recent a view ``auto`` reads from the list endpoint even when history reads the
+#: rest: how soon a view reaches an export is not documented, the list shows it at once.
+HISTORY_LAG: Final = timedelta(days=1)
 _SECOND: Final = timedelta(seconds=1)
 
 
@@ -69,7 +72,13 @@ def check_reach(start: datetime, now: datetime, mode: Mode) -> None:
 
 
 def plan_sources(want: Interval, now: datetime, mode: Mode, window_days: int) -> SourcePlan:
-    """Cut ``want`` between the list endpoint and history, as ``mode`` says."""
+    """Cut ``want`` between the list endpoint and history, as ``mode`` says.
+
+    ``auto`` reads a range the list endpoint still serves from it alone. A range
+    reaching past the list's window needs history, which then reads all it surely
+    holds (everything but the last day, :data:`HISTORY_LAG`): one job serves ten
+    users' months, where the list endpoint charges every user a page or more.
+    """
     start, end = want
     if mode == "only":
         return SourcePlan(None, want, None)
@@ -78,11 +87,11 @@ def plan_sources(want: Interval, now: datetime, mode: Mode, window_days: int) ->
     edge = list_start(now, window_days, timedelta(0) if mode == "never" else SEAM_MARGIN)
     if start >= edge:
         return SourcePlan(want, None, None)
-    older = (start, min(end, canvas_timestamp(_at(edge) - _SECOND)))
-    recent = (edge, end) if end >= edge else None
     if mode == "never":
-        return SourcePlan(want, None, older)
-    return SourcePlan(recent, older, None)
+        return SourcePlan(want, None, (start, min(end, canvas_timestamp(_at(edge) - _SECOND))))
+    fresh = max(edge, list_start(now, 0, -HISTORY_LAG))
+    older = (start, min(end, canvas_timestamp(_at(fresh) - _SECOND)))
+    return SourcePlan((fresh, end) if end >= fresh else None, older, None)
 
 
 def months_of(interval: Interval) -> tuple[date, date]:

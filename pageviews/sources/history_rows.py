@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -23,6 +24,7 @@ from ..errors import ProtocolError
 from .records import Row, course_rows, local_id
 
 INFLATE_STEP: Final = 1 << 20  # bytes of text turned into rows at a time
+_FOREIGN: Final = -1  # whose a row is when it names a user outside the query
 # Canonical field -> the names it goes by: §9's export names first, then the back end's.
 _ALIASES: Final = {
     "id": ("id", "request_id"),
@@ -44,9 +46,11 @@ class DamagedExportError(ProtocolError):
 class ExportReader:
     """Turn chunks of an export file of ``users`` into their rows within ``[start, end]``.
 
-    Rows come as ``(user, row)``; a row naming no user of the query (or none, in
-    a batch file) counts as ``unusable``, as does a course view without an id or
-    a readable time.
+    Rows come as ``(user, row)``. What cannot be kept is counted, never dropped
+    unsaid: ``refused`` holds, per user, the course views without an id or a
+    readable time (they cannot be told apart from repeats); ``unattributed`` the
+    course views of a batch file that name no user at all (they may be anyone's
+    of the query). A row naming a user outside the query is not this query's.
     """
 
     def __init__(self, start: str, end: str, users: tuple[int, ...]) -> None:
@@ -54,7 +58,8 @@ class ExportReader:
         self.wanted = frozenset(users)
         # One user's file needs no user column to say whose rows they are.
         self._only = users[0] if len(users) == 1 else None
-        self.unusable = 0
+        self.refused: Counter[int] = Counter()
+        self.unattributed = 0
         self._head = b""  # bytes held until gzip can be told apart
         self._inflate: Any = None
         self._sniffed = False
@@ -129,16 +134,34 @@ class ExportReader:
             self._pending = record + ("\n" + self._pending if self._pending else "")
         by_user: dict[int | None, list[dict[str, Any]]] = {}
         for user, view in views:
-            by_user.setdefault(user if user in self.wanted else None, []).append(view)
+            by_user.setdefault(user, []).append(view)
         found: list[tuple[int, Row]] = []
         for user, group in by_user.items():
+            if user == _FOREIGN:
+                continue
             rows, unusable = course_rows(group, None, self.start, self.end)
-            self.unusable += unusable
             if user is None:
-                self.unusable += len(rows)
-            else:
-                found += [(user, row) for row in rows]
+                self.unattributed += len(rows) + unusable
+                continue
+            if unusable:
+                self.refused[user] += unusable
+            found += [(user, row) for row in rows]
         return found
+
+    def incomplete(self) -> dict[int, str]:
+        """The query's users whose file rows could not all be kept, and why."""
+        if self.unattributed:
+            why = (
+                f"Canvas's history file held {self.unattributed:,} page views naming no "
+                "user: they may be any of its users', so none is reported"
+            )
+            return dict.fromkeys(self.wanted, why)
+        return {
+            user: f"Canvas's history file held {n:,} page views without an id or a readable "
+            "time: they cannot be told apart from repeats or placed in time, so none are "
+            "reported"
+            for user, n in self.refused.items()
+        }
 
     def _from_csv(self, record: str, views: list[tuple[int | None, dict[str, Any]]]) -> None:
         cells = next(csv.reader([record]))
@@ -158,7 +181,11 @@ class ExportReader:
         return self._view({str(k).lower(): v for k, v in raw.items() if v is not None})
 
     def _view(self, raw: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
-        """Whose view, and the list-endpoint view (contract §3) from an export row's fields."""
+        """Whose view, and the list-endpoint view (contract §3) from an export row's fields.
+
+        Whose: a user of the query, ``_FOREIGN`` for a user outside it, or None when
+        the row names nobody and the file is not one user's.
+        """
         field = {name: _pick(raw, names) for name, names in _ALIASES.items()}
         user = _integer(field["user"])
         # Files name users by global id; the query named them as the roster gave them.
@@ -184,12 +211,14 @@ class ExportReader:
             "links": {"context": None if context is None else local_id(context)},
         }
 
-    def _owner(self, user: int) -> int | None:
+    def _owner(self, user: int) -> int:
         if user in self.wanted:
             return user
         local = local_id(user)
         matches = [u for u in self.wanted if local_id(u) == local]
-        return matches[0] if len(matches) == 1 else self._only
+        if len(matches) == 1:
+            return matches[0]
+        return self._only if self._only is not None else _FOREIGN
 
 
 def _pick(raw: dict[str, Any], names: tuple[str, ...]) -> Any:

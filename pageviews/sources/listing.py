@@ -90,9 +90,9 @@ class ListSource:
         """Windows for a long unit, when requests would otherwise idle.
 
         Splitting costs requests (every window ends with its own short page, and
-        the pages read are read again), so a chain is split only while the client
-        has room nobody is waiting for: never when Canvas's bucket binds, always
-        for the long chains left at the end. Only a full page may have a long
+        the pages read are read again), so a chain is split only early (see
+        :func:`plan_windows`) and only while the client has room nobody is waiting
+        for: never when Canvas's bucket binds. Only a full page may have a long
         history behind it.
         """
         # This chain's own next request takes one free place; only the rest is spare.

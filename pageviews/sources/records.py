@@ -11,6 +11,7 @@ from collections.abc import Collection
 from contextlib import suppress
 from hashlib import blake2b
 from operator import itemgetter
+from sys import intern
 from typing import Any
 
 import orjson
@@ -46,9 +47,11 @@ SHAPE_FIELDS = (
 #: them; ``context_id`` and ``asset_id`` are ``links.context`` and ``links.asset``.
 EXTRA_FIELDS = ("context_id", "asset_id", *SHAPE_FIELDS, "remote_ip")
 _SHAPE = itemgetter(*SHAPE_FIELDS)
-#: Shapes remembered (key to digest and JSON); a hostile source cannot grow it forever.
-_SHAPE_CACHE = 65_536
-_shapes: dict[tuple[Any, ...], tuple[int, bytes]] = {}
+#: Shapes remembered (key to digest and JSON), each about half a KiB; forgotten all at
+#: once when full, so memory stays flat however many distinct shapes a run meets (a
+#: shape carries its asset id: on a real Canvas their number grows with the views).
+SHAPES_REMEMBERED = 4_096
+_shapes: dict[Any, tuple[int, bytes]] = {}
 _decoded: dict[bytes, list[Any]] = {}
 _INT64 = 2**63
 _SCALARS = (str, int, float, bool, type(None))
@@ -125,8 +128,8 @@ def course_rows(
             created, view_id = view.get("created_at"), view.get("id")
             links = view.get("links")
             links = links if type(links) is dict else {}
-            key = tuple(view.get(k) for k in SHAPE_FIELDS)
-            shape = _shape((key, links.get("context"), links.get("asset")))
+            shape = _shape((tuple(map(view.get, SHAPE_FIELDS)), links.get("context"),
+                            links.get("asset")))  # fmt: skip
             ip = view.get("remote_ip")
         if course is None:
             course = course_of(view)
@@ -162,6 +165,10 @@ def _shape(key: tuple[tuple[Any, ...], Any, Any]) -> tuple[int, bytes]:
     what is not a JSON scalar, or an id SQLite could not hold, is kept as null.
     """
     fields, context, asset = key
+    with suppress(TypeError):  # a hostile value cannot be a key: remembered by ``clean``
+        found = _shapes.get(key)
+        if found is not None:
+            return found
     clean = (
         *(v if type(v) in _SCALARS else None for v in fields),
         context if type(context) is int and -_INT64 <= context < _INT64 else None,
@@ -169,14 +176,20 @@ def _shape(key: tuple[tuple[Any, ...], Any, Any]) -> tuple[int, bytes]:
     )
     found = _shapes.get(clean)
     if found is None:
-        text = orjson.dumps(clean)
+        # orjson's bytes keep the 4 KiB buffer they were written into: keep a copy
+        # of the JSON's own size.
+        text = bytes(memoryview(orjson.dumps(clean)))
         digest = int.from_bytes(blake2b(text, digest_size=8).digest(), "big", signed=True)
         found = (digest, text)
-    if len(_shapes) >= _SHAPE_CACHE:
+    if len(_shapes) >= SHAPES_REMEMBERED:
         _shapes.clear()
-    _shapes[clean] = found
-    with suppress(TypeError):  # a hostile value cannot be a key: found again by ``clean``
-        _shapes[key] = found
+    try:
+        # The strings a page's parse made are its own: keep shared copies (user agents
+        # repeat across shapes), not one per shape.
+        kept = tuple(intern(v) if type(v) is str else v for v in fields)
+        _shapes[(kept, context, asset)] = found
+    except TypeError:
+        _shapes[clean] = found
     return found
 
 
@@ -184,7 +197,7 @@ def extra_values(fields: bytes | None, ip: str | None) -> list[Any]:
     """A stored view's researcher fields, in the order of :data:`EXTRA_FIELDS`."""
     values = _decoded.get(fields or b"")
     if values is None:
-        if len(_decoded) >= _SHAPE_CACHE:
+        if len(_decoded) >= SHAPES_REMEMBERED:
             _decoded.clear()
         decoded = orjson.loads(fields) if fields else None
         if not isinstance(decoded, list) or len(decoded) != len(SHAPE_FIELDS) + 2:

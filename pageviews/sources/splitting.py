@@ -37,31 +37,27 @@ def plan_windows(
     the same density over the rest predicts how many records remain. Windows
     overlap by their edge second (see :meth:`TimeRange.split`).
 
-    The part already read is read again by a window of its own, or by the newest
-    window when it fits in one: a chain is newest first only as far as it was
-    read, and a later page may still hold a view newer than ``oldest_seen`` (a
-    server whose order breaks further on). Only a window asked for those seconds
-    is sure to show it, so the union of the windows is the unsplit chain's
-    whatever order its pages come in. That costs the pages read once more.
+    The newest window reaches to ``end``, so it reads the pages already read once
+    more: a chain is newest first only as far as it was read, and a later page
+    may still hold a view newer than ``oldest_seen`` (a server whose order breaks
+    further on). Only a window asked for those seconds is sure to show it, so the
+    union of the windows is the unsplit chain's whatever order its pages come in.
+    That is why a chain is split only while it has read a window's worth of pages
+    at most: later, reading them again would cost more than a window saves.
     """
+    if fetched > PAGES_PER_WINDOW * per_page:
+        return []
     newest, rest_start, rest_end = _parse(end), _parse(start), _parse(oldest_seen)
     covered = max((newest - rest_end).total_seconds(), 1.0)
     remaining = (rest_end - rest_start).total_seconds()
     if remaining <= 0 or fetched <= 0:
         return []
-    read_pages = math.ceil(fetched / per_page)
-    again = math.ceil(read_pages / PAGES_PER_WINDOW)
-    # Re-reading the part read needs windows of its own only when it is long.
-    own = min(again, max_windows // 2) if again > 1 else 0
     expected_pages = fetched * remaining / covered / per_page
-    parts = min(max_windows - own, math.ceil(expected_pages / PAGES_PER_WINDOW))
+    parts = min(max_windows, math.ceil(expected_pages / PAGES_PER_WINDOW))
     if parts < 2:
         return []
     older = TimeRange(rest_start, rest_end).split(parts)
     if len(older) < 2:
         return []
-    if own:
-        windows = [*TimeRange(rest_end, newest).split(own), *older]
-    else:
-        windows = [TimeRange(older[0].start, newest), *older[1:]]
+    windows = [TimeRange(older[0].start, newest), *older[1:]]
     return [(canvas_timestamp(w.start), canvas_timestamp(w.end)) for w in windows]

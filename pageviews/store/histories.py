@@ -140,6 +140,12 @@ CREATE TABLE IF NOT EXISTS history_queries (
     span TEXT
 );
 CREATE INDEX IF NOT EXISTS history_queries_by_root ON history_queries (root);
+-- Users this connection planned, on disk rather than in memory however many a run has.
+CREATE TEMP TABLE IF NOT EXISTS planned (
+    run_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    PRIMARY KEY (run_id, user_id)
+) WITHOUT ROWID;
 """
 
 #: States of a fetch unit. ``split`` units handed the rest of their range to children.
@@ -159,6 +165,9 @@ _UPSERT_VIEW = (
     " SET course_id = excluded.course_id, url = excluded.url,"
     " interaction = excluded.interaction, shape = excluded.shape, remote_ip = excluded.remote_ip"
 )
+#: Shapes the store remembers holding, so a page inserts only shapes new to it; a bound,
+#: since distinct shapes grow with the views (they carry the asset ids).
+SHAPES_KNOWN = 4_096
 _SHAPE_OF = itemgetter(5)
 _FIELDS_OF = itemgetter(7)
 #: One enrollment of a roster user: (user_id, type, last_activity_at or None).
@@ -224,7 +233,7 @@ class Store:
 
     def __init__(self, path: Path, origin: str | None) -> None:
         self.path = path
-        self._shapes: set[int] = set()  # shapes this store is known to hold
+        self._shapes: set[int] = set()  # shapes this store is known to hold (some of them)
         self._new_shapes: list[int] = []  # shapes the open transaction adds
         if origin is None and not path.exists():
             raise StateError(f"no state store at {path}")
@@ -288,6 +297,8 @@ class Store:
             try:
                 with self._db:
                     yield self._db
+                if len(self._shapes) + len(self._new_shapes) > SHAPES_KNOWN:
+                    self._shapes.clear()  # a shape forgotten is only inserted (ignored) again
                 self._shapes.update(self._new_shapes)
             finally:
                 self._new_shapes.clear()
@@ -474,6 +485,18 @@ class Store:
             Unit(uid, user, start, end, src, url, pages, oldest, bool(ordered), query, refused)
             for uid, user, start, end, src, url, pages, oldest, ordered, query, refused in rows
         ]
+
+    def plan_once(self, run_id: int, user_id: int) -> bool:
+        """True the first time this store is asked about the user in the run, then False.
+
+        A user in five courses is planned once. The answer holds for this connection
+        (this process): a resumed run plans its users again, from their stored units.
+        """
+        with self._failing("write"):
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO temp.planned VALUES (?, ?)", (run_id, user_id)
+            )
+        return cursor.rowcount == 1
 
     def has_units(self, run_id: int, user_id: int) -> bool:
         """Whether the run already planned this user."""
@@ -664,6 +687,18 @@ class Store:
                 (TODO, run_id, OPEN),
             )
         return keys
+
+    def started_queries(self, run_id: int) -> list[tuple[int, str]]:
+        """Jobs Canvas accepted that the run has not read, as (group, query id), oldest first.
+
+        A resumed run polls them before it starts any new job.
+        """
+        rows = self._rows(
+            "SELECT root, query_id FROM history_queries WHERE run_id = ? AND state = ?"
+            " AND query_id IS NOT NULL ORDER BY query_key",
+            (run_id, STARTED),
+        )
+        return [(root, query_id) for root, query_id in rows]
 
     def history_queries(self, root: int) -> list[HistoryQuery]:
         """The queries of a group, oldest first."""

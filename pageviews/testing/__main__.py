@@ -57,9 +57,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-per-page",
         type=int,
-        choices=(10, 50, 100),
-        default=100,
-        help="clamp pages to this size, as an older Canvas does (its links say so)",
+        choices=(10, 50, 100, 200),
+        default=200,
+        help="clamp page-view pages to this size (Canvas: 200; before 2025: 100; older: 50)",
     )
     parser.add_argument("--retention-days", type=int)
     parser.add_argument(
@@ -83,7 +83,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--history-jobs", type=int, default=3, help="history jobs one token may run at once"
     )
     parser.add_argument(
-        "--history-run-seconds", type=float, default=5.0, help="how long a history job runs"
+        "--history-run-seconds",
+        type=float,
+        default=5.0,
+        help="how long a history job runs (inf: jobs that never finish)",
+    )
+    parser.add_argument(
+        "--history-absent",
+        choices=("unconfigured", "raising", "routes", "proxy"),
+        default="unconfigured",
+        help="without --history, history calls answer Canvas's 'not available in this "
+        "environment', Canvas's 500 (an export service not configured, as the source has "
+        "it), Canvas's 404 for an unknown route, or a proxy's bare 'Not Found'",
     )
     parser.add_argument(
         "--clock-runs",
@@ -128,6 +139,7 @@ def build_config(args: argparse.Namespace) -> FakeConfig:
         )
         if args.history
         else None,
+        history_absent=args.history_absent,
         now=args.now,
         late=LateViews(share=args.late_share, max_delay=args.late_max_delay)
         if args.late_share > 0

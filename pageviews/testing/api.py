@@ -18,7 +18,14 @@ from . import replies
 from .account_courses import account_courses
 from .config import FakeConfig, LateViews
 from .history_routes import history_path
-from .pagination import decode_bookmark, encode_bookmark, page_url, per_page, ruby_to_i
+from .pagination import (
+    PAGE_VIEWS_MAX_PER_PAGE,
+    decode_bookmark,
+    encode_bookmark,
+    page_url,
+    per_page,
+    ruby_to_i,
+)
 from .records import (
     ENROLLMENT_TYPES,
     HIDDEN_STATES,
@@ -219,7 +226,7 @@ def page_views(world: World, config: FakeConfig, request: ApiRequest, ref: str) 
     )
     shown = _visible(store, lo, hi, request.now, config.late)
     quirks = config.quirks
-    size = min(per_page(request.get("per_page")), quirks.max_per_page)
+    size = per_page(request.get("per_page"), min(PAGE_VIEWS_MAX_PER_PAGE, quirks.max_per_page))
     base = f"{request.origin}/api/v1/users/{user_id}/page_views"
     raw_page = request.get("page")
     links: list[tuple[str, str]] = []

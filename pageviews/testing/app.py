@@ -183,6 +183,8 @@ async def _respond(fake: FakeCanvas, request: web.Request, token: str | None, no
     is_page_views = found is not None and found[0] == "page_views"
     if is_page_views and note.user_id in faults.missing_users:
         return replies.not_found()  # as for a deleted user
+    if is_page_views and note.user_id in faults.refused_users:
+        return replies.unauthorized(config.auth_error_status)  # outside the admin's accounts
     if is_page_views and note.user_id in faults.broken_users:
         return replies.errors_reply(500, "An error occurred.", error_report_id=4243)
     later_page = request.query.get("page") not in (None, "first", "1")

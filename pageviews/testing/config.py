@@ -42,9 +42,10 @@ class ListQuirks:
     a split window's included), so a quirk of page 3 strikes every chain that long.
     """
 
-    # Canvas clamps per_page to 100; an older Canvas to 50 (contract §4). 10 is also
-    # what a server ignoring per_page serves. Links name the size applied.
-    max_per_page: int = 100
+    # Canvas clamps page views to 200 a page (docs/canvas.md#pagination); a Canvas
+    # before 2025 to 100, an older one to 50. 10 is also what a server ignoring
+    # per_page serves. Links name the size applied.
+    max_per_page: int = 200
     # (user, page): that page of each of the user's chains answers 404.
     gone_pages: frozenset[tuple[int, int]] = frozenset()
     # (user, page): each of the user's chains serves its newest view on that page
@@ -77,4 +78,10 @@ class FakeConfig:
     late: LateViews | None = None  # some views appear only after a delay, by ``now``
     # The PageView History API (contract §9); None answers its six calls with 404.
     history: HistoryConfig | None = None
+    # How a Canvas without it answers those calls: "not available in this environment"
+    # (the export service is not configured, as contract §9 has it), Canvas's generic
+    # 500 (the same, as the controller's source has it: PageViews::ConfigurationError
+    # is not rescued; docs/canvas.md#history-api), Canvas's 404 for a route it does not
+    # have (an older version), or a proxy's bare text/plain "Not Found".
+    history_absent: Literal["unconfigured", "raising", "routes", "proxy"] = "unconfigured"
     quirks: ListQuirks = field(default_factory=ListQuirks)

@@ -52,7 +52,11 @@ class FaultConfig:
     stall_seconds: float = 10.0
     targets: Literal["page_views", "all"] = "page_views"
     broken_users: frozenset[int] = field(default_factory=frozenset)  # page views always 500
-    missing_users: frozenset[int] = field(default_factory=frozenset)  # page views 404
+    # Deleted users: page views and history calls naming them answer 404.
+    missing_users: frozenset[int] = field(default_factory=frozenset)
+    # Users outside the admin's accounts: page views and history calls naming them
+    # answer 401 (403 with `auth_error_status`), as they would for a teacher's token.
+    refused_users: frozenset[int] = field(default_factory=frozenset)
     # Page views after the first page always 500: a chain cut short mid-way.
     broken_after_first_users: frozenset[int] = field(default_factory=frozenset)
     # First page's rel="next" points at `foreign_origin`: a token-leak trap.

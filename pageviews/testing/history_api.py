@@ -76,8 +76,8 @@ def handle_history(
     route = request.route
     call = HistoryCall(route.kind, route.batch, route.query_id)
     history = config.history
-    if history is None:  # the export service is not configured
-        return replies.pv4_error(404, UNAVAILABLE), call
+    if history is None:
+        return _absent(config), call
     service = _Service(world, config, history, board)
     if route.kind == "start":
         reply, call = _start(service, request, call)
@@ -98,20 +98,39 @@ def _error(status: int, message: str) -> Reply:
     return replies.pv4_error(status, message)
 
 
+def _absent(config: FakeConfig) -> Reply:
+    """A Canvas without the History API: unconfigured, too old for its routes, or a proxy's."""
+    if config.history_absent == "routes":
+        return replies.not_found()
+    if config.history_absent == "proxy":
+        return replies.text_reply(404, "Not Found\n")
+    if config.history_absent == "raising":
+        return replies.errors_reply(500, "An error occurred.", error_report_id=4245)
+    return replies.pv4_error(404, UNAVAILABLE)
+
+
+def _user_refusal(service: _Service, caller: int, user_id: int) -> Reply | None:
+    """404 for a deleted user, 401/403 for one the caller may not view, else None."""
+    if user_id in service.config.faults.missing_users:
+        return replies.not_found()
+    if not _may_view(service, caller, user_id):
+        return replies.unauthorized(service.config.auth_error_status)
+    return None
+
+
 def _path_user(service: _Service, request: HistoryRequest) -> int | Reply:
     """Resolve the path's user (404) and check view_statistics on it (401/403)."""
     ref = request.route.user_ref or ""
     user_id = request.caller if ref == "self" else service.world.resolve_user(ref)
     if user_id is None:
         return replies.not_found()
-    if not _may_view(service, request.caller, user_id):
-        return replies.unauthorized(service.config.auth_error_status)
-    return user_id
+    return _user_refusal(service, request.caller, user_id) or user_id
 
 
 def _may_view(service: _Service, caller: int, user_id: int) -> bool:
     """Tell whether the caller holds view_statistics on the user (contract §6)."""
-    hidden = user_id in service.history.hidden_users
+    refused = service.config.faults.refused_users
+    hidden = user_id in service.history.hidden_users or user_id in refused
     return service.world.is_account_admin(caller) and not hidden
 
 
@@ -130,8 +149,10 @@ def _batch_users(service: _Service, request: HistoryRequest) -> tuple[int, ...] 
         user_id = world.resolve_user(ref)
         if user_id is None:
             return replies.not_found()
-        if not _may_view(service, request.caller, user_id):
-            return replies.unauthorized(service.config.auth_error_status)
+        # authorized_action over user_ids[]: the first user refused ends the request.
+        refusal = _user_refusal(service, request.caller, user_id)
+        if refusal is not None:
+            return refusal
         if user_id in users:
             return _error(400, f"Duplicate user ID found: {ref}")
         users.append(user_id)

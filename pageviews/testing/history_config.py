@@ -17,7 +17,8 @@ class HistoryConfig:
     test moves a job along by moving `now`.
     """
 
-    # A job is `queued` this long, then `running` for the run time, then done.
+    # A job is `queued` this long, then `running` for the run time, then done; a run
+    # time of math.inf makes jobs that never finish (and hold their requester's slot).
     queue_seconds: float = 2.0
     run_seconds: float = 5.0
     run_seconds_per_1000_rows: float = 0.0
@@ -52,5 +53,7 @@ class HistoryConfig:
     # created_at with milliseconds: ...T12:00:00.123Z, ...+00:00, or "2015-01-26 12:00:00.123".
     timestamps: Literal["z", "offset", "naive"] = "z"
     repeat_share: float = 0.01  # share of rows written twice
+    # Users one row in five of whom the files write without an id (as ListQuirks does).
+    idless_users: frozenset[int] = field(default_factory=frozenset)
     shard: int = 1  # ids in files are global: shard * 10**13 + local id
     running_status: Literal["running", "processing"] = "running"  # how polls name it

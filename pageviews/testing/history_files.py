@@ -130,6 +130,8 @@ def export_row(world: World, ref: Ref, config: HistoryConfig) -> dict[str, Any]:
         "http_method": view["http_method"],
         "remote_ip": view["remote_ip"],
     }
+    if user_id in config.idless_users and zlib.crc32(view["id"].encode()) % 5 == 0:
+        row["id"] = None
     if config.columns == "export":
         return row
     raw = {RAW_NAMES.get(k, k): v for k, v in row.items() if k != "url"}

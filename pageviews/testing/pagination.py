@@ -15,6 +15,8 @@ import orjson
 
 PER_PAGE: Final = 10
 MAX_PER_PAGE: Final = 100
+#: Page views go to 200 a page (PAGE_VIEWS_MAX_PER_PAGE in page_views_controller.rb).
+PAGE_VIEWS_MAX_PER_PAGE: Final = 200
 BOOKMARK_PREFIX: Final = "bookmark:"
 # Never echoed into pagination links (EXCLUDE_IN_PAGINATION_LINKS in lib/api.rb).
 EXCLUDED_PARAMS: Final = frozenset({"page", "per_page", "access_token", "api_key"})
@@ -34,11 +36,11 @@ def ruby_to_i(text: str) -> int:
     return sign * int(digits) if digits else 0
 
 
-def per_page(value: str | None) -> int:
-    """Return the page size for a `per_page` value: default 10, clamped to 1..100."""
+def per_page(value: str | None, maximum: int = MAX_PER_PAGE) -> int:
+    """Return the page size for a `per_page` value: default 10, clamped to 1..maximum."""
     if value is None:
         return PER_PAGE
-    return min(max(ruby_to_i(value), 1), MAX_PER_PAGE)
+    return min(max(ruby_to_i(value), 1), maximum)
 
 
 def encode_bookmark(bookmark: Sequence[object]) -> str:

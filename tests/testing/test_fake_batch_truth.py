@@ -59,7 +59,7 @@ def test_fewest_requests_by_hand(
 
 def test_fewest_requests_refuses_a_page_size_canvas_would_not_serve(small_world: World) -> None:
     with pytest.raises(ValueError, match="per_page"):
-        fewest_page_view_requests(small_world, [], START, END, per_page=101)
+        fewest_page_view_requests(small_world, [], START, END, per_page=201)
 
 
 async def _walk(session: aiohttp.ClientSession, url: str) -> int:

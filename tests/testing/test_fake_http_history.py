@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -18,6 +19,7 @@ import pytest
 from pageviews.testing import (
     FakeCanvas,
     FakeConfig,
+    FaultConfig,
     HistoryConfig,
     World,
     expected_history_ids,
@@ -99,6 +101,30 @@ async def test_without_history_all_six_calls_answer_404(
         assert response.status == 404
         body = await response.json()
         assert body == {"error": "Page views history is not available in this environment."}
+
+
+@pytest.mark.parametrize(
+    ("absent", "status", "content_type", "body"),
+    [
+        ("routes", 404, "application/json",
+         b'{"errors":[{"message":"The specified resource does not exist."}]}'),
+        ("proxy", 404, "text/plain", b"Not Found\n"),
+        # The controller's source: an export service not configured raises, unrescued.
+        ("raising", 500, "application/json",
+         b'{"errors":[{"message":"An error occurred."}],"error_report_id":4245}'),
+    ],
+)  # fmt: skip
+async def test_without_history_a_canvas_or_a_proxy_can_answer_its_own_way(
+    small_world: World, absent: str, status: int, content_type: str, body: bytes
+) -> None:
+    headers = {"Authorization": f"Bearer {small_world.admin_token}"}
+    config = FakeConfig(history_absent=absent)  # type: ignore[arg-type]
+    async with serve(small_world, config) as fake, aiohttp.ClientSession(headers=headers) as s:
+        for method, path in [("POST", BATCH), ("GET", f"{BATCH}/{UNKNOWN_ID}")]:
+            async with s.request(method, fake.url(path), json=MONTHS) as response:
+                assert response.status == status
+                assert response.content_type == content_type
+                assert await response.read() == body
 
 
 async def test_a_user_query_runs_to_a_gzip_file_with_every_view(small_world: World) -> None:
@@ -287,6 +313,42 @@ async def test_a_batch_stops_at_its_first_hidden_user(small_world: World) -> Non
     assert many[1]["errors"] == [{"message": "user not authorized to perform that action"}]
     assert unknown_first[0] == 404
     assert others[0] == 201
+
+
+async def test_deleted_and_refused_users_stop_a_batch_and_refuse_the_list_too(
+    small_world: World,
+) -> None:
+    users = _busiest(small_world, 4)
+    gone, outside = users[1], users[2]
+    faults = FaultConfig(missing_users=frozenset({gone}), refused_users=frozenset({outside}))
+    async with _fake(small_world, faults=faults, throttle=None) as (fake, session):
+        first_gone = await _start(fake, session, BATCH, {**MONTHS, "user_ids": users})
+        first_outside = await _start(
+            fake, session, BATCH, {**MONTHS, "user_ids": [users[0], outside, gone]}
+        )
+        alone = await _start(fake, session, f"/api/v1/users/{gone}/page_views/query", MONTHS)
+        others = await _start(fake, session, BATCH, {**MONTHS, "user_ids": [users[0], users[3]]})
+        listed = []
+        for user in users:
+            async with session.get(fake.url(f"/api/v1/users/{user}/page_views")) as response:
+                listed.append(response.status)
+    missing = (404, {"errors": [{"message": "The specified resource does not exist."}]})
+    assert first_gone == alone == missing
+    assert first_outside[0] == 401
+    assert others[0] == 201
+    assert listed == [200, 404, 401, 200]
+
+
+async def test_a_job_may_never_finish(small_world: World) -> None:
+    [uid] = _busiest(small_world)
+    config = HistoryConfig(queue_seconds=0, run_seconds=math.inf, max_jobs_per_requester=1)
+    async with _fake(small_world, config) as (fake, session):
+        _, started = await _start(fake, session, f"/api/v1/users/{uid}/page_views/query", MONTHS)
+        _advance(fake, 10**6)  # eleven days
+        _, polled = await _get(fake, session, started["poll_url"])
+        refused, _ = await _start(fake, session, BATCH, {**MONTHS, "user_ids": [uid]})
+    assert polled["status"] == "running"
+    assert refused == 429
 
 
 async def test_poll_and_results_know_only_valid_live_ids_of_their_route(
