@@ -316,3 +316,15 @@ def test_free_room_is_what_is_left_beyond_every_request_and_the_margin() -> None
         pacer.admit()
     assert pacer.free(0.0) == pytest.approx((599.95 - 5 * charge - 1.2 * charge) / charge)
     assert Pacer().free(0.0) == 0.0  # before a reply: as if full
+
+
+def test_a_blocked_clients_zero_is_not_a_level_to_wait_on() -> None:
+    # Canvas answers a blocked client 403 with X-Rate-Limit-Remaining 0.0 whatever its
+    # bucket holds; a server whose other replies carry no headers sent nothing else.
+    # Taken for a level, it held each request half a second, one at a time, for ever.
+    pacer = Pacer()
+    for step in range(4):
+        ticket = pacer.admit()
+        assert pacer.wait(step * 0.01, ticket) == 0.0
+        pacer.send(ticket)
+        pacer.on_throttle(step * 0.01 + 0.005, RateLimit(0.0, None), ticket)

@@ -251,6 +251,11 @@ class Pacer:
         measured low only asks for longer waits), so the ``remaining`` of refusals
         in a row shows the leak: they measure the outflow too.
         """
+        if rate is not None and rate.remaining == 0.0:
+            # Canvas's answer to a blocked client, whatever its bucket holds
+            # (docs/canvas.md#throttle-headers): not a level to steer by.
+            self.done(ticket or 0)
+            return
         if self.headers is None:
             self.headers = rate is not None
         if rate is None:
