@@ -9,6 +9,13 @@ bursts (several views a second, kept to the millisecond), so window edges and
 the range end fall inside seconds that hold more views. ``--max-per-page 50`` (or 10)
 runs it all against a fake that clamps pages as an older Canvas does. Not a test: the
 tests assert the same outcomes with bounds; this prints the figures.
+
+First, the history row (issue 22): the ``history-term`` course four months back on
+a hosted Canvas (30-day list, the History API with the costs of docs/canvas.md's
+history-costs, Canvas's bucket answering 429), run at ten times Canvas's pace as
+``make bench``'s hosted rows are; once uninterrupted, then killed with SIGKILL
+once jobs run and the bucket is near its mark, and started again at once: the
+rerun's throttled share and wall time against the uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -30,6 +39,7 @@ from pageviews.testing import (
     FakeCanvas,
     FakeConfig,
     FaultConfig,
+    HistoryConfig,
     ListQuirks,
     World,
     WorldSpec,
@@ -37,6 +47,10 @@ from pageviews.testing import (
     serve,
 )
 from pageviews.testing.report_files import assert_reports_exact
+from pageviews.testing.throttle import ThrottleConfig
+
+from .history_common import END as TERM_END
+from .history_common import NOW, RANGES, STUDENTS
 
 # The list endpoint alone: a 2015 range is past what the History API reaches from today.
 ARGS = ["1693", "--start_time", "2015-01-26", "--end_time", "2015-03-12",
@@ -145,7 +159,111 @@ async def faults(world: World, seed: int, quirks: ListQuirks) -> None:
     )
 
 
+#: The hosted term's command: four months back, the default ``--history auto``.
+TERM_ARGS = ["1693", "--start_time", "2015-01-01", "--end_time", "2015-04-19",
+             "--enrollment_types", "StudentEnrollment",
+             "--now", "2015-04-20T12:00:00Z"]  # fmt: skip
+PACE = 10.0  # times Canvas's pace, as make bench's hosted rows
+
+
+async def _tick(canvas: FakeCanvas) -> None:
+    """The fake's clock runs on from NOW at ``PACE`` times real time: jobs queue, run, end."""
+    began = time.monotonic()
+    while True:
+        canvas.config.now = NOW + timedelta(seconds=PACE * (time.monotonic() - began))
+        await anyio.sleep(0.05)
+
+
+def _term_config() -> tuple[FakeConfig, ThrottleConfig]:
+    throttle = replace(
+        ThrottleConfig(), status=429, list_cost_per_page_size=0.4, outflow=10.0 * PACE
+    )
+    config = FakeConfig(
+        throttle=throttle,
+        now=NOW,
+        latency=0.02,
+        retention_days=30,
+        history=HistoryConfig(queue_seconds=2, run_seconds=5),
+    )
+    return config, throttle
+
+
+def _throttled(requests: Sequence[Any]) -> str:
+    refused = sum(1 for r in requests if r.throttled)
+    return f"{refused}/{len(requests)} throttled ({refused / max(len(requests), 1):.1%})"
+
+
+async def history_row(world: World) -> None:
+    """Issue 22: a hosted term killed near the bucket's mark and started again at once."""
+    start = RANGES["4 months"]
+    truth = expected_reports(world, 1693, start, TERM_END, enrollment_types=STUDENTS)
+    walls = []
+    for kill in (False, True):
+        cwd = workspace(world.admin_token)
+        config, throttle = _term_config()
+        async with serve(world, config) as canvas, anyio.create_task_group() as tg:
+            tg.start_soon(_tick, canvas)
+            began = time.monotonic()
+            args = [*TERM_ARGS]
+            if kill:
+                mark = throttle.hwm - 3 * throttle.up_front_cost
+
+                def near_the_mark(c: FakeCanvas, mark: float = mark) -> bool:
+                    level = max((b.level for b in c.buckets.values()), default=0.0)
+                    polls = any(
+                        r.history is not None and r.history.kind == "poll" and r.status == 200
+                        for r in c.requests
+                    )
+                    return polls and level >= mark
+
+                process = await anyio.open_process(
+                    [sys.executable, "-m", "pageviews", *args], cwd=cwd, env=environment(canvas)
+                )
+                async with process:
+                    await canvas.wait_until(near_the_mark)
+                    process.send_signal(signal.SIGKILL)
+                    await process.wait()
+                killed_after = time.monotonic() - began
+            before = len(canvas.requests)
+            rerun_began = time.monotonic()
+            done = await anyio.run_process(
+                [sys.executable, "-m", "pageviews", *args],
+                cwd=cwd,
+                env=environment(canvas),
+                check=False,
+            )
+            wall = time.monotonic() - rerun_began
+            tg.cancel_scope.cancel()
+            starts = Counter(
+                r.history.user_ids
+                for r in canvas.requests
+                if r.history is not None and r.history.kind == "start" and r.status == 201
+            )
+        try:
+            assert_reports_exact(cwd, truth, 1693, start, TERM_END)
+            exact = "exact"
+        except AssertionError:
+            exact = "DIFFER"
+        twice = sum(n - 1 for n in starts.values())
+        if not kill:
+            walls.append(wall)
+            print(
+                f"hosted term, uninterrupted: exit {done.returncode} in {wall:.1f}s; "
+                f"{_throttled(canvas.requests)}; reports {exact}"
+            )
+            continue
+        print(
+            f"hosted term, SIGKILL after {killed_after:.1f}s near the bucket's mark, rerun at "
+            f"once: exit {done.returncode} in {wall:.1f}s ({killed_after + wall:.1f}s in all, "
+            f"{(killed_after + wall) / walls[0]:.2f}x the uninterrupted run); rerun "
+            f"{_throttled(canvas.requests[before:])}; {twice} queries started twice; "
+            f"reports {exact}"
+        )
+
+
 async def main(max_per_page: int) -> None:
+    if max_per_page == 100:
+        await history_row(World.generate(WorldSpec.preset("history-term")))
     world = World.generate(WorldSpec.preset("test"))
     truth = expected_reports(world, 1693, START, END, enrollment_types=["StudentEnrollment"])
     quirks = ListQuirks(max_per_page=max_per_page)
