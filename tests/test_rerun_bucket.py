@@ -3,14 +3,17 @@ slowly: no burst of refusals, and exact reports."""
 
 from __future__ import annotations
 
+import signal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from pageviews.canvas.retry import RetryPolicy
-from pageviews.testing import FakeConfig, LeakyBucket, ThrottleConfig, World, serve
+from pageviews.testing import FakeCanvas, FakeConfig, LeakyBucket, ThrottleConfig, World, serve
 from pageviews.testing.report_files import assert_reports_exact
 
+from .cli_process import FAST_RETRIES, SEED_ARGS, finish, run_cli, start_cli, write_token
 from .harvesting import END, START, harvest, truth_for
 
 pytestmark = pytest.mark.anyio
@@ -42,3 +45,33 @@ async def test_a_run_into_a_bucket_left_near_its_mark_opens_up_slowly(
         truth = truth_for(canvas)
     assert_reports_exact(tmp_path, truth, 1693, START, END)
     assert result.stats.throttled <= max(3, 0.05 * result.stats.requests), result.stats
+
+
+async def test_a_list_harvest_killed_near_the_tiny_buckets_mark_reruns_exact(
+    small_world: World, tmp_path: Path
+) -> None:
+    # Issue 10's tiny bucket as it is (outflow 3/s), the list endpoint alone: killed
+    # a third of the way, its charges in flight, the same command at once inherits the
+    # level they leave (the levels above seed it near and past the mark).
+    tiny = replace(TINY, outflow=3.0)
+    write_token(tmp_path, small_world.admin_token)
+    args = [*SEED_ARGS, "--history", "never", *FAST_RETRIES]
+    async with serve(small_world, FakeConfig(throttle=tiny, latency=0.01)) as canvas:
+
+        def a_third_read(c: FakeCanvas) -> bool:
+            return sum(1 for r in c.requests if r.status == 200 and "/page_views" in r.path) >= 25
+
+        process = await start_cli(canvas, tmp_path, args)
+        async with process:
+            await canvas.wait_until(a_third_read)
+            process.send_signal(signal.SIGKILL)
+            code, _ = await finish(process)
+        assert code == -signal.SIGKILL
+        before = len(canvas.requests)
+        code, _, err = await run_cli(canvas, tmp_path, args)
+        rerun = canvas.requests[before:]
+        truth = truth_for(canvas)
+    assert code == 0, err
+    assert_reports_exact(tmp_path, truth, 1693, START, END)
+    throttled = sum(r.throttled for r in rerun)
+    assert throttled <= 0.05 * len(rerun), f"{throttled} of {len(rerun)}"
