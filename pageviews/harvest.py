@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .batch import harvest_courses
-from .canvas.client import DEFAULT_CONCURRENCY, CanvasClient, ClientStats
+from .canvas.client import CanvasClient, ClientStats
 from .engine import Progress
 from .errors import NotFoundError, OutputDirError, PermissionDeniedError, TransientError
 from .notes import LATE_VIEWS, late_views_note, list_window_warning
-from .options import DEFAULT_HISTORY, STATE_FILE, BatchOptions
-from .outputs.formats import DEFAULT_FORMATS
+from .options import LIST_WINDOW_DAYS, STATE_FILE, BatchOptions, RunSettings
 from .outputs.render import check_writable
 from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
-from .sources.history_calls import DEFAULT_HISTORY_WAIT
 from .sources.history_plan import plan_sources
 from .timerange import TimeRange
 
@@ -38,62 +36,25 @@ __all__ = [
     "range_warnings",
 ]
 
-#: Hosted Canvas's list endpoint serves about this many days (contract §8).
-LIST_WINDOW_DAYS = 30
-
 
 @dataclass(frozen=True, slots=True)
-class HarvestOptions:
-    """What to harvest and where to put it."""
+class HarvestOptions(RunSettings):
+    """One course to harvest, its reports written straight into ``out_dir``.
+
+    The settings and their defaults are :class:`~pageviews.options.RunSettings`'s,
+    shared with :class:`~pageviews.options.BatchOptions`; this adds the one course.
+    """
 
     course: str | int
     time_range: TimeRange
-    enrollment_types: tuple[str, ...] | None = None
-    enrollment_states: tuple[str, ...] | None = None
-    out_dir: Path = Path()
-    state_path: Path | None = None
-    fresh: bool = False
-    workers: int = DEFAULT_CONCURRENCY
-    split_heavy_users: bool = True
-    excel: bool = False  # CSV for spreadsheets: a BOM, and formula-like cells quoted
-    incremental: bool = False
-    overlap: timedelta = LATE_VIEWS
-    formats: tuple[str, ...] = DEFAULT_FORMATS  # any of csv, json, jsonl, parquet
-    records_dataset: bool = False  # page-views_<course>_<range>, one row per view
-    include_ip: bool = False  # remote_ip in the records dataset
-    summary: bool = True  # summary_<course>_<range>.html
-    history: str = DEFAULT_HISTORY  # see BatchOptions
-    list_window_days: int = LIST_WINDOW_DAYS
-    history_wait: float = DEFAULT_HISTORY_WAIT  # see BatchOptions
-
-    @property
-    def store_path(self) -> Path:
-        """Where the state store lives (``--state``, default in the output directory)."""
-        return self.state_path or self.out_dir / STATE_FILE
 
     def as_batch(self) -> BatchOptions:
         """The same harvest as a batch of one course, written straight into ``out_dir``."""
         return BatchOptions(
             courses=(self.course,),
             time_range=self.time_range,
-            enrollment_types=self.enrollment_types,
-            enrollment_states=self.enrollment_states,
-            out_dir=self.out_dir,
-            state_path=self.state_path,
             course_dirs=False,
-            incremental=self.incremental,
-            overlap=self.overlap,
-            fresh=self.fresh,
-            workers=self.workers,
-            split_heavy_users=self.split_heavy_users,
-            excel=self.excel,
-            formats=self.formats,
-            records_dataset=self.records_dataset,
-            include_ip=self.include_ip,
-            summary=self.summary,
-            history=self.history,
-            list_window_days=self.list_window_days,
-            history_wait=self.history_wait,
+            **self.settings(),
         )
 
 
@@ -127,7 +88,7 @@ def range_warnings(
 ) -> list[str]:
     """Say which seconds the list endpoint alone may have missed (``never``), if any.
 
-    Only hosted Canvas cuts the list endpoint back (contract §8); a self-hosted one
+    Only hosted Canvas cuts the list endpoint back (docs/canvas.md#retention); a self-hosted one
     serves every view, and this run cannot tell which it read from. So the seconds
     past the window are said to be possibly missing, never to be missing. A harvest
     says it from what it read (:func:`~pageviews.notes.course_notes`), in these words.

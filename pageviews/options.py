@@ -1,16 +1,21 @@
-"""What a run harvests and where it puts it: the options every stage reads, checked once."""
+"""What a run harvests and where it puts it: the options every stage reads, checked once.
+
+:class:`RunSettings` holds every setting a run of one course and a batch share, with
+the one set of defaults the library and the command line both read.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import orjson
 
 from .canvas.client import DEFAULT_CONCURRENCY
 from .errors import UsageError
+from .notes import LATE_VIEWS
 from .outputs.formats import DEFAULT_FORMATS, FORMATS, arrow, parse_formats
 from .sources.history_calls import DEFAULT_HISTORY_WAIT
 from .sources.history_plan import MODES
@@ -19,6 +24,8 @@ from .timerange import TimeRange
 STATE_FILE = "pageviews-state.sqlite"
 #: Where older views come from unless told otherwise, for the library and the CLI alike.
 DEFAULT_HISTORY: Final = "auto"
+#: Hosted Canvas's list endpoint serves about this many days (docs/canvas.md#retention).
+LIST_WINDOW_DAYS: Final = 30
 ENROLLMENT_TYPES = (
     "StudentEnrollment",
     "TeacherEnrollment",
@@ -37,20 +44,21 @@ ENROLLMENT_STATES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class BatchOptions:
-    """What to harvest and where to put it; checked when built."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSettings:
+    """How a run harvests and writes, whatever courses it harvests.
 
-    courses: tuple[str | int, ...]
-    time_range: TimeRange
+    :class:`BatchOptions` and :class:`~pageviews.harvest.HarvestOptions` add the courses
+    and the range; the command line's flags take their defaults from these fields.
+    """
+
     enrollment_types: tuple[str, ...] | None = None
     enrollment_states: tuple[str, ...] | None = None
     out_dir: Path = Path()
     state_path: Path | None = None
-    #: ``OUT_DIR/<course_id>/`` per course; False writes one course straight into OUT_DIR.
-    course_dirs: bool = True
     incremental: bool = False
-    overlap: timedelta = timedelta(hours=1)
+    #: With ``incremental``: re-read this much before each user's coverage, for late views.
+    overlap: timedelta = LATE_VIEWS
     fresh: bool = False
     workers: int = DEFAULT_CONCURRENCY
     split_heavy_users: bool = True
@@ -65,10 +73,29 @@ class BatchOptions:
     #: Where older views come from: ``auto`` (history beyond the list window), ``only``
     #: (history wherever it reaches) or ``never`` (the list endpoint alone).
     history: str = DEFAULT_HISTORY
-    list_window_days: int = 30  # the list endpoint's window, counted back from now
+    list_window_days: int = LIST_WINDOW_DAYS  # the list endpoint's window, back from now
     #: Seconds a history job may stay queued or running, and a start wait for a free
     #: slot while none of this run's jobs ends; then its users are incomplete.
     history_wait: float = DEFAULT_HISTORY_WAIT
+
+    @property
+    def store_path(self) -> Path:
+        """Where the state store lives (``--state``, default in the output directory)."""
+        return self.state_path or self.out_dir / STATE_FILE
+
+    def settings(self) -> dict[str, Any]:
+        """These settings by name, to build another options type with the same ones."""
+        return {f.name: getattr(self, f.name) for f in fields(RunSettings)}
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions(RunSettings):
+    """What to harvest and where to put it; checked when built."""
+
+    courses: tuple[str | int, ...]
+    time_range: TimeRange
+    #: ``OUT_DIR/<course_id>/`` per course; False writes one course straight into OUT_DIR.
+    course_dirs: bool = field(default=True, kw_only=True)
 
     def __post_init__(self) -> None:
         if not isinstance(self.courses, tuple) or not self.courses:
@@ -98,11 +125,6 @@ class BatchOptions:
             raise UsageError("--history-wait must be positive")
         if self.workers < 1 or self.overlap < timedelta(0):
             raise UsageError("workers must be positive and the overlap not negative")
-
-    @property
-    def store_path(self) -> Path:
-        """Where the state store lives (``--state``, default in the output directory)."""
-        return self.state_path or self.out_dir / STATE_FILE
 
     @property
     def refs(self) -> tuple[str, ...]:

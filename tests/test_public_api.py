@@ -12,7 +12,7 @@ import pytest
 import pageviews
 import pageviews.testing
 from pageviews import BatchOptions, HarvestOptions, TimeRange
-from pageviews.cli import build_parser
+from pageviews.cli.parser import build_parser
 from pageviews.testing import World, expected_reports
 
 from .harvesting import END, START, STUDENTS

@@ -45,6 +45,8 @@ DEFAULT_CONCURRENCY = 32
 #: The largest response body read: a page of 100 page views is about 60 KB, so this is
 #: generous headroom, and it bounds memory against a runaway or inflating body.
 DEFAULT_MAX_BODY = 16 * 2**20
+#: Seconds one request may take, body included, before it is retried.
+DEFAULT_TIMEOUT = 60.0
 #: aiohttp's own timeouts are off (its session default cuts at 300 s): the deadline rules.
 _NO_AIOHTTP_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
@@ -112,7 +114,7 @@ class CanvasClient:
         *,
         retry: RetryPolicy | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
-        timeout: float = 60.0,
+        timeout: float = DEFAULT_TIMEOUT,
         adaptive: bool = True,
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:

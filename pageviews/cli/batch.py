@@ -3,42 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-import anyio
-
-from .batch import BatchResult, harvest_courses
-from .canvas.client import CanvasClient
-from .cli import (
-    Invocation,
-    _say,
-    build_parser,
-    json_lines,
-    logging_for,
-    resolve_client,
-    selected_range,
-    with_client,
-)
-from .courselist import course_ref, courses_file, unique
-from .engine import Progress
-from .errors import (
-    CanvasUnreachableError,
-    CoursesFailedError,
-    IncompleteHarvestError,
-    UsageError,
-)
-from .gctune import fewer_collections
-from .interrupts import SigtermWatch, Terminated
-from .jsonlog import emit
-from .options import BatchOptions
-from .outputs.batchsummary import write_summary
-from .outputs.formats import DEFAULT_FORMATS, parse_formats
-from .progress import counted
+from ..batch import BatchResult, harvest_courses
+from ..canvas.client import CanvasClient
+from ..courselist import course_ref, courses_file, unique
+from ..engine import Progress
+from ..errors import CoursesFailedError, IncompleteHarvestError, UsageError
+from ..interrupts import Terminated
+from ..jsonlog import emit
+from ..options import BatchOptions
+from ..outputs.batchsummary import write_summary
+from ..progress import counted
+from .invocation import Invocation, resolve_client, selected
+from .parser import build_parser
+from .session import run_job
+from .shell import json_lines, say
 
 
 def batch_options(args: argparse.Namespace) -> BatchOptions:
@@ -63,28 +47,12 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
         raise UsageError("name courses, or --account with --term, not both")
     if args.account is None and not refs:
         raise UsageError("no courses: name them, give --courses-file, or --account and --term")
-    time_range, types, states = selected_range(args)
+    time_range, settings = selected(args)
     return BatchOptions(
         courses=unique(refs) or ("(account)",),
         time_range=time_range,
-        enrollment_types=types,
-        enrollment_states=states,
-        out_dir=args.out_dir,
-        state_path=args.state,
         course_dirs=True,
-        incremental=args.incremental,
-        overlap=timedelta(minutes=args.overlap),
-        fresh=args.fresh,
-        workers=args.concurrency,
-        split_heavy_users=not args.no_split,
-        excel=args.excel,
-        formats=parse_formats(args.format) if args.format else DEFAULT_FORMATS,
-        records_dataset=args.records_dataset,
-        include_ip=args.include_ip,
-        summary=not args.no_summary,
-        history=args.history,
-        list_window_days=args.list_window_days,
-        history_wait=args.history_wait,
+        **settings.settings(),
     )
 
 
@@ -103,7 +71,6 @@ def batch_main(args: list[str], holder: list[Invocation]) -> int:
     options = batch_options(parsed)
     inv = resolve_client(parsed, os.environ, options)
     holder.append(inv)
-    sigterm = SigtermWatch()
     moment = inv.now
     clock = (lambda: datetime.now(UTC)) if moment is None else (lambda: moment)
 
@@ -114,28 +81,11 @@ def batch_main(args: list[str], holder: list[Invocation]) -> int:
             chosen = replace(options, courses=refs)
         return await harvest_courses(client, chosen, progress=progress, now=clock)
 
-    async def run() -> tuple[BatchResult, BatchOptions]:
-        with sigterm.cancelling_this_task():
-            result = await with_client(inv, job)
-        courses = tuple(c.ref for c in result.courses)
-        return result, replace(options, courses=courses) if courses else options
-
-    try:
-        with fewer_collections(), logging_for(inv):
-            result, done = anyio.run(run)
-    except asyncio.CancelledError:
-        if sigterm.seen:
-            raise Terminated from None
-        raise
-    except CanvasUnreachableError as exc:
-        if not options.store_path.exists():
-            raise
-        raise CanvasUnreachableError(
-            f"{exc}; what was harvested is kept in {options.store_path}: "
-            "run the same command again to resume"
-        ) from None
+    result, terminated = run_job(inv, job)
+    courses = tuple(c.ref for c in result.courses)
+    done = replace(options, courses=courses) if courses else options
     paths = write_summary(result, done)
-    if sigterm.seen:
+    if terminated:
         raise Terminated
     if not parsed.quiet:
         _summarize(result, paths["json"])
@@ -180,14 +130,14 @@ def _summarize(result: BatchResult, summary: Path) -> None:
                 users=course.users,
             )
         else:
-            _say(line)
+            say(line)
         for user_id, detail in course.failed_users:
-            _say(f"INCOMPLETE user {user_id} of course {label}: {detail}")
+            say(f"INCOMPLETE user {user_id} of course {label}: {detail}")
     # As the single-course command says them, after the courses' outcomes; the batch's
     # totals stay the last line (log collectors read it as the run's outcome).
     for line in _notes_said(result):
-        _say(line)
-    _say(
+        say(line)
+    say(
         f"batch: {counted(len(result.courses), 'course')}, {counted(result.users, 'user')} "
         f"read once each, {counted(sum(c.records for c in result.courses), 'page view')} in "
         f"{result.seconds:.1f}s ({counted(stats.requests, 'request')}, {stats.throttled} "

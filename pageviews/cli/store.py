@@ -7,22 +7,28 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .cli import _Parser, _say
-from .errors import NoStoredHarvestError
-from .store import Store, store_lock
-from .timerange import canvas_timestamp, parse_bound, parse_timezone
+from ..errors import NoStoredHarvestError
+from ..options import STATE_FILE
+from ..store import Store, store_lock
+from ..timerange import canvas_timestamp, parse_bound, parse_timezone
+from .parser import DEFAULT_TIMEZONE, Parser
+from .shell import say
 
-DEFAULT_STORE = Path("pageviews-state.sqlite")
+DEFAULT_STORE = Path(STATE_FILE)
 
 
 def build_store_parser() -> argparse.ArgumentParser:
     """``info`` and ``prune``, each on one store."""
-    p = _Parser(prog="pageviews store", description="Look after a state store.")
+    p = Parser(prog="pageviews store", description="Look after a state store.")
     sub = p.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="size, users, views, coverage span, courses")
     prune = sub.add_parser("prune", help="forget page views (and coverage) before a date")
     prune.add_argument("--before", required=True, metavar="DATE", help="YYYY-MM-DD, or -Nd")
-    prune.add_argument("--timezone", default="UTC", help="zone for the date (default UTC)")
+    prune.add_argument(
+        "--timezone",
+        default=DEFAULT_TIMEZONE,
+        help=f"zone for the date (default {DEFAULT_TIMEZONE})",
+    )
     for command in (info, prune):
         command.add_argument("--state", type=Path, default=DEFAULT_STORE, help="the state store")
     return p
@@ -48,7 +54,7 @@ def store_main(args: list[str]) -> int:
                     now=datetime.now(UTC),
                 )
                 views, cover = store.prune(canvas_timestamp(when))
-                _say(
+                say(
                     f"pruned {views:,} page views and {cover:,} coverage intervals before "
                     f"{canvas_timestamp(when)} from {path}"
                 )
