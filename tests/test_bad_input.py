@@ -127,6 +127,8 @@ CASES = [
          "error: Canvas's page-view history is not available here (HTTP 404: Page views history "
          "is not available in this environment.); --history only cannot read anything here",
          args=("--history", "only")),
+    Case("--overlap negative or past a year", 2, "error: --overlap must be 0 to 527,040 minutes",
+         args=("--overlap=-5",), before_any_request=True),
     Case("unknown time zone", 2, "error: unknown time zone 'Mars/Base'",
          args=("--timezone", "Mars/Base"), before_any_request=True),
     Case("unknown enrollment type or state", 2, "error: unknown enrollment state 'actve'",

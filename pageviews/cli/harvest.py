@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from ..canvas.client import CanvasClient
 from ..engine import Progress
-from ..errors import IncompleteHarvestError, UsageError
+from ..errors import IncompleteHarvestError
 from ..harvest import HarvestOptions, HarvestResult, harvest_course
 from ..interrupts import Terminated
 from ..progress import counted, summary_lines
@@ -20,10 +20,7 @@ from .shell import say
 
 def resolve(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]) -> Invocation:
     """Validate the parsed arguments and gather the run's inputs."""
-    options = selection(args)
-    if args.overlap < 0:
-        raise UsageError("--overlap must not be negative")
-    return resolve_client(args, environ, options)
+    return resolve_client(args, environ, selection(args))
 
 
 def harvest_main(args: list[str], holder: list[Invocation]) -> int:

@@ -22,6 +22,9 @@ from ..outputs.formats import parse_formats
 from ..timerange import TimeRange, parse_bound, parse_timezone
 from ..tokens import read_token
 
+#: The longest --overlap taken: re-reading more than a year is no longer an overlap.
+_MAX_OVERLAP_MINUTES = 366 * 24 * 60
+
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
@@ -86,6 +89,8 @@ def selected(args: argparse.Namespace) -> tuple[TimeRange, RunSettings]:
     )
     if "history" not in args:
         return TimeRange(start, end), settings
+    if not 0 <= args.overlap <= _MAX_OVERLAP_MINUTES:
+        raise UsageError(f"--overlap must be 0 to {_MAX_OVERLAP_MINUTES:,} minutes (a year)")
     return TimeRange(start, end), replace(
         settings,
         fresh=args.fresh,
