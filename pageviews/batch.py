@@ -151,16 +151,8 @@ async def _harvest_locked(
 
         planner = Planner(client, store, run, selection, int(me["id"]), progress, clash)
         refusals, rights = Refusals(), TokenRights(client)
-        # Poll as the Canvas UI does (every 5 s), growing to the retry cap; a test's
-        # fast retry policy makes the polls fast too.
         history = HistorySource(
-            client,
-            mode=mode,
-            refusals=refusals,
-            rights=rights,
-            poll_initial=5 * client.retry.initial,
-            poll_cap=client.retry.cap,
-            wait=options.history_wait,
+            client, mode=mode, refusals=refusals, rights=rights, wait=options.history_wait
         )
         left = store.started_queries(run.run_id)
         history.jobs.resume([qid for key, qid in left if store.group_units(run.run_id, key)])

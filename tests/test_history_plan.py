@@ -14,7 +14,6 @@ from pageviews.sources.history_plan import (
     months_of,
     next_step,
     plan_sources,
-    poll_wait,
 )
 
 NOW = datetime(2015, 5, 20, 12, 0, 0, 250_000, tzinfo=UTC)
@@ -73,12 +72,6 @@ def test_job_decisions() -> None:
     assert next_step("failed", "RESULT_SIZE_LIMIT_EXCEEDED", 0) == "split"
     assert next_step("failed", "INTERNAL_ERROR", 0) == "restart"
     assert next_step("failed", "INTERNAL_ERROR", 3) == "fail"
-
-
-def test_polls_back_off_to_a_cap_and_honour_retry_after() -> None:
-    waits = [poll_wait(n, 5.0, 60.0, None) for n in range(10)]
-    assert waits[0] == 5.0 and waits == sorted(waits) and waits[-1] == 60.0
-    assert poll_wait(0, 5.0, 60.0, 30.0) == 30.0
 
 
 def test_a_large_job_splits_users_then_months() -> None:

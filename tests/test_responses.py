@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from multidict import CIMultiDict
 
+from pageviews.canvas.outcomes import is_throttle
 from pageviews.canvas.ratelimit import RateLimit, rate_limit_from_headers, retry_after_seconds
-from pageviews.canvas.responses import decipher, is_throttle
+from pageviews.canvas.responses import decipher
 from pageviews.errors import (
     AuthenticationError,
     BadRequestError,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import anyio
 import pytest
 
 from pageviews.canvas.retry import RetryPolicy, is_retryable
@@ -137,3 +138,37 @@ async def test_throttles_are_bounded_by_time_and_faults_by_count() -> None:
     with pytest.raises(TransientError, match="boom"):
         await flaky()
     assert calls == 7  # the third fault ends it; the throttles between did not count
+
+
+def test_job_polls_back_off_from_five_initial_waits_to_the_cap() -> None:
+    policy = RetryPolicy(initial=1.0, cap=60.0)
+    waits = [policy.poll_pause(n) for n in range(10)]
+    assert waits[0] == 5.0 and waits == sorted(waits) and waits[-1] == 60.0
+    assert policy.poll_pause(5000) == 60.0  # no OverflowError either
+
+
+@pytest.mark.anyio
+async def test_a_job_wait_is_bounded_by_its_own_time_counted_afresh_from_since() -> None:
+    now = [100.0]
+    policy = RetryPolicy(initial=1.0, cap=60.0).with_job_wait(30.0)
+    job = policy.job_waits(lambda: now[0])
+    now[0] = 120.0
+    assert job.left() == 10.0
+    ended = [0.0]
+    slot = policy.job_waits(lambda: now[0], since=lambda: ended[0])
+    now[0] = 140.0
+    assert slot.left() == 10.0
+    ended[0] = 135.0  # a job of ours ended: the bound counts from then
+    assert slot.left() == 25.0
+    now[0] = 170.0
+    assert slot.left() <= 0 and job.left() <= 0
+
+
+@pytest.mark.anyio
+async def test_a_job_pause_ends_early_when_woken() -> None:
+    job = RetryPolicy(initial=10.0, cap=60.0).job_waits()
+    woken = anyio.Event()
+    woken.set()
+    with anyio.fail_after(5):
+        await job.pause(woken)  # a 50 s pause, ended at once
+    assert job.step == 1

@@ -1,43 +1,45 @@
 """A thin Canvas client around one injected ``aiohttp.ClientSession``.
 
-It moves bytes and hands them to the pure code: :func:`~pageviews.canvas.responses.decipher`
-for meaning, the retry policy for persistence, the gate for concurrency.
+It moves bytes and hands them to the pure code: :func:`~pageviews.canvas.outcomes.classify`
+for meaning, the retry policy for persistence, the gate for concurrency. It alone
+counts requests, throttles and retries (:class:`ClientStats`) and tells the gate.
 """
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 import anyio
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from ..errors import (
-    BodyTooLargeError,
-    CanvasUnreachableError,
     NotFoundError,
     ProtocolError,
     ThrottledError,
-    TransientError,
     UsageError,
 )
+from .failures import failure
 from .limiter import AdaptiveLimit, Gate
 from .links import check_same_origin
+from .outcomes import LIST, RESULTS, Answer, Call, Outcome, classify
 from .pagination import PER_PAGE, walk
-from .ratelimit import rate_limit_from_headers
-from .responses import GZIP_MAGIC, Page, decipher
+from .ratelimit import RateLimit, rate_limit_from_headers
+from .responses import Page, decipher
 from .retry import RetryPolicy
+from .transport import body_chunks, error_head, nothing, read_capped, transport_errors
+
+Chunks = AsyncIterator[bytes]
+#: Takes a download's body, a chunk at a time; starts over on each call.
+Reader = Callable[[Chunks], Awaitable[None]]
 
 #: A page of 100 views is about 60 KB; a read buffer that holds it whole takes it in
 #: fewer reads than aiohttp's 64 KiB default (about a third less client CPU a request).
 READ_BUFFER = 256 * 1024
-_ERROR_BYTES = 4096  # of a download's error reply: its message is at the start
 #: The most requests in flight. Hosted Canvas's rate-limit headers hold the adaptive
 #: limit near 11 anyway (12 up-front charges of 50 fill a 600 bucket); this ceiling
 #: matters where Canvas sends no such headers (throttling off), where latency decides.
@@ -49,24 +51,17 @@ DEFAULT_MAX_BODY = 16 * 2**20
 DEFAULT_TIMEOUT = 60.0
 #: aiohttp's own timeouts are off (its session default cuts at 300 s): the deadline rules.
 _NO_AIOHTTP_TIMEOUT = aiohttp.ClientTimeout(total=None)
+#: What the retry policy retries: the bucket full, or a fault.
+_RETRIED = frozenset({Outcome.THROTTLED, Outcome.FAULT})
+_OK_BODIES = frozenset({200, 204})  # a download's success, and its empty one
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A reply read whole: status, headers and body (token scrubbed)."""
+    """A reply read whole, its meaning and its body (token scrubbed)."""
 
-    status: int
-    headers: CIMultiDictProxy[str]
+    answer: Answer
     body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Download:
-    """A reply whose body streams in as ``chunks``."""
-
-    status: int
-    headers: CIMultiDictProxy[str]
-    chunks: AsyncIterator[bytes]
 
 
 @dataclass(slots=True)
@@ -148,7 +143,7 @@ class CanvasClient:
         query = f"?{urlencode(params)}" if params else ""
         return f"{self.base_url}{path}{query}"
 
-    async def get(self, url: str, *, attempts: int | None = None, kind: str = "") -> Page:
+    async def get(self, url: str, *, attempts: int | None = None, kind: Call = LIST) -> Page:
         """GET one URL on the Canvas origin, retrying transient failures."""
         check_same_origin(url, self.base_url)
         policy = self.retry if attempts is None else self.retry.with_attempts(attempts)
@@ -160,10 +155,10 @@ class CanvasClient:
     def _on_retry(self, exc: BaseException) -> None:
         self.stats.retries += 1
 
-    async def _get_once(self, url: str, kind: str = "") -> Page:
+    async def _get_once(self, url: str, kind: Call = LIST) -> Page:
         async with self.gate.slot(kind):
             self.stats.requests += 1
-            with self._transport(), anyio.fail_after(self.deadline):
+            with transport_errors(self.base_url, self.deadline), anyio.fail_after(self.deadline):
                 async with self.session.get(
                     URL(url, encoded=True),
                     headers=self._headers,
@@ -178,10 +173,9 @@ class CanvasClient:
                 # Authorization header into it.
                 body = self._redact(body)
             try:
-                page = decipher(status, headers, body, url)
+                page = decipher(status, headers, body, url, kind)
             except ThrottledError:
-                self.stats.throttled += 1
-                self.gate.throttled(rate_limit_from_headers(headers))
+                self._throttled(rate_limit_from_headers(headers))
                 raise
             if page.next_url is not None:
                 # Refused here, before the page is returned: a refused link is never stored.
@@ -190,45 +184,36 @@ class CanvasClient:
             self.stats.pages += 1
             return page
 
-    @contextmanager
-    def _transport(self) -> Iterator[None]:
-        """Map aiohttp's failures to ours; their text never names request headers."""
-        try:
-            yield
-        except aiohttp.ClientConnectorError as exc:
-            # Its text names only host and port, never request headers.
-            raise CanvasUnreachableError(
-                f"cannot connect to {self.base_url}: {exc.strerror}"
-            ) from None
-        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
-            raise TransientError(
-                f"connection dropped mid-response ({type(exc).__name__})"
-            ) from None
-        except aiohttp.ClientOSError as exc:
-            raise TransientError(
-                f"connection error ({exc.strerror or type(exc).__name__})"
-            ) from None
-        except TimeoutError:
-            raise TransientError(
-                f"Canvas did not answer within {self.deadline:g} s (--timeout)"
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise TransientError(f"HTTP client error ({type(exc).__name__})") from None
+    def _throttled(self, rate: RateLimit | None) -> None:
+        """Count a reply of Canvas's request throttle, and tell the gate."""
+        self.stats.throttled += 1
+        self.gate.throttled(rate)
 
-    async def send(
-        self, method: str, url: str, form: Sequence[tuple[str, str]] = (), *, kind: str = ""
-    ) -> Reply:
-        """One try of any call through the gate, its reply undeciphered (the caller decides).
+    def _judged(self, answer: Answer, call: Call) -> Answer:
+        """``answer``, counted; raised when the policy retries it (a throttle or a fault)."""
+        if answer.outcome is Outcome.THROTTLED:
+            self._throttled(answer.rate)
+        if answer.outcome in _RETRIED:
+            raise failure(answer, call)
+        return answer
 
-        For the History API, whose 429 and 503 mean "jobs still running" and "queue
-        full", not a full bucket (contract §9): the gate only reads the rate headers.
+    async def post(self, url: str, form: Sequence[tuple[str, str]], *, kind: Call) -> Reply:
+        """POST a form, retrying throttles and faults; any other reply is returned, classified.
+
+        For the History API, whose 429 and 503 on a start mean "jobs still running"
+        and "queue full" (docs/canvas.md#history-api), which the caller waits out.
         """
         check_same_origin(url, self.base_url)
+        async for attempt in self.retry.retrying(self._on_retry):
+            with attempt:
+                return await self._post_once(url, form, kind)
+        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
+
+    async def _post_once(self, url: str, form: Sequence[tuple[str, str]], kind: Call) -> Reply:
         async with self.gate.slot(kind):
             self.stats.requests += 1
-            with self._transport(), anyio.fail_after(self.deadline):
-                async with self.session.request(
-                    method,
+            with transport_errors(self.base_url, self.deadline), anyio.fail_after(self.deadline):
+                async with self.session.post(
                     URL(url, encoded=True),
                     headers=self._headers,
                     data=list(form) or None,
@@ -238,38 +223,46 @@ class CanvasClient:
                     body = await read_capped(response, self.max_body)
                     status, headers = response.status, response.headers
             self.gate.observe(rate_limit_from_headers(headers), kind)
-            return Reply(status, headers, self._redact(body))
+        body = self._redact(body)
+        return Reply(self._judged(classify(kind, status, headers, body), kind), body)
 
     def _redact(self, body: bytes) -> bytes:
         """``body`` with the token replaced: error text reaches stderr and the store."""
         return body.replace(self._token, b"[token]")
 
-    async def error_body(self, download: Download) -> bytes:
-        """The start of a download's error reply: inflated if gzipped, the token redacted."""
-        head = b""
-        async for chunk in download.chunks:
-            head += chunk
-            if len(head) >= _ERROR_BYTES:
-                break
-        if head.startswith(GZIP_MAGIC):  # downloads keep gzip (see download)
-            try:
-                head = zlib.decompressobj(wbits=31).decompress(head, _ERROR_BYTES)
-            except zlib.error:
-                head = b""
-        return self._redact(head[:_ERROR_BYTES])
+    async def download(self, url: str, read: Reader, *, kind: Call = RESULTS) -> Outcome:
+        """Stream one GET's body into ``read``, retried as the policy says; how it ended.
 
-    @asynccontextmanager
-    async def download(self, url: str, *, kind: str = "") -> AsyncIterator[Download]:
-        """Stream one GET's body in chunks (an export file may be hundreds of MB).
+        ``OK`` once ``read`` took the whole body (no bytes for a 204); ``GONE`` when
+        Canvas no longer has it; ``BAD_REQUEST`` when it was unusable twice (asked
+        once more first, docs/canvas.md#history-files). ``read`` must start over
+        each time: a :class:`TransientError` it raises (a body cut off) is retried.
 
         The chunks are the bytes as sent, gzip or not (the caller sniffs it). The
         deadline applies to each chunk, not the whole file: a large file takes
         long, a stalled one does not.
         """
         check_same_origin(url, self.base_url)
+        unusable = 0
+        async for attempt in self.retry.retrying(self._on_retry):
+            with attempt:
+                async with self._stream(url, kind) as (answer, chunks):
+                    if answer.outcome is Outcome.OK:
+                        await read(chunks)
+                    elif answer.outcome is Outcome.BAD_REQUEST and unusable == 0:
+                        unusable += 1
+                        raise failure(answer, kind)
+                    elif answer.outcome not in (Outcome.GONE, Outcome.BAD_REQUEST):
+                        raise failure(answer, kind)
+                return answer.outcome
+        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
+
+    @asynccontextmanager
+    async def _stream(self, url: str, kind: Call) -> AsyncIterator[tuple[Answer, Chunks]]:
+        """One try of a download: its reply classified, and its body's chunks when a success."""
         async with self.gate.slot(kind):
             self.stats.requests += 1
-            with self._transport():
+            with transport_errors(self.base_url, self.deadline):
                 with anyio.fail_after(self.deadline):
                     response = await self.session.get(
                         URL(url, encoded=True),
@@ -282,18 +275,19 @@ class CanvasClient:
                         auto_decompress=False,
                     )
                 try:
-                    self.gate.observe(rate_limit_from_headers(response.headers), kind)
-                    yield Download(response.status, response.headers, self._chunks(response))
+                    status, headers = response.status, response.headers
+                    self.gate.observe(rate_limit_from_headers(headers), kind)
+                    chunks = nothing()
+                    if status == 200:
+                        chunks = body_chunks(response, self.deadline)
+                    if status in _OK_BODIES:
+                        answer = classify(kind, status, headers, b"")
+                    else:
+                        body = self._redact(await error_head(response, self.deadline))
+                        answer = self._judged(classify(kind, status, headers, body), kind)
+                    yield answer, chunks
                 finally:
                     response.release()
-
-    async def _chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-        while True:
-            with anyio.fail_after(self.deadline):
-                chunk = await response.content.readany()
-            if not chunk:
-                return
-            yield chunk
 
     # Endpoints ----------------------------------------------------------------
 
@@ -316,7 +310,7 @@ class CanvasClient:
         types: Sequence[str] | None = None,
         states: Sequence[str] | None = None,
     ) -> str:
-        """The first page of the course's enrollments (contract §2)."""
+        """The first page of the course's enrollments (docs/canvas.md#roster)."""
         params: list[tuple[str, str | int]] = [("per_page", PER_PAGE)]
         params += [("type[]", t) for t in types or ()]
         params += [("state[]", s) for s in states or ()]
@@ -347,7 +341,7 @@ class CanvasClient:
 
         The bounds go to Canvas as given, and Canvas compares them with its full
         sub-second times: for whole seconds through ``end``, pass
-        :func:`~pageviews.timerange.request_bounds` of them (contract §8).
+        :func:`~pageviews.timerange.request_bounds` of them (docs/canvas.md#subsecond-times).
         """
         params: list[tuple[str, str | int]] = [
             ("start_time", start),
@@ -359,29 +353,6 @@ class CanvasClient:
     def page_views(self, user_id: int, start: str, end: str) -> AsyncIterator[Page]:
         """Pages of one user's page views, newest first; bounds as :meth:`page_views_url`."""
         return walk(self, self.page_views_url(user_id, start, end))
-
-
-async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body, decoded from gzip or deflate as it arrives, refused once past ``limit`` bytes.
-
-    aiohttp inflates in bounded steps as it is read, so an inflating body is stopped
-    near the cap, not after it has filled memory.
-    """
-    length = response.content_length  # as sent, compressed or not
-    chunks: list[bytes] = []
-    size = 0
-    if length is None or length <= limit:
-        async for chunk in response.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                break
-            chunks.append(chunk)
-        else:
-            return b"".join(chunks)
-    raise BodyTooLargeError(
-        f"Canvas sent a response larger than {limit / 2**20:g} MiB (--max-body-mb) for "
-        f"{urlsplit(str(response.url)).path}; a page of 100 page views is under 1 MB"
-    )
 
 
 def _object(page: Page) -> dict[str, Any]:

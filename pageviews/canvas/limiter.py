@@ -1,8 +1,8 @@
 """Adaptive concurrency: keep Canvas's leaky bucket just below its high-water mark.
 
 Canvas charges every request in flight an up-front cost and refuses a request
-when the bucket level reaches the high-water mark (contract §5). A response's
-``X-Rate-Limit-Remaining`` is ``hwm - level``, and the level includes the
+when the bucket level reaches the high-water mark (docs/canvas.md#throttling). A
+response's ``X-Rate-Limit-Remaining`` is ``hwm - level``, and the level includes the
 up-front charges of the requests still in flight, so ``remaining`` measures how
 many more requests the bucket would take right now, in units of the up-front
 cost.
@@ -106,15 +106,16 @@ class CostBook:
     """The learned bucket cost of each kind of call, from ``X-Request-Cost``.
 
     Calls differ in cost (a History API query start is charged far more than a
-    list page, contract §9), so the gate lets a call of a costly kind hold as
-    many in-flight places as its cost is worth in up-front charges. A kind keeps
+    list page, docs/canvas.md#history-costs), so the gate lets a call of a costly
+    kind hold as many in-flight places as its cost is worth in up-front charges. A kind keeps
     the largest cost seen lately, decaying towards newer ones.
     """
 
     up_front_cost: float = DEFAULT_UP_FRONT_COST
     costs: dict[str, float] = field(default_factory=dict)
     #: Costs assumed before a kind's first reply, so a first burst cannot overrun the
-    #: bucket: contract §9's extra costs (start 150, results 50), replaced once learned.
+    #: bucket: the extra costs of docs/canvas.md#history-costs (start 150, results 50),
+    #: replaced once learned.
     prior: dict[str, float] = field(
         default_factory=lambda: {"history-start": 150.0, "history-results": 50.0}
     )

@@ -14,7 +14,7 @@ _WHITESPACE = re.compile(r"\s")
 def parse_link_header(value: str | None) -> dict[str, str]:
     """Map each ``rel`` of an RFC 8288 Link header to its URL.
 
-    Canvas joins ``<url>; rel="next"`` entries with commas (contract §4); URLs
+    Canvas joins ``<url>; rel="next"`` entries with commas (docs/canvas.md#pagination); URLs
     themselves may contain commas in query strings, so split on ``<`` boundaries.
     A header sent as several lines is passed here joined with commas (RFC 9110 §5.3).
     """

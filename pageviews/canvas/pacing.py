@@ -2,8 +2,9 @@
 
 Canvas charges every request an up-front cost on arrival and refuses it when the
 level would reach the high-water mark; ``X-Rate-Limit-Remaining`` is ``hwm - level``
-(contract §5). :class:`Pacer` keeps a model of that bucket, with no I/O and no
-clock of its own (callers pass ``now``), and tells each request how long to wait:
+(docs/canvas.md#throttling). :class:`Pacer` keeps a model of that bucket, with no
+I/O and no clock of its own (callers pass ``now``), and tells each request how
+long to wait:
 
 - The latest reply's ``remaining`` is the baseline. It already holds the charges
   of the requests sent before it arrived; those will add only what their kind
@@ -81,7 +82,8 @@ class Pacer:
     min_span: float = 0.5
     #: Lone replies kept for the outflow measurement.
     window: int = 64
-    #: Longest wait asked for (a full Canvas bucket drains in about 60 s, contract §5).
+    #: Longest wait asked for (a full Canvas bucket drains in about 60 s,
+    #: docs/canvas.md#throttling).
     max_delay: float = 30.0
     #: Shortest span of a run's replies an outflow is read over for :attr:`outflow_seen`.
     min_run_span: float = 10.0

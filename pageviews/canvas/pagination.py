@@ -1,12 +1,12 @@
 """Follow ``rel="next"`` links exactly as Canvas gives them, guarding against loops.
 
 Canvas restarts a collection at its first page when a bookmark is malformed,
-and a faulty proxy can hand back a link already followed (contract §4). Either
+and a faulty proxy can hand back a link already followed (docs/canvas.md#bookmarks). Either
 would silently repeat or skip records, so both are detected: a link already
 followed, or a page that starts like one already read, makes the walker ask
 again for the page that gave the bad link, within the retry budget.
 
-Where a list ends (contract §8: pv4 puts a next link on every non-empty page and
+Where a list ends (docs/canvas.md#end-of-list: pv4 puts a next link on every non-empty page and
 ends with an empty one): a second empty page in a row ends it whatever its link
 says, and a 404 in place of the empty page ends it when the page before was
 provably the last with data (:func:`last_with_data`): shorter than the page size

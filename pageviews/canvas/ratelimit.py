@@ -1,4 +1,4 @@
-"""Rate-limit state read from Canvas's throttle headers (contract §5)."""
+"""Rate-limit state read from Canvas's throttle headers (docs/canvas.md#throttle-headers)."""
 
 from __future__ import annotations
 

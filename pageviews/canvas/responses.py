@@ -10,30 +10,19 @@ from typing import Any
 import orjson
 from multidict import MultiMapping
 
-from ..errors import (
-    AuthenticationError,
-    BadRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProtocolError,
-    ThrottledError,
-    TransientError,
-)
+from ..errors import ProtocolError, TransientError
+from .failures import failure
 from .links import parse_link_header
-from .ratelimit import RateLimit, rate_limit_from_headers, retry_after_seconds
+from .outcomes import LIST, Call, Outcome, classify
+from .ratelimit import RateLimit
 
-# Canvas's throttled 403 carries this text (app/middleware/request_throttle.rb).
 #: The first bytes of any gzip stream, whatever the headers say of it.
 GZIP_MAGIC = b"\x1f\x8b"
-_THROTTLE_EVIDENCE = b"Rate Limit Exceeded"
-# Statuses a retry may cure (contract §6: pv4 answers 502/503 on its own trouble).
-_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504, 507, 520, 522, 524})
-_AUTH_FAILURES = ("invalid access token", "expired access token", "revoked access token")
 
 # Canvas's page-view ids are strings; only a page with a numeric id can hold one too
 # large for orjson, so the per-record check runs only then.
 _NUMERIC_ID = re.compile(rb'"id":\s*-?\d')
-# The page size Canvas applied, as every link of a paginated reply names it (§4).
+# The page size Canvas applied, as every link names it (docs/canvas.md#link-per-page).
 _PER_PAGE = re.compile(r"[?&]per_page=(\d{1,6})(?:[&#>]|$)")
 
 
@@ -49,73 +38,18 @@ class Page:
     per_page: int | None = None
 
 
-def canvas_message(body: bytes) -> str:
-    """Extract the human message from a Canvas error body, JSON or plain text."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        text = body.decode("utf-8", "replace").strip()
-        return " ".join(text.split())[:120] or "(empty body)"
-    if isinstance(doc, dict):
-        errors = doc.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return str(errors[0].get("message", ""))
-        if isinstance(errors, dict):
-            return "; ".join(f"{k}: {v}" for k, v in errors.items())
-        for key in ("error", "message"):
-            if isinstance(doc.get(key), str):
-                return str(doc[key])
-    return str(doc)[:120]
-
-
-def is_throttle(status: int, body: bytes, rate: RateLimit | None) -> bool:
-    """Say whether a refusal is Canvas's rate limiter (contract §5).
-
-    A 429 always is; a 403 only on evidence, since a plain 403 is a permission error.
-    """
-    if status == 429:
-        return True
-    if status != 403:
-        return False
-    return _THROTTLE_EVIDENCE in body or (rate is not None and rate.remaining <= 0)
-
-
-def decipher(status: int, headers: MultiMapping[str], body: bytes, url: str) -> Page:
-    """Return the :class:`Page` for a 2xx response, or raise the matching error."""
-    rate = rate_limit_from_headers(headers)
-    if 200 <= status < 300:
-        return _success(status, headers, body, url, rate)
-    if is_throttle(status, body, rate):
-        raise ThrottledError(
-            f"rate limited by Canvas (HTTP {status})", retry_after=retry_after_seconds(headers)
-        )
-    message = canvas_message(body)
-    if status == 401:
-        if message.lower().startswith(_AUTH_FAILURES) or "authorization required" in message:
-            raise AuthenticationError(f"Canvas rejected the token: {message}")
-        raise PermissionDeniedError(message)
-    if status == 403:
-        raise PermissionDeniedError(message)
-    if status == 404:
-        raise NotFoundError(message)
-    if status == 400:
-        raise BadRequestError(f"Canvas refused the request: {message}")
-    if status in _TRANSIENT_STATUSES:
-        raise TransientError(
-            f"HTTP {status} from Canvas",
-            retry_after=retry_after_seconds(headers),
-            status=status,
-            said=message,
-        )
-    if 300 <= status < 400:
-        raise ProtocolError(
-            f"Canvas redirected (HTTP {status}); use the final address as the base URL"
-        )
-    raise ProtocolError(f"unexpected HTTP {status} from Canvas: {message}")
+def decipher(
+    status: int, headers: MultiMapping[str], body: bytes, url: str, call: Call = LIST
+) -> Page:
+    """Return the :class:`Page` for a successful reply to ``call``, or raise what it means."""
+    answer = classify(call, status, headers, body)
+    if answer.outcome is not Outcome.OK:
+        raise failure(answer, call)
+    return _success(status, headers, body, url, answer.rate)
 
 
 def applied_per_page(link_header: str) -> int | None:
-    """The page size a Link header's URLs name, or None (contract §4: the size applied)."""
+    """The page size a Link header's URLs name, or None (docs/canvas.md#link-per-page)."""
     found = _PER_PAGE.search(link_header)
     size = int(found.group(1)) if found else 0
     return size if size > 0 else None

@@ -6,19 +6,28 @@ faults (``--retries``); they are bounded by time alone (``--retry-time``). The
 user's bounds win over the server's wishes: no wait exceeds ``cap``
 (``--retry-max-wait``) or the retry time left, and a Retry-After longer than the
 time left ends the retries at once, saying so.
+
+The waits that are no failure, an export job queued or running and a history
+start waiting for a free job slot, are bounded by their own time, ``job_wait``
+(``--history-wait``), and paced as Canvas's own UI polls: every 5 s, growing.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import NoReturn
+from typing import Final, NoReturn
 
+import anyio
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from ..errors import ThrottledError, TransientError
+
+#: Seconds a job may stay queued or running, and a start wait for a slot (--history-wait).
+DEFAULT_HISTORY_WAIT: Final = 1800.0
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -44,14 +53,17 @@ class RetryPolicy:
     ``attempts`` bounds the faults one request may meet, ``max_elapsed`` the time
     it may spend retrying (faults and throttles alike); ``initial`` and ``cap``
     shape the waits, which grow with the failures of the same kind (throttles or
-    faults). Canvas sends no Retry-After on throttles (contract §5), but a proxy
-    might, so it is honoured when present, within the same bounds.
+    faults). Canvas sends no Retry-After on throttles (docs/canvas.md#throttling),
+    but a proxy might, so it is honoured when present, within the same bounds.
+    ``job_wait`` bounds the waits of :class:`JobWait`, which grow from
+    ``5 * initial`` to ``cap`` (so a test's fast policy polls fast too).
     """
 
     attempts: int = 10
     max_elapsed: float = 900.0
     initial: float = 1.0
     cap: float = 60.0
+    job_wait: float = DEFAULT_HISTORY_WAIT
 
     def wait(self, attempt: int, exc: BaseException | None, elapsed: float = 0.0) -> float:
         """Seconds to wait after failure number ``attempt`` of ``exc``'s kind, ``elapsed`` s in."""
@@ -86,6 +98,24 @@ class RetryPolicy:
     def with_attempts(self, attempts: int) -> RetryPolicy:
         """Return a copy allowing at most ``attempts`` tries."""
         return replace(self, attempts=attempts)
+
+    def with_job_wait(self, seconds: float) -> RetryPolicy:
+        """Return a copy whose job waits last at most ``seconds``."""
+        return replace(self, job_wait=seconds)
+
+    def poll_pause(self, polls: int) -> float:
+        """Seconds before poll number ``polls + 1`` of a job: 5 ``initial`` growing to ``cap``."""
+        return min(self.cap, 5 * self.initial * 1.5 ** min(polls, 64))  # 1.5 ** 2000 overflows
+
+    def job_waits(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        since: Callable[[], float] | None = None,
+        step: int = 0,
+    ) -> JobWait:
+        """One wait bounded by ``job_wait``, counted from now or from a later ``since()``."""
+        return JobWait(self, clock, since, step)
 
     def retrying(self, on_retry: Callable[[BaseException], None] | None = None) -> AsyncRetrying:
         """Build the tenacity controller for one request."""
@@ -134,6 +164,39 @@ class RetryPolicy:
             before_sleep=before_sleep,
             reraise=True,
         )
+
+
+class JobWait:
+    """The pauses of one wait that is no failure: a job's polls, a start's wait for a slot.
+
+    The bound counts from the wait's start, or from ``since()`` when that is later
+    (a start waits while none of its token's jobs ends).
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        clock: Callable[[], float],
+        since: Callable[[], float] | None = None,
+        step: int = 0,
+    ) -> None:
+        self.policy, self.clock, self.since, self.step = policy, clock, since, step
+        self.began = clock()
+
+    def left(self) -> float:
+        """Seconds of the bound left (zero or less: the wait is over)."""
+        began = self.began if self.since is None else max(self.began, self.since())
+        return self.policy.job_wait - (self.clock() - began)
+
+    async def pause(self, wake: anyio.Event | None = None) -> None:
+        """Sleep the next pause, within the bound; ``wake`` set ends it early."""
+        pause = min(self.left(), self.policy.poll_pause(self.step))
+        self.step += 1
+        if wake is None:
+            await anyio.sleep(pause)
+            return
+        with anyio.move_on_after(pause):
+            await wake.wait()
 
 
 #: Waits of a few milliseconds, for tests against the local fake Canvas.

@@ -1,4 +1,6 @@
-"""The PageView History API as a source: export jobs over whole months (contract §9).
+"""The PageView History API as a source: export jobs over whole months.
+
+The calls and their answers: docs/canvas.md#history-api.
 
 A query group (the planner's units sharing one ``query_key``) is read by the
 first of its units to reach a worker; the others wait for it. Before its first
@@ -81,15 +83,11 @@ class HistorySource:
         mode: str = "auto",
         refusals: Refusals | None = None,
         rights: TokenRights | None = None,
-        poll_initial: float = 5.0,
-        poll_cap: float = 60.0,
         wait: float = DEFAULT_HISTORY_WAIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client, self.mode = client, mode
-        self.jobs = ExportJobs(
-            client, poll_initial=poll_initial, poll_cap=poll_cap, wait=wait, clock=clock
-        )
+        self.jobs = ExportJobs(client, wait=wait, clock=clock)
         self.refusals = refusals or Refusals()
         self.rights = rights or TokenRights(client)
         self.records = 0
@@ -245,8 +243,8 @@ class HistorySource:
         """Ask the list endpoint whether Canvas knows ``user`` and lets the token read it.
 
         One page of one view: about half a unit on hosted Canvas, where a list page
-        costs by its size (contract §9), against 150 for each start a refused batch
-        would cost. None when it serves the user, else the user's verdict.
+        costs by its size (docs/canvas.md#request-costs), against 150 for each start a
+        refused batch would cost. None when it serves the user, else the user's verdict.
         """
         url = self.client.url(f"/api/v1/users/{user}/page_views", [("per_page", 1)])
         try:

@@ -2,8 +2,8 @@
 
 Hosted Canvas's list endpoint serves about the last 30 days; older months come
 from the PageView History API in whole months, up to about 12 months back
-(contract §8, §9). Intervals are whole seconds, both ends included, as UTC
-``YYYY-MM-DDTHH:MM:SSZ`` strings.
+(docs/canvas.md#retention, docs/canvas.md#history-api). Intervals are whole
+seconds, both ends included, as UTC ``YYYY-MM-DDTHH:MM:SSZ`` strings.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from ..timerange import canvas_timestamp
 
 Mode = Literal["auto", "never", "only"]
 MODES: Final = ("auto", "never", "only")
-#: How far back the History API reaches, in whole months (contract §9).
+#: How far back the History API reaches, in whole months (docs/canvas.md#history-api).
 HISTORY_MONTHS: Final = 12
-#: Users one batch query may name (contract §9).
+#: Users one batch query may name (docs/canvas.md#history-api).
 BATCH_USERS: Final = 10
 #: The list window is taken this much shorter than configured: Canvas's clock and ours
 #: differ, and a second the list no longer serves must come from history.
@@ -119,12 +119,16 @@ def clip_to_months(interval: Interval, start: date, end: date) -> Interval:
 
 
 Step = Literal["wait", "download", "split", "restart", "fail"]
-#: The failure that asks for a smaller job (contract §9: a result over about 500 MB).
+#: The failure that asks for a smaller job (a result over about 500 MB,
+#: docs/canvas.md#history-api).
 SIZE_LIMIT: Final = "RESULT_SIZE_LIMIT_EXCEEDED"
 
 
 def next_step(status: object, error_code: object, restarts: int, max_restarts: int = 3) -> Step:
-    """What to do after a poll said ``status`` (contract §9: running is also processing)."""
+    """What to do after a poll said ``status`` (running is also called processing).
+
+    See docs/canvas.md#history-api.
+    """
     if status == "finished":
         return "download"
     if status == "failed":
@@ -132,13 +136,6 @@ def next_step(status: object, error_code: object, restarts: int, max_restarts: i
             return "split"
         return "restart" if restarts < max_restarts else "fail"
     return "wait"
-
-
-def poll_wait(polls: int, initial: float, cap: float, retry_after: float | None) -> float:
-    """Seconds before poll number ``polls + 1``: from ``initial`` growing to ``cap``."""
-    if retry_after is not None and retry_after >= 0:
-        return min(max(retry_after, initial), max(cap, retry_after))
-    return min(cap, initial * 1.5 ** min(polls, 64))  # bounded: 1.5 ** 2000 overflows
 
 
 def halves(
@@ -156,7 +153,7 @@ def halves(
 
 
 def filtered_users(warnings: object) -> set[int]:
-    """Users a poll's ``USER_FILTERED`` warnings name, as local ids (contract §9)."""
+    """Users a poll's ``USER_FILTERED`` warnings name, as local ids (docs/canvas.md#history-api)."""
     found: set[int] = set()
     if not isinstance(warnings, list):
         return found

@@ -96,7 +96,7 @@ class TokenRights:
     """Whether the token may read page views at all: asked once, when a read is first refused.
 
     A token without ``view_statistics`` is refused for every user; an admin's token
-    is refused only for users outside its accounts (contract §6). An admin holds
+    is refused only for users outside its accounts (docs/canvas.md#permissions). An admin holds
     ``view_statistics`` on its own user, so one page of ``self`` tells them apart.
     """
 
