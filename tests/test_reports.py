@@ -6,7 +6,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pageviews.outputs.reports import ReportMeta, ReportWriter
+from pageviews.outputs.reportmeta import ReportMeta
+from pageviews.outputs.reports import ReportWriter
 
 META = ReportMeta(
     course_id=1693,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pageviews.outputs.coursestats import CourseStats, page_name
-from pageviews.outputs.reports import ReportMeta
+from pageviews.outputs.reportmeta import ReportMeta
 from pageviews.outputs.summary import SummaryInput, summary_html
 from pageviews.outputs.svgcharts import bars, columns, heatmap, sparkline
 

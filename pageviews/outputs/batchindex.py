@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from .atomic import write_atomic
 from .summary import STYLE
 from .svgcharts import sparkline
 
@@ -30,15 +30,8 @@ class IndexEntry:
 
 
 def write_index(out_dir: Path, label: str, entries: Sequence[IndexEntry]) -> Path:
-    """Write the index under a temporary name, then rename it into place."""
-    path = out_dir / INDEX
-    part = path.with_name(f".{INDEX}.part")
-    try:
-        part.write_text(index_html(out_dir, label, entries), encoding="utf-8")
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
-    return path
+    """Write the index whole (a temporary name, then renamed into place)."""
+    return write_atomic(out_dir / INDEX, index_html(out_dir, label, entries).encode())
 
 
 def _cell(key: str, value: int) -> str:

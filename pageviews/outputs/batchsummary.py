@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from .csvfile import CsvFile
+from .jsonfile import write_document
 from .render import selection_of
 
 if TYPE_CHECKING:
@@ -85,20 +83,16 @@ def write_summary(result: BatchResult, options: BatchOptions) -> dict[str, Path]
         "courses": rows,
         "totals": totals(result),
     }
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow(
-            _cell(value, " | " if column in ("warnings", "notes") else " ")
-            for column, value in ((column, row[column]) for column in COLUMNS)
-        )
     paths = {
         "json": out_dir / f"{SUMMARY_STEM}.json",
         "csv": out_dir / f"{SUMMARY_STEM}.csv",
     }
-    _replace(paths["json"], orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
-    _replace(paths["csv"], text.getvalue().encode())
+    write_document(paths["json"], document)
+    with CsvFile(paths["csv"], COLUMNS, excel=options.excel, lineterminator="\n") as table:
+        table.write_rows(
+            [_cell(row[c], " | " if c in ("warnings", "notes") else " ") for c in COLUMNS]
+            for row in rows
+        )
     return paths
 
 
@@ -106,12 +100,3 @@ def _cell(value: object, joiner: str) -> object:
     if isinstance(value, list):
         return joiner.join(map(str, value))
     return "" if value is None else value
-
-
-def _replace(path: Path, data: bytes) -> None:
-    part = path.with_name(f".{path.name}.part")
-    try:
-        part.write_bytes(data)
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)

@@ -3,21 +3,24 @@
 A :class:`TableSink` takes rows a batch at a time, one list per column. Text
 formats are written as they come; Parquet rows are buffered up to a row group
 and written with their types (timestamps as UTC, ids as int64). All go to
-temporary names, renamed by :meth:`TableSink.commit`, as the seed's reports are.
+temporary names, renamed by :meth:`TableSink.commit`, through the one CSV and
+JSON writers (:mod:`.csvfile`, :mod:`.jsonfile`) the seed's reports use.
 CSV cells: null is empty, booleans ``true``/``false``, name lists joined by ``;``.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import orjson
 
-from .formats import arrow
+from .atomic import Staged
+from .csvfile import CsvFile
+from .formats import FORMATS, arrow
+from .jsonfile import JsonFile
 
 #: Column kinds: each maps to one Arrow type.
 INT, STR, FLOAT, BOOL, TIME, NAMES = "int", "str", "float", "bool", "time", "names"
@@ -71,12 +74,11 @@ def _csv_row(row: tuple[Any, ...]) -> list[Any]:
     return [_csv_cell(v) for v in row]
 
 
-def _part(path: Path) -> Path:
-    return path.with_name(f".{path.name}.part")
-
-
 class TableSink:
-    """One table written as JSON Lines and/or Parquet, under temporary names until commit."""
+    """One table in the chosen formats, under temporary names until :meth:`commit`.
+
+    ``excel``: the CSV is written for spreadsheets, as the seed's reports are.
+    """
 
     def __init__(
         self,
@@ -85,34 +87,38 @@ class TableSink:
         formats: Sequence[str],
         metadata: dict[str, str],
         json_head: bytes = b"{",
+        *,
+        excel: bool = False,
     ) -> None:
         self.columns = list(columns)
         self.names = [name for name, _ in columns]
-        self.paths: dict[str, Path] = {}
-        self._csv: IO[str] | None = None
-        self._json: IO[bytes] | None = None
-        self._json_separator = b"\n"
-        self._jsonl: IO[bytes] | None = None
+        self.paths = {f: stem.with_name(f"{stem.name}.{f}") for f in FORMATS if f in formats}
+        self._files: list[CsvFile | JsonFile] = []
+        self._csv: CsvFile | None = None
+        self._json: JsonFile | None = None
+        self._jsonl: JsonFile | None = None
         self._parquet: Any = None
+        self._staged_parquet: Staged | None = None
         self._buffer: list[list[Any]] = [[] for _ in columns]
         self._buffered = 0
-        if "csv" in formats:
-            self.paths["csv"] = stem.with_name(f"{stem.name}.csv")
-            self._csv = open(_part(self.paths["csv"]), "w", newline="", encoding="utf-8")  # noqa: SIM115
-            self._csv_writer = csv.writer(self._csv, lineterminator="\r\n")
-            self._csv_writer.writerow(self.names)
-        if "json" in formats:
-            self.paths["json"] = stem.with_name(f"{stem.name}.json")
-            self._json = open(_part(self.paths["json"]), "wb")  # noqa: SIM115
-            self._json.write(json_head + b',"data":[')
-        if "jsonl" in formats:
-            self.paths["jsonl"] = stem.with_name(f"{stem.name}.jsonl")
-            self._jsonl = open(_part(self.paths["jsonl"]), "wb")  # noqa: SIM115
-        if "parquet" in formats:
-            _, pq = arrow()
-            self.paths["parquet"] = stem.with_name(f"{stem.name}.parquet")
-            self._schema = arrow_schema(columns, metadata)
-            self._parquet = pq.ParquetWriter(_part(self.paths["parquet"]), self._schema)
+        try:
+            if "csv" in formats:
+                self._csv = CsvFile(self.paths["csv"], self.names, excel=excel)
+                self._files.append(self._csv)
+            if "json" in formats:
+                self._json = JsonFile(self.paths["json"], json_head)
+                self._files.append(self._json)
+            if "jsonl" in formats:
+                self._jsonl = JsonFile(self.paths["jsonl"], lines=True)
+                self._files.append(self._jsonl)
+            if "parquet" in formats:
+                _, pq = arrow()
+                self._schema = arrow_schema(columns, metadata)
+                self._staged_parquet = Staged(self.paths["parquet"])
+                self._parquet = pq.ParquetWriter(self._staged_parquet.part, self._schema)
+        except BaseException:
+            self.discard()
+            raise
 
     def add_columns(self, data: Sequence[list[Any]]) -> None:
         """Append rows given as one list per column, all of the same length."""
@@ -121,13 +127,11 @@ class TableSink:
         if self._json is not None or self._jsonl is not None:
             names, dumps = self.names, orjson.dumps
             lines = [dumps(dict(zip(names, row, strict=True))) for row in zip(*data, strict=True)]
-            if self._jsonl is not None:
-                self._jsonl.write(b"\n".join(lines) + b"\n")
-            if self._json is not None:
-                self._json.write(self._json_separator + b",\n".join(lines))
-                self._json_separator = b",\n"
+            for file in (self._jsonl, self._json):
+                if file is not None:
+                    file.write_rows(lines)
         if self._csv is not None:
-            self._csv_writer.writerows(map(_csv_row, zip(*data, strict=True)))
+            self._csv.write_rows(map(_csv_row, zip(*data, strict=True)))
         if self._parquet is not None:
             for column, values in zip(self._buffer, data, strict=True):
                 column.extend(values)
@@ -143,26 +147,22 @@ class TableSink:
 
     def commit(self) -> None:
         """Finish the files and rename them into place."""
-        if self._csv is not None:
-            self._csv.close()
-        if self._json is not None:
-            self._json.write(b"\n]}\n")
-            self._json.close()
-        if self._jsonl is not None:
-            self._jsonl.close()
+        for file in self._files:
+            file.close()
         if self._parquet is not None:
             self._flush()
             self._parquet.close()
-        for final in self.paths.values():
-            _part(final).replace(final)
+        for file in self._files:
+            file.publish()
+        if self._staged_parquet is not None:
+            self._staged_parquet.publish()
 
     def discard(self) -> None:
         """Close and remove the temporary files."""
-        with suppress(Exception):  # a failed flush on a full disk: the file goes anyway
-            for file in (self._csv, self._json, self._jsonl):
-                if file is not None:
-                    file.close()
+        for file in self._files:
+            file.discard()
+        if self._staged_parquet is not None:
             if self._parquet is not None:
-                self._parquet.close()
-        for final in self.paths.values():
-            _part(final).unlink(missing_ok=True)
+                with suppress(Exception):  # a failed flush on a full disk: the file goes anyway
+                    self._parquet.close()
+            self._staged_parquet.discard()

@@ -20,7 +20,8 @@ from ..notes import CourseNotes, Read, course_notes
 from ..options import BatchOptions
 from ..store.histories import Run, Store
 from .coursestats import CourseStats
-from .reports import ReportMeta, ReportTotals, ReportWriter
+from .reportmeta import RECORDS_KIND, ReportMeta
+from .reports import ReportTotals, ReportWriter
 from .summary import SummaryInput, write_summary
 from .tables import CourseTables
 
@@ -78,7 +79,7 @@ def selection_clash(out_dir: Path, course_id: int, options: BatchOptions) -> str
     replaced silently.
     """
     meta = report_meta(course_id, options)
-    path = meta.paths(out_dir)["user-pageviews.json"]
+    path = meta.path(out_dir, RECORDS_KIND, "json")
     try:
         with path.open("rb") as file:
             head = file.read(_HEAD_BYTES)
@@ -147,6 +148,7 @@ def render_course(
             options.formats,
             records=options.records_dataset,
             include_ip=options.include_ip,
+            excel=options.excel,
         )
         try:
             with ReportWriter(

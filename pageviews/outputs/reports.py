@@ -14,56 +14,26 @@ so an interrupted run never leaves a half-written report.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, Self
-
-import orjson
+from typing import Any, Self
 
 from ..notes import CourseNotes
-from .textcodec import FORMULA_STARTS, csv_field, excel_field, json_string
+from .atomic import publish_all
+from .csvfile import CsvFile, cell_encoder
+from .jsonfile import JsonFile
+from .reportmeta import KINDS, ReportMeta, seed_csv_header
+from .textcodec import FORMULA_STARTS, json_string
 
-_REPORT_COLUMNS = "Report Start Time,Report End Time,Report Course ID"
-TOTALS_HEAD = f"Course URL,Page Views,{_REPORT_COLUMNS}"
-USER_TOTALS_HEAD = f"User ID,Course URL,Page Views,{_REPORT_COLUMNS},User Name"
-RECORDS_HEAD = (
-    f"User ID,Course URL,Request Date,{_REPORT_COLUMNS},User Name,Page View ID,Interaction Seconds"
-)
-KINDS = ("total-pageviews", "total-user-pageviews", "user-pageviews")
 _URL = itemgetter(3)
 #: Rows rendered per write: bounds memory for a user with a very long history.
 _CHUNK = 4096
 #: Distinct interaction times remembered as text, at most.
 _SECONDS_CACHE = 100_000
-_HEADS = (TOTALS_HEAD, USER_TOTALS_HEAD, RECORDS_HEAD)
-
-
-@dataclass(frozen=True, slots=True)
-class ReportMeta:
-    """What every report row and JSON header repeats."""
-
-    course_id: int
-    start_time: str
-    end_time: str
-    label: str
-    #: The enrollment filter, recorded in the JSON header so that reports of another
-    #: selection under the same names are never replaced silently.
-    selection: dict[str, list[str] | None] | None = None
-
-    def paths(self, out_dir: Path) -> dict[str, Path]:
-        """The six output paths, named as the original script named them."""
-        stem = f"{self.course_id}_{self.label}"
-        return {
-            f"{kind}.{ext}": out_dir / f"{kind}_{stem}.{ext}"
-            for kind in KINDS
-            for ext in ("csv", "json")
-        }
 
 
 @dataclass(slots=True)
@@ -95,60 +65,34 @@ def _needs_no_quoting(text: str) -> bool:
     )
 
 
-def _part(path: Path) -> Path:
-    return path.with_name(f".{path.name}.part")
-
-
-def _open(path: Path | None) -> IO[str]:
-    # A format not chosen goes to the null device: one rendering path, nothing kept.
-    target = os.devnull if path is None else _part(path)
-    return open(target, "w", newline="", encoding="utf-8")
-
-
-#: Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
-_BOM = "\ufeff"
-
-
 class _Pair:
-    """One report's CSV and JSON files, open under temporary names."""
+    """One report's CSV and JSON files, open under temporary names (a format not chosen: none)."""
 
     def __init__(
-        self,
-        csv_path: Path | None,
-        json_path: Path | None,
-        head: str,
-        json_head: str,
-        bom: str = "",
+        self, out_dir: Path, meta: ReportMeta, kind: str, formats: Collection[str], excel: bool
     ) -> None:
-        self.targets = [(p, _part(p)) for p in (csv_path, json_path) if p is not None]
-        self.csv: IO[str] = _open(csv_path)
+        chosen = {
+            ext: meta.path(out_dir, kind, ext) if ext in formats else None
+            for ext in ("csv", "json")
+        }
+        self.csv = CsvFile(chosen["csv"], seed_csv_header(kind), excel=excel)
         try:
-            self.json: IO[str] = _open(json_path)
+            self.json = JsonFile(chosen["json"], meta.json_head())
         except BaseException:
-            self.csv.close()
+            self.csv.discard()
             raise
-        self.csv.write(bom + head + "\r\n")
-        self.json.write(json_head + ',"data":[')
-        self._separator = "\n"
 
     def write(self, csv_lines: list[str], json_lines: list[str]) -> None:
-        if not json_lines:
-            return
-        self.csv.write("".join(csv_lines))
-        self.json.write(self._separator + ",\n".join(json_lines))
-        self._separator = ",\n"
+        self.csv.write_lines(csv_lines)
+        self.json.write_text_rows(json_lines)
 
     def close(self) -> None:
-        self.json.write("\n]}\n")
         self.csv.close()
         self.json.close()
 
     def discard(self) -> None:
-        for file in (self.csv, self.json):
-            with suppress(OSError):  # on a full disk the last flush fails too
-                file.close()
-        for _, part in self.targets:
-            part.unlink(missing_ok=True)
+        self.csv.discard()
+        self.json.discard()
 
 
 class ReportWriter:
@@ -167,27 +111,12 @@ class ReportWriter:
         formats: Collection[str] = ("csv", "json"),
     ) -> None:
         self.meta = meta
-        self._csv_text = excel_field if excel else csv_field
+        self._csv_text = cell_encoder(excel)
         self._excel = excel
-        paths = meta.paths(out_dir)
-        start, end = json_string(meta.start_time), json_string(meta.end_time)
-        json_head = f'{{"start_time":{start},"end_time":{end},"course_id":{meta.course_id}'
-        if meta.selection is not None:
-            json_head += f',"selection":{orjson.dumps(meta.selection).decode()}'
         self._pairs: list[_Pair] = []
         try:
-            for kind, head in zip(
-                KINDS, (TOTALS_HEAD, USER_TOTALS_HEAD, RECORDS_HEAD), strict=True
-            ):
-                self._pairs.append(
-                    _Pair(
-                        paths[f"{kind}.csv"] if "csv" in formats else None,
-                        paths[f"{kind}.json"] if "json" in formats else None,
-                        head,
-                        json_head,
-                        _BOM if excel else "",
-                    )
-                )
+            for kind in KINDS:
+                self._pairs.append(_Pair(out_dir, meta, kind, formats, excel))
         except BaseException:
             self.discard()
             raise
@@ -199,7 +128,7 @@ class ReportWriter:
         # URLs repeat across a course: encode each once.
         self._urls: dict[str, tuple[str, str]] = {}
         self.summary = ReportTotals(
-            paths={k: p for k, p in paths.items() if k.rsplit(".", 1)[1] in formats}
+            paths={k: p for k, p in meta.paths(out_dir).items() if k.rsplit(".", 1)[1] in formats}
         )
 
     def __enter__(self) -> Self:
@@ -298,9 +227,9 @@ class ReportWriter:
         self.summary.urls = len(self._url_counts)
         for pair in self._pairs:
             pair.close()
-        for pair in self._pairs:
-            for final, part in pair.targets:
-                os.replace(part, final)
+        publish_all(
+            file.staged for pair in self._pairs for file in (pair.csv, pair.json) if file.staged
+        )
 
     def discard(self) -> None:
         """Remove the temporary files; nothing reaches the final names."""

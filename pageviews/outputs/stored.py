@@ -12,7 +12,7 @@ from ..sources.records import EXTRA_FIELDS, extra_values
 from ..store.histories import Store
 from ..timerange import canvas_timestamp
 from .columnar import arrow_schema, arrow_table
-from .tables import PAGE_VIEWS, PERSONAL
+from .reportmeta import PAGE_VIEWS, PERSONAL
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ images from the network. Every figure a test or a reader checks carries a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -15,8 +14,9 @@ from html import escape
 from pathlib import Path
 
 from ..notes import CourseNotes, DaySpan
+from .atomic import write_atomic
 from .coursestats import CourseStats, page_name
-from .reports import ReportMeta
+from .reportmeta import SUMMARY_KIND, ReportMeta
 from .svgcharts import bars, columns, heatmap
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -53,21 +53,10 @@ class SummaryInput:
     notes: CourseNotes = field(default_factory=CourseNotes)  # warnings and days' sources
 
 
-def summary_path(out_dir: Path, meta: ReportMeta) -> Path:
-    """Where a course's summary goes."""
-    return out_dir / f"summary_{meta.course_id}_{meta.label}.html"
-
-
 def write_summary(out_dir: Path, info: SummaryInput, stats: CourseStats) -> Path:
-    """Write the summary under a temporary name, then rename it into place."""
-    path = summary_path(out_dir, info.meta)
-    part = path.with_name(f".{path.name}.part")
-    try:
-        part.write_text(summary_html(info, stats), encoding="utf-8")
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
-    return path
+    """Write the summary whole (a temporary name, then renamed into place)."""
+    path = info.meta.path(out_dir, SUMMARY_KIND, "html")
+    return write_atomic(path, summary_html(info, stats).encode())
 
 
 def _sources(days: Sequence[DaySpan]) -> str:

@@ -16,58 +16,25 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ..sources.records import EXTRA_FIELDS, extra_values
-from .columnar import BOOL, FLOAT, INT, NAMES, STR, TIME, Columns, TableSink
-from .reports import ReportMeta, ranked
+from .columnar import Columns, TableSink
+from .reportmeta import (
+    INACTIVE,
+    INACTIVE_KIND,
+    KINDS,
+    PAGE_VIEWS,
+    PAGE_VIEWS_KIND,
+    PERSONAL,
+    RECORDS_KIND,
+    REPORT_COLUMNS,
+    TOTALS_KIND,
+    USER_TOTALS_KIND,
+    ReportMeta,
+)
+from .reports import ranked
 
-_RANGE: Columns = (("start_time", TIME), ("end_time", TIME), ("course_id", INT))
-TOTALS: Columns = (("course_url", STR), ("page_views", INT), *_RANGE)
-USER_TOTALS: Columns = (
-    ("user_id", INT), ("course_url", STR), ("page_views", INT), *_RANGE, ("user_name", STR),
-)  # fmt: skip
-RECORDS: Columns = (
-    ("user_id", INT), ("course_url", STR), ("request_date", TIME), *_RANGE,
-    ("user_name", STR), ("page_view_id", STR), ("interaction_seconds", FLOAT),
-)  # fmt: skip
-INACTIVE: Columns = (
-    ("user_id", INT), ("user_name", STR), ("enrollment_types", NAMES),
-    ("last_activity_at", TIME), ("course_id", INT),
-)  # fmt: skip
-_EXTRA_KINDS = {"context_id": INT, "asset_id": INT, "participated": BOOL, "user_request": BOOL}
-PAGE_VIEWS: Columns = (
-    ("id", STR), ("user_id", INT), ("user_name", STR), ("created_at", TIME), ("url", STR),
-    ("interaction_seconds", FLOAT), ("course_id", INT),
-    *((name, _EXTRA_KINDS.get(name, STR)) for name in EXTRA_FIELDS),
-)  # fmt: skip
-#: Columns of the record-level dataset left out unless ``--include-ip``.
-PERSONAL = frozenset({"remote_ip"})
 _REPORT_FORMATS = ("jsonl", "parquet")
 _URL = itemgetter(3)
-
-
-def table_metadata(meta: ReportMeta, table: str) -> dict[str, str]:
-    """Parquet file metadata: which course, range and selection the table holds."""
-    return {
-        "pageviews.table": table,
-        "pageviews.course_id": str(meta.course_id),
-        "pageviews.start_time": meta.start_time,
-        "pageviews.end_time": meta.end_time,
-        "pageviews.selection": orjson.dumps(meta.selection).decode(),
-    }
-
-
-def json_head(meta: ReportMeta) -> bytes:
-    """The JSON header the seed's reports carry, open for ``"data"``."""
-    return orjson.dumps(
-        {
-            "start_time": meta.start_time,
-            "end_time": meta.end_time,
-            "course_id": meta.course_id,
-            "selection": meta.selection,
-        }
-    )[:-1]
 
 
 class CourseTables:
@@ -81,26 +48,20 @@ class CourseTables:
         *,
         records: bool = False,
         include_ip: bool = False,
+        excel: bool = False,
     ) -> None:
         self.meta = meta
-        stem = f"{meta.course_id}_{meta.label}"
+        self._out_dir, self._excel = out_dir, excel
         report_formats = [f for f in formats if f in _REPORT_FORMATS]
-        head = json_head(meta)
         self._sinks: dict[str, TableSink] = {}
         self._page_columns = [c for c in PAGE_VIEWS if include_ip or c[0] not in PERSONAL]
         try:
             if report_formats:
-                for kind, columns in (
-                    ("total-pageviews", TOTALS),
-                    ("total-user-pageviews", USER_TOTALS),
-                    ("user-pageviews", RECORDS),
-                ):
-                    self._add(kind, out_dir / f"{kind}_{stem}", columns, report_formats, head)
-            self._add("inactive-users", out_dir / f"inactive-users_{stem}", INACTIVE, formats, head)
+                for kind in KINDS:
+                    self._add(kind, REPORT_COLUMNS[kind], report_formats)
+            self._add(INACTIVE_KIND, INACTIVE, formats)
             if records:
-                self._add(
-                    "page-views", out_dir / f"page-views_{stem}", self._page_columns, formats, head
-                )
+                self._add(PAGE_VIEWS_KIND, self._page_columns, formats)
         except BaseException:
             self.discard()
             raise
@@ -109,11 +70,15 @@ class CourseTables:
         self._user_counts: Counter[str] = Counter()
         self._inactive: list[list[Any]] = [[] for _ in INACTIVE]
 
-    def _add(
-        self, kind: str, stem: Path, columns: Columns, formats: Sequence[str], head: bytes
-    ) -> None:
+    def _add(self, kind: str, columns: Columns, formats: Sequence[str]) -> None:
+        meta = self.meta
         self._sinks[kind] = TableSink(
-            stem, columns, formats, table_metadata(self.meta, kind), json_head=head
+            self._out_dir / meta.stem(kind),
+            columns,
+            formats,
+            meta.table_metadata(kind),
+            json_head=meta.json_head(),
+            excel=self._excel,
         )
 
     @property
@@ -126,7 +91,7 @@ class CourseTables:
         if not self._reports or not rows:
             return
         meta, n = self.meta, len(rows)
-        self._sinks["user-pageviews"].add_columns(
+        self._sinks[RECORDS_KIND].add_columns(
             [[user_id] * n, [r[3] for r in rows], [r[1] for r in rows], [meta.start_time] * n,
              [meta.end_time] * n, [meta.course_id] * n, [name] * n, [r[2] for r in rows],
              [r[4] for r in rows]]
@@ -139,7 +104,7 @@ class CourseTables:
             return
         meta, ranked_urls = self.meta, ranked(self._user_counts)
         m = len(ranked_urls)
-        self._sinks["total-user-pageviews"].add_columns(
+        self._sinks[USER_TOTALS_KIND].add_columns(
             [[user_id] * m, [u for u, _ in ranked_urls], [c for _, c in ranked_urls],
              [meta.start_time] * m, [meta.end_time] * m, [meta.course_id] * m, [name] * m]
         )  # fmt: skip
@@ -148,7 +113,7 @@ class CourseTables:
 
     def write_records(self, user_id: int, name: str, records: Sequence[Sequence[Any]]) -> None:
         """One user's stored views (created, id, url, seconds, shape fields, ip) as rows."""
-        sink = self._sinks.get("page-views")
+        sink = self._sinks.get(PAGE_VIEWS_KIND)
         if sink is None or not records:
             return
         n = len(records)
@@ -175,11 +140,11 @@ class CourseTables:
         if self._reports:
             meta, totals = self.meta, ranked(self._url_counts)
             m = len(totals)
-            self._sinks["total-pageviews"].add_columns(
+            self._sinks[TOTALS_KIND].add_columns(
                 [[u for u, _ in totals], [c for _, c in totals], [meta.start_time] * m,
                  [meta.end_time] * m, [meta.course_id] * m]
             )  # fmt: skip
-        self._sinks["inactive-users"].add_columns(self._inactive)
+        self._sinks[INACTIVE_KIND].add_columns(self._inactive)
         for sink in self._sinks.values():
             sink.commit()
 
