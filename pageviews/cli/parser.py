@@ -175,8 +175,9 @@ def _selection_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--excel",
         action="store_true",
-        help="CSV for spreadsheets: a UTF-8 byte-order mark, and a ' before cells "
-        "starting with = + - @ so they are not run as formulas",
+        help="every CSV for spreadsheets (reports, tables, batch summary): a UTF-8 "
+        "byte-order mark, and a ' before text cells starting with = + - @ so they are "
+        "not run as formulas",
     )
     p.add_argument(
         "--format",
