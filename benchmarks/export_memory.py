@@ -79,19 +79,23 @@ def measure(preset: str, work_dir: Path) -> ExportRun:
 
 #: The larger file's peak RSS over the smaller's: memory must not grow with the file.
 RSS_GROWTH = 0.10
+#: Issue 18: the harvester's CPU per row of the larger file (parsing it, the same checks as
+#: a list page, storing, the reports), in µs. An absolute figure: the export path has no
+#: floor measured beside it.
+US_PER_FILE_ROW = 25.0
 
 
 def table(runs: Sequence[Mapping[str, Any]]) -> str:
     """The runs (as ``asdict(ExportRun)``) as a table, with the growth of peak RSS."""
     lines = [
         f"{'world':<22} {'file rows':>9} {'records':>9} {'exact':>5} "
-        f"{'wall s':>7} {'cpu s':>6} {'peak RSS':>9}"
+        f"{'wall s':>7} {'cpu s':>6} {'us/row':>6} {'peak RSS':>9}"
     ]
     for run in runs:
         exact = "yes" if run["records"] == run["expected"] else "NO"
         lines.append(
             f"{run['preset']:<22} {run['file_rows']:>9,} {run['records']:>9,} {exact:>5} "
-            f"{run['wall_seconds']:>7.1f} {run['cpu_seconds']:>6.1f} "
+            f"{run['wall_seconds']:>7.1f} {run['cpu_seconds']:>6.1f} {us_per_file_row(run):>6.1f} "
             f"{run['max_rss_mb']:>6.0f} MB"
         )
     first, last = runs[0], runs[-1]
@@ -102,10 +106,25 @@ def table(runs: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def us_per_file_row(run: Mapping[str, Any]) -> float:
+    """The harvester's CPU microseconds per row of the export file."""
+    return 1e6 * float(run["cpu_seconds"]) / max(1, int(run["file_rows"]))
+
+
 def judge(runs: Sequence[Mapping[str, Any]]) -> list[Verdict]:
-    """Each harvest exact; the larger file's peak RSS within RSS_GROWTH of the smaller's."""
+    """Each harvest exact; the larger file's peak RSS within RSS_GROWTH of the smaller's,
+    and its CPU per file row at most US_PER_FILE_ROW."""
     out = [records_exact(f"export-memory {r['preset']}", r["records"], r["expected"]) for r in runs]
     first, last = runs[0], runs[-1]
+    cost = us_per_file_row(last)
+    out.append(
+        Verdict(
+            f"export-memory {last['preset']}: harvester CPU per file row",
+            f"{cost:.1f} us",
+            f"<= {US_PER_FILE_ROW:.0f} us",
+            cost <= US_PER_FILE_ROW,
+        )
+    )
     growth = last["max_rss_mb"] / first["max_rss_mb"] - 1
     out.append(
         Verdict(

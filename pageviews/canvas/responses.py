@@ -20,7 +20,8 @@ from .ratelimit import RateLimit
 GZIP_MAGIC = b"\x1f\x8b"
 
 # Canvas's page-view ids are strings; only a page with a numeric id can hold one too
-# large for orjson, so the per-record check runs only then.
+# large for orjson. The per-record look at the parsed ids comes first: scanning the
+# body costs a quarter of parsing it.
 _NUMERIC_ID = re.compile(rb'"id":\s*-?\d')
 # The page size Canvas applied, as every link names it (docs/canvas.md#link-per-page).
 _PER_PAGE = re.compile(r"[?&]per_page=(\d{1,6})(?:[&#>]|$)")
@@ -75,8 +76,8 @@ def _success(
         raise TransientError("Canvas sent a truncated or undecodable JSON body") from None
     if (
         type(data) is list
-        and _NUMERIC_ID.search(body)
         and any(type(item) is dict and type(item.get("id")) is float for item in data)
+        and _NUMERIC_ID.search(body)
     ):
         # orjson reads integers past 64 bits as floats, and floats collapse distinct ids
         # into one; the standard parser keeps every digit (ids are de-duplicated as text).

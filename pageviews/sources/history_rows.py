@@ -1,11 +1,13 @@
 """Read a PageView History export file as it streams in: pure, no I/O.
 
 The export files come from closed-source code, so their exact columns are not
-known (contract §9): they are read by header name, tolerantly. The body may be
-gzip whatever the headers say (batch results never set ``Content-Encoding``), so
-it is sniffed by its magic bytes; CSV and JSONL are told apart by the first
-byte. Each row becomes a list-endpoint view and goes through the same course
-filter and whole-second clip as pages do (:func:`~.records.course_rows`).
+known (docs/canvas.md#history-files): they are read by header name, tolerantly.
+The body may be gzip whatever the headers say (batch results never set
+``Content-Encoding``), so it is sniffed by its magic bytes; CSV and JSONL are told
+apart by the first byte. Each row is a list-endpoint view of a few fields, kept or
+not as a page's would be (:func:`~.records.file_row`, the rules of
+:func:`~.records.course_rows`), without building the view: a CSV row is split and
+its cells taken by position.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ import csv
 import zlib
 from collections import Counter
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any, Final
 
 import orjson
 
 from ..canvas.responses import GZIP_MAGIC
 from ..errors import ProtocolError
-from .records import Row, course_rows, local_id
+from .records import UNUSABLE, Row, file_row, local_id
 
 INFLATE_STEP: Final = 1 << 20  # bytes of text turned into rows at a time
 _FOREIGN: Final = -1  # whose a row is when it names a user outside the query
-# Canonical field -> the names it goes by: §9's export names first, then the back end's.
+#: Users of a file remembered with whose they are (a bound: a file may name many).
+OWNERS_REMEMBERED: Final = 4_096
+# Canonical field -> the names it goes by: the export's names first, then the back end's.
 _ALIASES: Final = {
     "id": ("id", "request_id"),
     "created_at": ("created_at", "timestamp"),
@@ -37,6 +42,11 @@ _ALIASES: Final = {
     "vhost": ("vhost",),
     "http_request": ("http_request",),
 }
+
+
+#: A part of a file by user (None: naming nobody), as first met: its rows kept, and how
+#: many views it refused (a one-item list, counted up in place).
+_Batch = dict[int | None, tuple[list[Row], list[int]]]
 
 
 class DamagedExportError(ProtocolError):
@@ -67,6 +77,10 @@ class ExportReader:
         self._pending = ""  # an incomplete line (or a CSV record open inside quotes)
         self._jsonl: bool | None = None
         self._header: list[str] | None = None
+        # The cells of a CSV record each field takes (see _plan), and whose each user is.
+        self._take: Any = None
+        self._field_limit = csv.field_size_limit()
+        self._owners: dict[int, int] = {}
 
     def feed(self, chunk: bytes) -> Iterator[list[tuple[int, Row]]]:
         """Take the next bytes of the file; yield the rows they complete, in bounded batches."""
@@ -113,7 +127,7 @@ class ExportReader:
         text = self._pending + text
         lines = text.split("\n")
         self._pending = "" if final else lines.pop()
-        views: list[tuple[int | None, dict[str, Any]]] = []
+        batch: _Batch = {}
         record = ""
         for line in lines:
             if self._jsonl is None:
@@ -122,29 +136,23 @@ class ExportReader:
                 self._jsonl = line.lstrip().startswith("{")
             if self._jsonl:
                 if line.strip():
-                    views.append(self._from_json(line))
+                    self._keep(self._from_json(line), batch)
                 continue
             record = f"{record}\n{line}" if record else line
             if record.count('"') % 2:
                 continue  # a quoted field runs on to the next line
-            if record.strip():
-                self._from_csv(record.rstrip("\r"), views)
+            if record and not record.isspace():
+                self._from_csv(record.rstrip("\r"), batch)
             record = ""
         if record:
             self._pending = record + ("\n" + self._pending if self._pending else "")
-        by_user: dict[int | None, list[dict[str, Any]]] = {}
-        for user, view in views:
-            by_user.setdefault(user, []).append(view)
         found: list[tuple[int, Row]] = []
-        for user, group in by_user.items():
-            if user == _FOREIGN:
-                continue
-            rows, unusable = course_rows(group, None, self.start, self.end)
+        for user, (rows, refused) in batch.items():
             if user is None:
-                self.unattributed += len(rows) + unusable
+                self.unattributed += len(rows) + refused[0]
                 continue
-            if unusable:
-                self.refused[user] += unusable
+            if refused[0]:
+                self.refused[user] += refused[0]
             found += [(user, row) for row in rows]
         return found
 
@@ -163,55 +171,80 @@ class ExportReader:
             for user, n in self.refused.items()
         }
 
-    def _from_csv(self, record: str, views: list[tuple[int | None, dict[str, Any]]]) -> None:
-        cells = next(csv.reader([record]))
+    def _from_csv(self, record: str, batch: _Batch) -> None:
+        # Without quotes, a carriage return or a field past csv's limit, a record's cells
+        # are its comma-separated parts: what csv would find, at several times the cost.
+        plain = '"' not in record and "\r" not in record and len(record) <= self._field_limit
+        cells = record.split(",") if plain else next(csv.reader([record]))
         if self._header is None:
             self._header = [name.strip().lower() for name in cells]
+            self._take = _plan(self._header)
+            return
+        if self._take is not None and len(cells) == len(self._header):
+            cells.append("")  # the cell of the fields the file has no column for
+            self._keep([cell or None for cell in self._take(cells)], batch)
             return
         raw = {k: v for k, v in zip(self._header, cells, strict=False) if v != ""}
-        views.append(self._view(raw))
+        self._keep([_pick(raw, names) for names in _ALIASES.values()], batch)
 
-    def _from_json(self, line: str) -> tuple[int | None, dict[str, Any]]:
+    def _from_json(self, line: str) -> list[Any]:
         try:
             raw = orjson.loads(line)
         except orjson.JSONDecodeError:
             raw = {}
         if not isinstance(raw, dict):
             raw = {}
-        return self._view({str(k).lower(): v for k, v in raw.items() if v is not None})
+        raw = {str(k).lower(): v for k, v in raw.items() if v is not None}
+        return [_pick(raw, names) for names in _ALIASES.values()]
 
-    def _view(self, raw: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
-        """Whose view, and the list-endpoint view (contract §3) from an export row's fields.
+    def _keep(self, fields: list[Any], batch: _Batch) -> None:
+        """Keep a row's view, given its fields in the order of ``_ALIASES``, in ``batch``.
 
-        Whose: a user of the query, ``_FOREIGN`` for a user outside it, or None when
-        the row names nobody and the file is not one user's.
+        The row is a list-endpoint view (docs/canvas.md#history-files) of these fields;
+        whose it is: a user of the query, ``_FOREIGN`` for a user outside it (dropped), or
+        None when the row names nobody and the file is not one user's.
         """
-        field = {name: _pick(raw, names) for name, names in _ALIASES.items()}
-        user = _integer(field["user"])
+        view_id, created, url, context_type, context, user, seconds, host, request = fields
+        user = _integer(user)
         # Files name users by global id; the query named them as the roster gave them.
         owner = self._only if user is None else self._owner(user)
-        context = _integer(field["context"])
-        url = field["url"]
-        if url is None and field["http_request"] is not None:
-            host = field["vhost"]
-            url = f"https://{host}{field['http_request']}" if host else field["http_request"]
-        seconds = field["interaction_seconds"]
+        context = _integer(context)
+        if url is None and request is not None:
+            url = f"https://{host}{request}" if host else request
         try:
             seconds = None if seconds is None else float(seconds)
         except (TypeError, ValueError):
             seconds = None
-        view_id = field["id"]
-        return owner, {
-            "id": str(view_id) if view_id is not None else None,
-            "created_at": field["created_at"],
-            "url": url,
-            "context_type": field["context_type"],
-            "interaction_seconds": seconds,
-            # Ids in the files are global (shard * 10**13 + local): a course compares locally.
-            "links": {"context": None if context is None else local_id(context)},
-        }
+        if owner == _FOREIGN:
+            return
+        kept = batch.get(owner)
+        if kept is None:
+            kept = batch[owner] = ([], [0])
+        # Ids in the files are global (shard * 10**13 + local): a course compares locally.
+        row = file_row(
+            None if view_id is None else str(view_id),
+            created,
+            url,
+            context_type,
+            None if context is None else local_id(context),
+            seconds,
+            self.start,
+            self.end,
+        )
+        if type(row) is tuple:
+            kept[0].append(row)
+        elif row == UNUSABLE:
+            kept[1][0] += 1
 
     def _owner(self, user: int) -> int:
+        owner = self._owners.get(user)
+        if owner is None:
+            if len(self._owners) >= OWNERS_REMEMBERED:
+                self._owners.clear()
+            owner = self._owners[user] = self._find_owner(user)
+        return owner
+
+    def _find_owner(self, user: int) -> int:
         if user in self.wanted:
             return user
         local = local_id(user)
@@ -219,6 +252,22 @@ class ExportReader:
         if len(matches) == 1:
             return matches[0]
         return self._only if self._only is not None else _FOREIGN
+
+
+def _plan(header: list[str]) -> Any:
+    """What takes a record's cells for each field of ``_ALIASES``, in order, or None.
+
+    A field's cell is its column's, or the record's added last cell (empty) when the file
+    has no column for it. None when a field has more than one column to choose from
+    (then a record is read by name, as ``_pick`` does).
+    """
+    at: list[int] = []
+    for names in _ALIASES.values():
+        columns = [i for i, name in enumerate(header) if name in names]
+        if len(columns) > 1:
+            return None
+        at += columns or [len(header)]
+    return itemgetter(*at)
 
 
 def _pick(raw: dict[str, Any], names: tuple[str, ...]) -> Any:

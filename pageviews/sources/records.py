@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from contextlib import suppress
+from datetime import datetime
 from hashlib import blake2b
 from operator import itemgetter
 from sys import intern
@@ -18,9 +19,9 @@ import orjson
 
 from ..timerange import normalize_timestamp
 
-# Sharded Canvas may report global ids (shard * 10**13 + local id; contract §7).
+# Sharded Canvas may report global ids (shard * 10**13 + local id; docs/canvas.md#global-ids).
 _SHARD_FACTOR = 10**13
-# Exact id: /courses/169 must not match /courses/1693 (contract §7 fallback).
+# Exact id: /courses/169 must not match /courses/1693 (docs/canvas.md#course-context).
 _COURSE_PATH = re.compile(
     r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?/(?:api/v1/)?courses/(\d+)(?:[/?#]|$)"
 )
@@ -43,7 +44,8 @@ SHAPE_FIELDS = (
     "user_agent",
     "app_name",
 )
-#: The researcher's fields beyond the reports' (contract §3), as :func:`extra_values` gives
+#: The researcher's fields beyond the reports' (docs/canvas.md#page-views-json), as
+#: :func:`extra_values` gives
 #: them; ``context_id`` and ``asset_id`` are ``links.context`` and ``links.asset``.
 EXTRA_FIELDS = ("context_id", "asset_id", *SHAPE_FIELDS, "remote_ip")
 _SHAPE = itemgetter(*SHAPE_FIELDS)
@@ -55,9 +57,10 @@ _shapes: dict[Any, tuple[int, bytes]] = {}
 _decoded: dict[bytes, list[Any]] = {}
 _INT64 = 2**63
 _SCALARS = (str, int, float, bool, type(None))
-
-_BY_TIME_THEN_ID = itemgetter(1, 2)
-_CREATED = itemgetter(1)
+_CREATED_AT = itemgetter("created_at")
+#: What :func:`file_row` says of a view it does not keep: not a course view of the
+#: range, or one that cannot be kept (no id or no readable time).
+SKIP, UNUSABLE = 0, 1
 
 
 def local_id(value: int) -> int:
@@ -69,7 +72,7 @@ def course_of(view: dict[str, Any]) -> int | None:
     """Return the course a page view belongs to, or ``None``.
 
     ``context_type == "Course"`` with ``links.context`` decides; only when the
-    context link is absent does the URL path decide (contract §7).
+    context link is absent does the URL path decide (docs/canvas.md#course-context).
     """
     links = view.get("links")
     context = links.get("context") if isinstance(links, dict) else None
@@ -80,7 +83,11 @@ def course_of(view: dict[str, Any]) -> int | None:
             return local_id(int(context))
         except (TypeError, ValueError):
             return None
-    url = view.get("url")
+    return _url_course(view.get("url"))
+
+
+def _url_course(url: Any) -> int | None:
+    """The course a view's URL path names, or None."""
     if isinstance(url, str):
         match = _COURSE_PATH.match(url)
         if match:
@@ -97,18 +104,18 @@ def course_rows(
     """Keep the views of ``courses`` (None: of any course) in ``[start, end]`` (UTC strings).
 
     Return the rows and how many of the courses' views were left out as unusable:
-    without an id (nothing to de-duplicate by, contract §8) or without a readable
-    ``created_at``. The common case (an integer course context, a ``...Z``
-    timestamp, a float or missing ``interaction_seconds``) is decided inline;
-    anything else goes through :func:`course_of` and :func:`normalize_timestamp`.
+    without an id (nothing to de-duplicate by, docs/canvas.md#page-views-json) or
+    without a readable ``created_at``. The common case (an integer course context, a
+    ``...Z`` timestamp, a float or missing ``interaction_seconds``) is decided inline;
+    anything else goes through :func:`course_of` and :func:`utc_second`.
     """
     rows: list[Row] = []
     append = rows.append
     unusable = 0
     for view in views:
         try:
-            # Canvas sends every PageView field, null or not (contract §3): subscripts are
-            # cheaper than .get() on this path; a record missing one takes the careful path.
+            # Canvas sends every PageView field, null or not (docs/canvas.md#page-views-json):
+            # subscripts are cheaper than .get() here; a record missing one goes the careful way.
             links = view["links"]
             context = links["context"] if type(links) is dict else None
             course = context if type(context) is int and context < _SHARD_FACTOR else None
@@ -143,7 +150,7 @@ def course_rows(
             continue
         if len(created) != 20 or created[19] != "Z":
             try:
-                created = normalize_timestamp(created)
+                created = utc_second(created)
             except ValueError:
                 unusable += 1
                 continue
@@ -156,6 +163,67 @@ def course_rows(
         append((course, created, view_id, url or "", seconds, shape[0],
                 ip if type(ip) is str else None, shape[1]))  # fmt: skip
     return rows, unusable
+
+
+def file_row(
+    view_id: str | None,
+    created: Any,
+    url: Any,
+    context_type: Any,
+    context: int | None,
+    seconds: float | None,
+    start: str,
+    end: str,
+) -> Row | int:
+    """The row :func:`course_rows` keeps of a view with only these fields, or SKIP or UNUSABLE.
+
+    An export file's row (:mod:`.history_rows`) is such a view: its other fields null
+    and ``context`` a local id. Decided here without building the view, for any course.
+    """
+    if context is not None:
+        if context_type != "Course":
+            return SKIP
+        course = context
+    else:
+        found = _url_course(url)
+        if found is None:
+            return SKIP
+        course = found
+    if not view_id or type(created) is not str:
+        return UNUSABLE
+    if len(created) != 20 or created[19] != "Z":
+        try:
+            created = utc_second(created)
+        except ValueError:
+            return UNUSABLE
+    if created < start or created > end:
+        return SKIP
+    key = ((context_type, None, None, None, None, None, None, None, None), context, None)
+    try:
+        shape = _shapes.get(key) or _shape(key)
+    except TypeError:  # a context type no key can hold: remembered by its clean form
+        shape = _shape(key)
+    return (course, created, view_id, url or "", seconds, shape[0], None, shape[1])
+
+
+def utc_second(value: str) -> str:
+    """:func:`~pageviews.timerange.normalize_timestamp`, exports' UTC milliseconds decided here.
+
+    History files write ``YYYY-MM-DDTHH:MM:SS.mmmZ``: the whole second is its first 19
+    characters, once the standard parser has found it a valid time.
+    """
+    if (
+        len(value) == 24
+        and value[23] == "Z"
+        and value[19] == "."
+        and value[16] == value[13] == ":"
+        and value[10] == "T"
+        and value[7] == value[4] == "-"
+        and value[0] != "0"  # a year before 1000 is written shorter
+    ):
+        datetime.fromisoformat(value)  # the ValueError of a date that does not exist
+        return value[:19] + "Z"
+    return normalize_timestamp(value)
 
 
 def _shape(key: tuple[tuple[Any, ...], Any, Any]) -> tuple[int, bytes]:
@@ -217,6 +285,20 @@ def newest_first_so_far(
     """
     if not ordered:
         return False, oldest
+    with suppress(KeyError, TypeError):  # a record without a time string: looked at below
+        # The common page decided in C: every time in Canvas's own 20-character form.
+        stamps = list(map(_CREATED_AT, views))
+        if (
+            stamps
+            and set(map(len, stamps)) == {20}
+            and "".join(stamps)[19::20] == "Z" * len(stamps)
+        ):
+            # Sorted stably, a list newest first is itself.
+            if stamps != sorted(stamps, reverse=True) or (
+                oldest is not None and stamps[0] > oldest
+            ):
+                return False, oldest
+            return True, stamps[-1]
     previous = oldest
     for view in views:
         created = view.get("created_at") if type(view) is dict else None
