@@ -37,7 +37,7 @@ from ..errors import (
     ThrottledError,
     TransientError,
 )
-from ..store.histories import HistoryQuery
+from ..store import HistoryQuery
 from .history_plan import poll_wait
 from .history_rows import DamagedExportError
 from .history_service import HistoryUnavailableError, absent_reason, history_404
