@@ -27,7 +27,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .errors import NotFoundError, PageviewsError, PermissionDeniedError
 from .logsetup import current_unit, unit_label
 from .outcomes import unit_outcome
-from .store import Run, Store, Unit
+from .store import MISSING, Run, Store, Unit
 
 log = logging.getLogger(__name__)
 
@@ -308,8 +308,11 @@ class Engine:
                 hint = await self.source.permission_hint(exc)
                 if hint is not None:
                     raise hint from None
-            log.info("user %s: %s: %s", unit.user_id, *outcome)
-            self.store.end_unit(unit.unit_id, *outcome)
+            state, detail = outcome
+            log.info(
+                "user %s: %s", unit.user_id, "not found, skipped" if state == MISSING else detail
+            )
+            self.store.end_unit(unit.unit_id, state, detail)
         self.progress.unit_ended(unit)
         self.unit_done(unit.user_id)
         for user_id in self.members.pop(unit.unit_id, ()):
