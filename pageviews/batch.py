@@ -29,7 +29,7 @@ from .sources.history_service import absent_note, only_impossible, probe_history
 from .sources.listing import ListSource
 from .sources.mixed import MixedSource
 from .sources.refusals import Refusals, TokenRights
-from .store.histories import LISTED, MISSING, Run, Store
+from .store import LISTED, MISSING, Run, Store, open_store
 from .store.lock import store_lock
 from .timerange import TimeRange, canvas_timestamp
 
@@ -123,7 +123,7 @@ async def _harvest_locked(
         else:
             notes.append(absent_note(absent, options.list_window_days))
     with_history = options.history != "never" and absent is None
-    store = Store(options.store_path, client.base_url)
+    store = open_store(options.store_path, client.base_url)
     try:
         run = store.open_run(
             options.run_key(), requested.start_utc, pinned.end_utc, canvas_timestamp(moment)

@@ -24,15 +24,10 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .errors import (
-    BodyTooLargeError,
-    CanvasUnreachableError,
-    NotFoundError,
-    PermissionDeniedError,
-    TransientError,
-)
+from .errors import NotFoundError, PageviewsError, PermissionDeniedError
 from .logsetup import current_unit, unit_label
-from .store.histories import FAILED, MISSING, Run, Store, Unit
+from .outcomes import unit_outcome
+from .store import MISSING, Run, Store, Unit
 
 log = logging.getLogger(__name__)
 
@@ -300,28 +295,24 @@ class Engine:
         context = _Context(self, tg, unit)
         try:
             await self.source.read(unit, context)
-        except NotFoundError as exc:
-            if context.pages or self.store.pages_read(self.run.run_id, unit.user_id):
-                # Canvas knew the user a page ago: what the 404 hid is missing, so the
-                # user is incomplete, not gone.
-                log.info("user %s: 404 part-way through the page views", unit.user_id)
-                self.store.give_up(unit.unit_id, FAILED, f"Canvas answered 404 part-way: {exc}")
-            else:
-                log.info("user %s: not found, skipped", unit.user_id)
-                self.store.give_up(unit.unit_id, MISSING, str(exc))
-        except PermissionDeniedError as exc:
-            hint = None if self.any_success else await self.source.permission_hint(exc)
-            if hint is not None:
-                raise hint from None
-            self.store.give_up(unit.unit_id, FAILED, f"permission denied: {exc}")
-        except BodyTooLargeError as exc:
-            log.info("user %s: %s", unit.user_id, exc)
-            self.store.give_up(unit.unit_id, FAILED, str(exc))
-        except CanvasUnreachableError:
-            raise
-        except TransientError as exc:
-            log.info("user %s: gave up after retries: %s", unit.user_id, exc)
-            self.store.give_up(unit.unit_id, FAILED, f"gave up after retries: {exc}")
+        except PageviewsError as exc:
+            # Canvas knew the user a page ago: what a 404 hid is missing, so the user is
+            # incomplete, not gone.
+            part_way = isinstance(exc, NotFoundError) and bool(
+                context.pages or self.store.pages_read(self.run.run_id, unit.user_id)
+            )
+            outcome = unit_outcome(exc, part_way=part_way)
+            if outcome is None:
+                raise
+            if isinstance(exc, PermissionDeniedError) and not self.any_success:
+                hint = await self.source.permission_hint(exc)
+                if hint is not None:
+                    raise hint from None
+            state, detail = outcome
+            log.info(
+                "user %s: %s", unit.user_id, "not found, skipped" if state == MISSING else detail
+            )
+            self.store.end_unit(unit.unit_id, state, detail)
         self.progress.unit_ended(unit)
         self.unit_done(unit.user_id)
         for user_id in self.members.pop(unit.unit_id, ()):

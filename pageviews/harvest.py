@@ -15,11 +15,11 @@ from pathlib import Path
 from .batch import harvest_courses
 from .canvas.client import CanvasClient, ClientStats
 from .engine import Progress
-from .errors import NotFoundError, OutputDirError, PermissionDeniedError, TransientError
+from .errors import TransientError
 from .notes import LATE_VIEWS, late_views_note, list_window_warning
 from .options import LIST_WINDOW_DAYS, STATE_FILE, BatchOptions, RunSettings
+from .outcomes import CourseState
 from .outputs.render import check_writable
-from .planner import CONFLICT_COURSE, DENIED_COURSE, MISSING_COURSE
 from .sources.history_plan import plan_sources
 from .timerange import TimeRange
 
@@ -120,13 +120,11 @@ async def harvest_course(
     moment = now()
     batch = await harvest_courses(client, options.as_batch(), progress=progress, now=lambda: moment)
     (course,) = batch.courses
-    if course.status == MISSING_COURSE:
-        raise NotFoundError(course.detail)
-    if course.status == DENIED_COURSE:
-        raise PermissionDeniedError(course.detail)
-    if course.status == CONFLICT_COURSE:
-        raise OutputDirError(course.detail)
-    if course.course_id is None or course.status not in ("complete", "incomplete"):
+    unread = course.status not in ("complete", "incomplete")  # then it is the course's state
+    stop = CourseState(course.status).error(course.detail) if unread else None
+    if stop is not None:
+        raise stop
+    if unread or course.course_id is None:
         raise TransientError(course.detail or f"course {course.ref} could not be read")
     return HarvestResult(
         course_id=course.course_id,

@@ -25,17 +25,13 @@ from .canvas.pagination import walk
 from .coverage import Interval, missing, trusted
 from .engine import Dispatch, Event, Progress
 from .errors import NotFoundError, PermissionDeniedError, ProtocolError, TransientError
+from .outcomes import CourseState, course_outcome
 from .sources.history_plan import BATCH_USERS, SourcePlan, months_of
 from .sources.listing import SOURCE
 from .sources.records import local_id
-from .store.histories import LISTED, LISTING, Enrollment, Run, RunCourse, Store, Unit
+from .store import Enrollment, Run, RunCourse, Store, Unit
 
 log = logging.getLogger(__name__)
-
-#: States of a course that could not be read, beside ``listing`` and ``listed``.
-MISSING_COURSE, DENIED_COURSE, FAILED_COURSE = "not found", "not permitted", "failed"
-#: Its reports would replace reports of another selection.
-CONFLICT_COURSE = "conflict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +77,9 @@ class Planner:
         self.progress.courses_total = len(self.selection.courses)
         for ref in self.selection.courses:
             course = known.get(ref)
-            if course is None or course.state == LISTING:
+            if course is None or course.state == CourseState.LISTING:
                 course = await self._list(ref, dispatch)
-            elif course.state == LISTED and course.course_id is not None:
+            elif course.state == CourseState.LISTED and course.course_id is not None:
                 roster = self.store.roster(self.run.run_id, course.course_id)
                 await self._plan([user for user, _ in roster], dispatch)
             self.progress.courses_listed += 1
@@ -103,16 +99,12 @@ class Planner:
             found = await self.client.course(ref)
             course_id = local_id(int(found["id"]))
             name = str(found.get("name") or "")
-        except NotFoundError as exc:
-            return self._give_up(ref, None, MISSING_COURSE, str(exc))
-        except PermissionDeniedError as exc:
-            return self._give_up(ref, None, DENIED_COURSE, str(exc))
-        except TransientError as exc:
-            return self._give_up(ref, None, FAILED_COURSE, f"gave up after retries: {exc}")
+        except (NotFoundError, PermissionDeniedError, TransientError) as exc:
+            return self._give_up(ref, None, *course_outcome(exc))
         clash = self.check_course(course_id)
         if clash is not None:
-            return self._give_up(ref, course_id, CONFLICT_COURSE, clash, name)
-        course = RunCourse(ref, course_id, name, LISTING, "")
+            return self._give_up(ref, course_id, CourseState.CONFLICT, clash, name)
+        course = RunCourse(ref, course_id, name, CourseState.LISTING, "")
         self.store.set_course(run_id, course)
         url = self.client.enrollments_url(
             course_id, self.selection.enrollment_types, self.selection.enrollment_states
@@ -135,20 +127,16 @@ class Planner:
                 self.store.add_roster(run_id, course_id, users.items())
                 self.store.add_enrollments(run_id, course_id, kinds)
                 await self._plan(list(users), dispatch)
-        except PermissionDeniedError as exc:
-            return self._give_up(ref, course_id, DENIED_COURSE, str(exc), name)
-        except TransientError as exc:
-            return self._give_up(
-                ref, course_id, FAILED_COURSE, f"gave up after retries: {exc}", name
-            )
-        course = RunCourse(ref, course_id, name, LISTED, "")
+        except (PermissionDeniedError, TransientError) as exc:
+            return self._give_up(ref, course_id, *course_outcome(exc), name)
+        course = RunCourse(ref, course_id, name, CourseState.LISTED, "")
         self.store.set_course(run_id, course)
         log.info("course %s: roster complete", course_id)
         self.progress.emit(Event("course", course=ref))
         return course
 
     def _give_up(
-        self, ref: str, course_id: int | None, state: str, detail: str, name: str = ""
+        self, ref: str, course_id: int | None, state: CourseState, detail: str, name: str = ""
     ) -> RunCourse:
         log.info("course %s: %s (%s)", ref, state, detail)
         course = RunCourse(ref, course_id, name, state, detail)

@@ -19,7 +19,7 @@ import pytest
 
 from pageviews.cli import main
 from pageviews.harvest import STATE_FILE
-from pageviews.store import Store
+from pageviews.store import open_store
 from pageviews.store.lock import store_lock
 from pageviews.testing import (
     FakeConfig,
@@ -224,7 +224,7 @@ def prepare(case: Case, world: World, tmp: Path) -> Path:
     """Lay out the token file and the other props a case needs; return the token path."""
     (tmp / "blocker").write_text("a file where a directory should be")
     (tmp / "courses.txt").write_text("1693\n16 93\n")
-    Store(tmp / "other.sqlite", "https://other.example.edu").close()
+    open_store(tmp / "other.sqlite", "https://other.example.edu").close()
     token_path = tmp / "oauthtoken.txt"
     if case.token_text == "<dir>":
         token_path.mkdir()

@@ -10,7 +10,7 @@ import pytest
 
 from pageviews.engine import Progress
 from pageviews.outlook import Work, describe, seconds_left
-from pageviews.store.histories import Unit
+from pageviews.store import Unit
 from pageviews.testing import FakeConfig, World, serve
 from pageviews.testing.throttle import ThrottleConfig
 

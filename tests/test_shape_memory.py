@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from pageviews.sources.records import course_rows
-from pageviews.store import Store
+from pageviews.store import open_store
 
 ORIGIN = "https://c.example.edu"
 START, END = "2015-01-26T00:00:00Z", "2015-03-12T23:59:59Z"
@@ -57,7 +57,7 @@ def traced() -> Iterator[None]:
 
 
 def test_memory_for_shapes_stays_flat_as_distinct_shapes_grow(tmp_path: Path) -> None:
-    store = Store(tmp_path / "state.sqlite", ORIGIN)
+    store = open_store(tmp_path / "state.sqlite", ORIGIN)
     run = store.open_run("key", START, END, START)
     (unit,) = store.add_units(run.run_id, 5, [(START, END)], "list")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import NoStoredHarvestError
 from ..options import STATE_FILE
-from ..store import Store, store_lock
+from ..store import Store, open_store, store_lock
 from ..timerange import canvas_timestamp, parse_bound, parse_timezone
 from .parser import DEFAULT_TIMEZONE, Parser
 from .shell import say
@@ -41,7 +41,7 @@ def store_main(args: list[str]) -> int:
     if not path.is_file():
         raise NoStoredHarvestError(f"no state store at {path}")
     with store_lock(path):
-        store = Store(path, None)
+        store = open_store(path, None)
         try:
             if parsed.command == "info":
                 _info(store, path)

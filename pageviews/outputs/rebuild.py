@@ -10,7 +10,7 @@ import orjson
 from ..errors import IncompleteHarvestError, NoStoredHarvestError
 from ..options import BatchOptions
 from ..progress import counted
-from ..store.histories import FAILED, LISTED, LISTING, MISSING, Run, RunCourse, Store
+from ..store import FAILED, LISTED, LISTING, MISSING, Run, RunCourse, Store, open_store
 from ..store.lock import store_lock
 from .render import check_writable, render_course
 
@@ -37,7 +37,7 @@ def rebuild_reports(options: BatchOptions) -> RebuildResult:
             f"no stored harvest: there is no state store at {options.store_path}"
         )
     with store_lock(options.store_path):
-        store = Store(options.store_path, None)
+        store = open_store(options.store_path, None)
         try:
             run, course, finished = _find(store, options)
             if not finished:

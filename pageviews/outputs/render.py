@@ -18,7 +18,7 @@ import orjson
 from ..errors import OutputDirError
 from ..notes import CourseNotes, Read, course_notes
 from ..options import BatchOptions
-from ..store.histories import Run, Store
+from ..store import Run, Store
 from .coursestats import CourseStats
 from .reportmeta import RECORDS_KIND, ReportMeta
 from .reports import ReportTotals, ReportWriter

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from ..sources.records import EXTRA_FIELDS, extra_values
-from ..store.histories import Store
+from ..store import open_store
 from ..timerange import canvas_timestamp
 from .columnar import arrow_schema, arrow_table
 from .reportmeta import PAGE_VIEWS, PERSONAL
@@ -49,7 +49,7 @@ def _rows(
     include_ip: bool,
 ) -> Iterator[list[Any]]:
     """Rows in PAGE_VIEWS order, with created_at still as stored text."""
-    store = Store(store_path, None)
+    store = open_store(store_path, None)
     try:
         wanted = None if users is None else set(users)
         for user_id, name in store.course_users(course_id):

@@ -48,7 +48,7 @@ from ..errors import (
     TransientError,
     first_error,
 )
-from ..store.histories import DONE, FAILED, SPLIT, STARTED, TODO, HistoryQuery, Unit
+from ..store import DONE, FAILED, SPLIT, STARTED, TODO, HistoryQuery, Unit
 from .history_calls import DEFAULT_HISTORY_WAIT, ExportJobs, HistoryWaitError
 from .history_plan import clip_to_months, filtered_users, halves, next_step
 from .history_rows import ExportReader

@@ -31,7 +31,7 @@ from ..canvas.failures import QueryGoneError, failure
 from ..canvas.outcomes import POLL, RESULTS, START, Outcome
 from ..canvas.retry import DEFAULT_HISTORY_WAIT as DEFAULT_HISTORY_WAIT
 from ..errors import ProtocolError, TransientError
-from ..store.histories import HistoryQuery
+from ..store import HistoryQuery
 from .history_rows import DamagedExportError
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from ..canvas.pagination import walk
 from ..canvas.responses import Page
 from ..engine import UnitContext
 from ..errors import PermissionDeniedError
-from ..store.histories import Unit
+from ..store import Unit
 from ..timerange import request_bounds
 from .records import course_rows, newest_first_so_far
 from .splitting import MAX_WINDOWS, plan_windows

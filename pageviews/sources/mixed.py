@@ -12,7 +12,7 @@ from typing import Protocol
 
 from ..engine import UnitContext
 from ..errors import NotFoundError, PermissionDeniedError
-from ..store.histories import Run, Store, Unit
+from ..store import Run, Store, Unit
 from .refusals import Refusals, TokenRights, gone, refused
 
 

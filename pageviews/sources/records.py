@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from ..store.rows import Row as Row  # the store owns the row type; re-exported here
 from ..timerange import normalize_timestamp
 
 # Sharded Canvas may report global ids (shard * 10**13 + local id; docs/canvas.md#global-ids).
@@ -26,13 +27,6 @@ _COURSE_PATH = re.compile(
     r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?/(?:api/v1/)?courses/(\d+)(?:[/?#]|$)"
 )
 
-#: A stored page view: (course_id, created_at, id, url, interaction_seconds, shape,
-#: remote_ip, shape_fields); the user is known from the fetch unit. The researcher's other
-#: fields repeat from view to view (controller, action, user agent, asset...): each distinct
-#: combination, a *shape*, is kept once, named by ``shape`` (a digest of its content) and
-#: spelled by ``shape_fields`` (JSON of :data:`SHAPE_FIELDS`, then the context and asset
-#: ids). The reports read only the first five.
-Row = tuple[int, str, str, str, float | None, int, str | None, bytes]
 SHAPE_FIELDS = (
     "context_type",
     "asset_type",

@@ -21,22 +21,14 @@ from ..errors import (
     PageviewsError,
     PermissionDeniedError,
 )
-from ..store.histories import FAILED, MISSING
+from ..outcomes import Outcome, gone, refused
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Refusals", "TokenRights", "Verdict", "gone", "refused"]
+
 #: A user's end when Canvas refused it: (unit state, detail), as the store keeps it.
-Verdict = tuple[str, str]
-
-
-def gone(detail: str) -> Verdict:
-    """A user Canvas answered 404 for on its first request: skipped, not incomplete."""
-    return MISSING, detail
-
-
-def refused(error: PermissionDeniedError | str) -> Verdict:
-    """A user the token may not read: incomplete (exit 9)."""
-    return FAILED, f"permission denied: {error}"
+Verdict = Outcome
 
 
 class Refusals:

@@ -1,20 +1,34 @@
-"""The state store: users' page-view histories with coverage, its lock and its upkeep."""
+"""The state store: users' page-view histories with coverage, the runs that read them, upkeep.
 
-from .histories import (
-    DONE,
-    FAILED,
-    LISTED,
-    LISTING,
-    MISSING,
-    SCHEMA_VERSION,
-    SPLIT,
-    TODO,
+:class:`Store` is what the rest of the package asks of a store; :func:`open_store`
+opens the SQLite one (:class:`SqliteStore`), built of one module per table family
+(:mod:`.runs`, :mod:`.units`, :mod:`.coverage`, :mod:`.views`, :mod:`.queries`,
+:mod:`.upkeep`) over one connection (:mod:`.schema`), each stating its invariants.
+"""
+
+from ..outcomes import CourseState, Outcome, UnitState
+from .lock import lock_path, store_lock
+from .protocol import Store
+from .queries import OPEN, STARTED
+from .rows import (
+    CourseRead,
+    Enrollment,
+    HistoryQuery,
+    RecordRow,
+    ReportRow,
+    Row,
     Run,
     RunCourse,
-    Store,
     Unit,
 )
-from .lock import lock_path, store_lock
+from .schema import SCHEMA_VERSION
+from .sqlite import SqliteStore, open_store
+
+#: Short names of the unit states (a history query's states are spelled the same).
+TODO, DONE, SPLIT = UnitState.TODO, UnitState.DONE, UnitState.SPLIT
+MISSING, FAILED = UnitState.MISSING, UnitState.FAILED
+#: How far a course's roster was listed.
+LISTING, LISTED = CourseState.LISTING, CourseState.LISTED
 
 __all__ = [
     "DONE",
@@ -22,13 +36,26 @@ __all__ = [
     "LISTED",
     "LISTING",
     "MISSING",
+    "OPEN",
     "SCHEMA_VERSION",
     "SPLIT",
+    "STARTED",
     "TODO",
+    "CourseRead",
+    "CourseState",
+    "Enrollment",
+    "HistoryQuery",
+    "Outcome",
+    "RecordRow",
+    "ReportRow",
+    "Row",
     "Run",
     "RunCourse",
+    "SqliteStore",
     "Store",
     "Unit",
+    "UnitState",
     "lock_path",
+    "open_store",
     "store_lock",
 ]
