@@ -33,10 +33,10 @@ from pageviews import (
     parse_bound,
 )
 from pageviews.batch import harvest_courses
+from pageviews.formats import parse_formats
 from pageviews.gctune import fewer_collections
 from pageviews.options import BatchOptions
 from pageviews.outlook import seconds_left
-from pageviews.outputs.formats import parse_formats
 from pageviews.progress import outlook
 from pageviews.timerange import canvas_timestamp
 

@@ -7,7 +7,7 @@ read a harvested course back with :func:`course_records` (typed records) or
 :func:`records_table` (Arrow).
 """
 
-from .batch import BatchResult, CourseResult, harvest_courses
+from .batch import harvest_courses
 from .canvas.client import CanvasClient, ClientStats, normalize_base_url
 from .canvas.ratelimit import RateLimit
 from .canvas.responses import Page
@@ -37,6 +37,7 @@ from .errors import (
 from .harvest import HarvestOptions, HarvestResult, Progress, harvest_course
 from .options import BatchOptions
 from .outputs.stored import PageViewRecord, course_records, records_table
+from .results import BatchResult, CourseResult
 from .sources.records import course_of
 from .timerange import TimeRange, parse_bound, parse_timezone, request_bounds
 from .tokens import read_token

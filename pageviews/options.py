@@ -15,8 +15,8 @@ import orjson
 
 from .canvas.client import DEFAULT_CONCURRENCY
 from .errors import UsageError
+from .formats import DEFAULT_FORMATS, FORMATS, arrow, parse_formats
 from .notes import LATE_VIEWS
-from .outputs.formats import DEFAULT_FORMATS, FORMATS, arrow, parse_formats
 from .sources.history_calls import DEFAULT_HISTORY_WAIT
 from .sources.history_plan import MODES
 from .timerange import TimeRange

@@ -12,14 +12,7 @@ from .canvas.limiter import Gate
 from .harvest import HarvestResult, Progress
 from .jsonlog import emit
 from .outlook import Work, describe, seconds_left
-
-
-def counted(n: int, singular: str, plural: str | None = None) -> str:
-    """``1 user``, ``2 users``, ``1 retry``, ``3 retries``: a count with its noun agreeing."""
-    if plural is None:
-        plural = singular[:-1] + "ies" if singular.endswith("y") else singular + "s"
-    return f"{n:,} {singular if n == 1 else plural}"
-
+from .wording import counted
 
 #: The calls of an export job, whose costs make up what a job costs.
 JOB_CALLS = ("history-start", "history-poll", "history-results")

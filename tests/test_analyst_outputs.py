@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pageviews import TimeRange, UsageError
+from pageviews.formats import parse_formats
 from pageviews.options import BatchOptions
-from pageviews.outputs.formats import parse_formats
 from pageviews.testing import FakeConfig, World, expected_reports, serve
 from pageviews.testing.analyst_truth import expected_inactive, expected_page_views
 from pageviews.testing.report_files import files_in

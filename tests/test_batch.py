@@ -10,9 +10,10 @@ import aiohttp
 import pytest
 
 from pageviews import CanvasClient, Event, Progress, TimeRange, UsageError
-from pageviews.batch import BatchResult, harvest_courses
+from pageviews.batch import harvest_courses
 from pageviews.canvas.retry import FAST_RETRIES
 from pageviews.options import BatchOptions
+from pageviews.results import BatchResult
 from pageviews.testing import FakeCanvas, FakeConfig, World, expected_reports, serve
 from pageviews.testing.report_files import assert_reports_exact
 from tests.harvesting import END, START, STUDENTS

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..batch import BatchResult, harvest_courses
+from ..batch import harvest_courses
 from ..canvas.client import CanvasClient
 from ..courselist import course_ref, courses_file, unique
 from ..engine import Progress
@@ -18,7 +18,8 @@ from ..interrupts import Terminated
 from ..jsonlog import emit
 from ..options import BatchOptions
 from ..outputs.batchsummary import write_summary
-from ..progress import counted
+from ..results import BatchResult
+from ..wording import counted
 from .invocation import Invocation, resolve_client, selected
 from .parser import build_parser
 from .session import run_job

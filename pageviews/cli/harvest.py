@@ -11,7 +11,8 @@ from ..engine import Progress
 from ..errors import IncompleteHarvestError
 from ..harvest import HarvestOptions, HarvestResult, harvest_course
 from ..interrupts import Terminated
-from ..progress import counted, summary_lines
+from ..progress import summary_lines
+from ..wording import counted
 from .invocation import Invocation, resolve_client, selection
 from .parser import build_parser
 from .session import run_job

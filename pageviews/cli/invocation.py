@@ -16,9 +16,9 @@ from ..canvas.client import normalize_base_url
 from ..canvas.retry import RetryPolicy
 from ..courselist import course_ref
 from ..errors import UsageError
+from ..formats import parse_formats
 from ..harvest import HarvestOptions
 from ..options import ENROLLMENT_STATES, ENROLLMENT_TYPES, RunSettings
-from ..outputs.formats import parse_formats
 from ..timerange import TimeRange, parse_bound, parse_timezone
 from ..tokens import read_token
 

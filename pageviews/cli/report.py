@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import IncompleteHarvestError
 from ..outputs.rebuild import rebuild_reports
-from ..progress import counted
+from ..wording import counted
 from .invocation import selection
 from .parser import build_parser
 from .shell import say

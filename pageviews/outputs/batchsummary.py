@@ -11,8 +11,8 @@ from .jsonfile import write_document
 from .render import selection_of
 
 if TYPE_CHECKING:
-    from ..batch import BatchResult
     from ..options import BatchOptions
+    from ..results import BatchResult
 
 SUMMARY_STEM = "batch-summary"
 COLUMNS = (

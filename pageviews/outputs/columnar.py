@@ -17,9 +17,9 @@ from typing import Any, Final
 
 import orjson
 
+from ..formats import FORMATS, arrow
 from .atomic import Staged
 from .csvfile import CsvFile
-from .formats import FORMATS, arrow
 from .jsonfile import JsonFile
 
 #: Column kinds: each maps to one Arrow type.

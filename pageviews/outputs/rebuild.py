@@ -9,9 +9,9 @@ import orjson
 
 from ..errors import IncompleteHarvestError, NoStoredHarvestError
 from ..options import BatchOptions
-from ..progress import counted
 from ..store import FAILED, LISTED, LISTING, MISSING, Run, RunCourse, Store, open_store
 from ..store.lock import store_lock
+from ..wording import counted
 from .render import check_writable, render_course
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Final
 
-from ..errors import UsageError
+from .errors import UsageError
 
 FORMATS: Final = ("csv", "json", "jsonl", "parquet")
 #: The seed's pair, unchanged.
