@@ -201,6 +201,11 @@ class Gate:
                 await replied.wait()
 
     @property
+    def metered(self) -> bool:
+        """Whether Canvas's replies show a bucket (until a reply says, taken as yes)."""
+        return self.pacer.headers is not False
+
+    @property
     def spare(self) -> int:
         """Places free right now that no waiting request will take, and the bucket too."""
         places = self.policy.limit - self.in_flight - sum(w for _, w in self._waiters)

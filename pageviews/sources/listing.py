@@ -108,4 +108,5 @@ class ListSource:
             fetched=fetched,
             per_page=size,
             max_windows=min(MAX_WINDOWS, spare + 1),
+            metered=self.client.gate.metered,
         )

@@ -30,6 +30,7 @@ def plan_windows(
     fetched: int,
     per_page: int,
     max_windows: int = MAX_WINDOWS,
+    metered: bool = True,
 ) -> list[tuple[str, str]]:
     """Windows covering the whole unit ``[start, end]``, or ``[]`` when not worth splitting.
 
@@ -42,10 +43,13 @@ def plan_windows(
     may still hold a view newer than ``oldest_seen`` (a server whose order breaks
     further on). Only a window asked for those seconds is sure to show it, so the
     union of the windows is the unsplit chain's whatever order its pages come in.
-    That is why a chain is split only while it has read a window's worth of pages
-    at most: later, reading them again would cost more than a window saves.
+    That is why, while Canvas's bucket is ``metered`` (each request spends its
+    time), a chain is split only while it has read a window's worth of pages at
+    most: later, reading them again would cost more than a window saves. Without
+    a bucket a page read again costs a round trip beside the others, and a chain
+    whose length shows only later is still worth cutting.
     """
-    if fetched > PAGES_PER_WINDOW * per_page:
+    if metered and fetched > PAGES_PER_WINDOW * per_page:
         return []
     newest, rest_start, rest_end = _parse(end), _parse(start), _parse(oldest_seen)
     covered = max((newest - rest_end).total_seconds(), 1.0)
