@@ -1,7 +1,7 @@
 """A term on hosted Canvas (issue 17): refused users, Canvas's bucket, §9's costs.
 
 The ``history-term`` course (about 150 students, four months back) under Canvas's
-default bucket (hwm 600, answering 429) with the costs of contract §9 (a job
+default bucket (hwm 600, answering 429) with the costs of docs/canvas.md#history-costs (a job
 start 150, a poll 5, a result 50, a list page of 100 about 40), 20 ms latency,
 3 % of the students outside the token's accounts (401 on every call naming
 them) and 2 % deleted (404). ``hosted auto`` is the default command, ``hosted

@@ -192,7 +192,7 @@ def test_alone_without_an_outflow_it_asks_again_half_a_second_after_the_last_rep
 
 
 def test_a_costly_kind_counts_its_cost_and_then_what_it_adds_beyond_its_charge() -> None:
-    # A History API start costs 150 against a 50 charge (contract §9).
+    # A History API start costs 150 against a 50 charge (docs/canvas.md#history-costs).
     pacer = Pacer()
     now, remaining = lone_replies(pacer, remaining=600.0, cost=0.05, outflow=10.0, n=40)
     start = pacer.admit(150.0)
