@@ -66,7 +66,27 @@ def refused_and_deleted(world: World) -> tuple[frozenset[int], frozenset[int]]:
     return refused, deleted
 
 
-async def _tick(canvas: FakeCanvas) -> None:
+def hosted_canvas(
+    speed: float, *, history_api: bool = True, faults: FaultConfig | None = None
+) -> tuple[FakeConfig, ThrottleConfig]:
+    """Hosted Canvas at ``speed`` times its pace: its bucket answering 429, §9's costs, jobs."""
+    throttle = replace(
+        ThrottleConfig(), status=429, list_cost_per_page_size=0.4, outflow=10.0 * speed
+    )
+    config = FakeConfig(
+        throttle=throttle,
+        now=NOW,
+        latency=0.02,
+        retention_days=30 if history_api else None,
+        history=HistoryConfig(queue_seconds=2 / speed, run_seconds=5 / speed)
+        if history_api
+        else None,
+        faults=faults or FaultConfig(),
+    )
+    return config, throttle
+
+
+async def tick(canvas: FakeCanvas) -> None:
     """The fake's clock runs on from NOW in real time: export jobs queue, run and end."""
     began = time.monotonic()
     while True:
@@ -82,17 +102,9 @@ async def hosted(
     if not history_api:
         refused = frozenset()
         speed = 100.0  # exactness only: the bucket out of the way
-    throttle = replace(
-        ThrottleConfig(), status=429, list_cost_per_page_size=0.4, outflow=10.0 * speed
-    )
-    config = FakeConfig(
-        throttle=throttle,
-        now=NOW,
-        latency=0.02,
-        retention_days=30 if history_api else None,
-        history=HistoryConfig(queue_seconds=2 / speed, run_seconds=5 / speed)
-        if history_api
-        else None,
+    config, throttle = hosted_canvas(
+        speed,
+        history_api=history_api,
         faults=FaultConfig(missing_users=deleted, refused_users=refused),
     )
     start = RANGES["4 months"]
@@ -106,7 +118,7 @@ async def hosted(
             aiohttp.ClientSession(trace_configs=[trace]) as session,
             anyio.create_task_group() as tg,
         ):
-            tg.start_soon(_tick, canvas)
+            tg.start_soon(tick, canvas)
             result, wall = await harvest(canvas, session, Path(out), start, mode)
             tg.cancel_scope.cancel()
         try:
