@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,13 +16,18 @@ from .shell import say
 DEFAULT_STORE = Path(STATE_FILE)
 
 
-def build_store_parser() -> argparse.ArgumentParser:
+def build_store_parser() -> Parser:
     """``info`` and ``prune``, each on one store."""
     p = Parser(prog="pageviews store", description="Look after a state store.")
     sub = p.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="size, users, views, coverage span, courses")
     prune = sub.add_parser("prune", help="forget page views (and coverage) before a date")
-    prune.add_argument("--before", required=True, metavar="DATE", help="YYYY-MM-DD, or -Nd")
+    prune.add_date(
+        "--before",
+        required=True,
+        metavar="DATE",
+        help="YYYY-MM-DD, ISO 8601, today, yesterday or -Nd (N days ago)",
+    )
     prune.add_argument(
         "--timezone",
         default=DEFAULT_TIMEZONE,
