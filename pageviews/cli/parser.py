@@ -55,6 +55,8 @@ class _ReadmeAction(argparse.Action):
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are :class:`UsageError` (exit 2, one line).
 
+    An error points to the help of the (sub)command that raised it.
+
     Its date options take the relative forms (``--before -180d``): argparse alone
     reads a value starting with ``-`` as a flag, so each is joined to its option
     (``--before=-180d``) before parsing. No option starts with a dash and a digit.
@@ -75,7 +77,7 @@ class Parser(argparse.ArgumentParser):
         return super().parse_known_args(join_dates(given, self.date_options), namespace)
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see pageviews --help)")
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def join_dates(args: list[str], options: set[str]) -> list[str]:

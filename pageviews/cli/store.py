@@ -6,7 +6,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import NoStoredHarvestError
+from ..errors import NoStoredHarvestError, UsageError
 from ..options import STATE_FILE
 from ..store import Store, open_store, store_lock
 from ..timerange import canvas_timestamp, parse_bound, parse_timezone
@@ -16,8 +16,8 @@ from .shell import say
 DEFAULT_STORE = Path(STATE_FILE)
 
 
-def build_store_parser() -> Parser:
-    """``info`` and ``prune``, each on one store."""
+def build_store_parser() -> tuple[Parser, dict[str, Parser]]:
+    """``info`` and ``prune``, each on one store: the parser and each command's own."""
     p = Parser(prog="pageviews store", description="Look after a state store.")
     sub = p.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="size, users, views, coverage span, courses")
@@ -35,12 +35,18 @@ def build_store_parser() -> Parser:
     )
     for command in (info, prune):
         command.add_argument("--state", type=Path, default=DEFAULT_STORE, help="the state store")
-    return p
+    return p, {"info": info, "prune": prune}
 
 
 def store_main(args: list[str]) -> int:
     """Run a store command."""
-    parsed = build_store_parser().parse_args(args)
+    parser, commands = build_store_parser()
+    if not args:  # a subcommand is needed: show which there are
+        print(parser.format_help(), end="", file=sys.stderr)
+        return UsageError.exit_code
+    parsed, extra = parser.parse_known_args(args)
+    if extra:  # the command's own flags are what its user got wrong
+        commands[parsed.command].error(f"unrecognized arguments: {' '.join(extra)}")
     path: Path = parsed.state
     if not path.is_file():
         raise NoStoredHarvestError(f"no state store at {path}")
