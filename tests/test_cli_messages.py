@@ -49,3 +49,23 @@ def test_store_alone_prints_its_usage_and_subcommands(capsys: pytest.CaptureFixt
     assert out == ""
     assert err.startswith("usage: pageviews store")
     assert "info" in err and "prune" in err and "forget page views" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "flags"),
+    [
+        (["--help"], ("--start-time WHEN", "--end-time WHEN")),
+        (["batch", "--help"], ("--start-time WHEN", "--end-time WHEN")),
+        (["report", "--help"], ("--start-time WHEN", "--end-time WHEN")),
+        (["store", "prune", "--help"], ("--before DATE",)),
+    ],
+)
+def test_help_names_every_form_of_a_date(
+    argv: list[str], flags: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 0
+    text = " ".join(capsys.readouterr().out.split())  # as one line, whatever the wrapping
+    for flag in flags:
+        words = text.split(flag)[-1].split(" --")[0]  # the help after its last spelling
+        for form in ("YYYY-MM-DD", "ISO 8601", "today", "yesterday", "-Nd"):
+            assert form in words, (flag, form, words)

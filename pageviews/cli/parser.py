@@ -156,13 +156,15 @@ def _selection_arguments(p: Parser) -> None:
         "--start_time",
         "--start-time",
         required=True,
-        help="YYYY-MM-DD (start of day) or ISO 8601",
+        help="YYYY-MM-DD (from the start of that day), ISO 8601, or for cron today, "
+        "yesterday or -Nd (N days ago, a whole day like YYYY-MM-DD)",
     )
     p.add_date(
         "--end_time",
         "--end-time",
         required=True,
-        help="YYYY-MM-DD (inclusive: through the end of that day) or ISO 8601",
+        help="YYYY-MM-DD (inclusive: through the end of that day), ISO 8601, today, "
+        "yesterday or -Nd",
     )
     p.add_argument(
         "--enrollment_types",
