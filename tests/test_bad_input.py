@@ -209,6 +209,10 @@ CASES = [
          before_any_request=True),
     Case("batch with a course Canvas does not know", 15,
          "error: 1 course of 2 could not be read (named above)", args=("batch", "1693", "424242")),
+    Case("unknown --account", 16, "error: --account 999 not found on http://127.0.0.1:",
+         args=("batch", "--account", "999", "--term", "default")),
+    Case("unknown --term", 16, " (account 1 is known)",
+         args=("batch", "--account", "1", "--term", "999")),
 ]  # fmt: skip
 
 
