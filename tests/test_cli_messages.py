@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import anyio
+import orjson
 import pytest
 
 from pageviews.cli import main
+from pageviews.testing import FakeConfig, World, serve
 
-from .cli_process import SEED_ARGS
+from .cli_process import SEED_ARGS, write_token
 
 OFFLINE = ["--base-url", "http://127.0.0.1:9", "--token-file", "/nonexistent"]
 
@@ -69,3 +74,20 @@ def test_help_names_every_form_of_a_date(
         words = text.split(flag)[-1].split(" --")[0]  # the help after its last spelling
         for form in ("YYYY-MM-DD", "ISO 8601", "today", "yesterday", "-Nd"):
             assert form in words, (flag, form, words)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("batch", [False, True], ids=["harvest", "batch"])
+async def test_json_logs_name_an_unknown_course_once(
+    batch: bool, small_world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = write_token(tmp_path, small_world.admin_token)
+    async with serve(small_world, FakeConfig(throttle=None)) as canvas:
+        where = ["--base-url", canvas.base_url, "--token-file", str(token)]
+        courses = ["batch", "169", "424242"] if batch else ["424242"]
+        argv = [*courses, *SEED_ARGS[1:], *where, "--out-dir", str(tmp_path), "--log-format"]
+        code = await anyio.to_thread.run_sync(main, [*argv, "json"])
+    events = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
+    about = [e for e in events if "424242" in str(e["message"])]
+    assert code == (15 if batch else 5), events
+    assert len(about) == 1, about
