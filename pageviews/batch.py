@@ -203,7 +203,12 @@ def _render(
                 days=list(totals.notes.days),
             )
         )
-    if options.course_dirs and options.summary:
+    # A run that read no course keeps the last good index (its summary goes beside it).
+    if (
+        options.course_dirs
+        and options.summary
+        and any(c.status in ("complete", "incomplete") for c in results)
+    ):
         write_index(
             options.out_dir,
             options.time_range.label,
