@@ -18,6 +18,7 @@ from .engine import Engine, Progress
 from .errors import IncompleteHarvestError, PageviewsError, UsageError, first_error
 from .options import BatchOptions
 from .outputs.batchindex import IndexEntry, write_index
+from .outputs.folders import made_for
 from .outputs.render import check_writable, render_course, selection_clash
 from .planner import Planner, Selection
 from .results import BatchResult, CourseResult
@@ -41,11 +42,13 @@ async def harvest_courses(
 ) -> BatchResult:
     """Harvest every course of ``options`` into its reports; resume an unfinished run.
 
-    The state store is locked for the whole run: a second run on it fails at once.
+    The state store is locked for the whole run: a second run on it fails at once. A
+    run that fails before writing anything removes the empty folders it made.
     """
-    check_writable(options.out_dir)
-    with store_lock(options.store_path):
-        return await _harvest_locked(client, options, progress or Progress(), now)
+    with made_for(options.out_dir, options.store_path.parent):
+        check_writable(options.out_dir)
+        with store_lock(options.store_path):
+            return await _harvest_locked(client, options, progress or Progress(), now)
 
 
 async def _harvest_locked(

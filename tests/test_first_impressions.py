@@ -21,7 +21,7 @@ from pageviews.testing import World, serve
 from pageviews.testing.report_files import files_in
 
 from .cli_process import FAST_RETRIES, SEED_ARGS, run_cli, write_token
-from .test_bad_input import broken_user
+from .test_bad_input import broken_user, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -234,6 +234,26 @@ def test_an_out_dir_that_is_a_file_says_so(
     assert (code, capsys.readouterr().err) == (
         12, f"pageviews: error: output directory {tmp_path}/out is a file, not a directory\n"
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [[], ["batch", "169"]])
+def test_a_failed_connection_leaves_no_empty_folders_behind(
+    command: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CANVAS_TOKEN", "unused")
+    (tmp_path / "kept").mkdir()
+    code = main([*command, *SEED_ARGS, *FAST_RETRIES,
+                 "--base-url", f"http://127.0.0.1:{free_port()}",
+                 "--out-dir", str(tmp_path / "new" / "out"),
+                 "--state", str(tmp_path / "kept" / "state" / "s.sqlite")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 6, err
+    assert "cannot connect to http://127.0.0.1:" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]  # it was there before
+    assert list((tmp_path / "kept").iterdir()) == []
 
 
 # 8. The library example leaves nothing behind.
