@@ -68,15 +68,23 @@ async def test_a_range_inside_the_window_gets_no_warning(
 # 2. The demo prints exactly what it runs, and the printed commands work when pasted.
 
 
-def test_the_demo_prints_commands_that_work_when_pasted(tmp_path: Path) -> None:
-    demo = subprocess.run(
+def run_demo(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, str(ROOT / "examples" / "demo.py"), "--preset", "small",
          "--latency", "0"],
-        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
+        cwd=cwd, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
-    assert demo.returncode == 0, demo.stderr
+
+
+def test_the_demo_prints_commands_that_work_when_pasted_after_another_demo(
+    tmp_path: Path,
+) -> None:
+    demo, later = run_demo(tmp_path), run_demo(tmp_path)
+    assert (demo.returncode, later.returncode) == (0, 0), (demo.stderr, later.stderr)
     commands = [line[2:] for line in demo.stdout.splitlines() if line.startswith("$ ")]
     fake_command, harvest_command = commands
+    assert "--port 18693 " in fake_command  # every demo's: its store knows that address
+    assert commands == [line[2:] for line in later.stdout.splitlines() if line.startswith("$ ")]
     assert "--token-file demo-out/oauthtoken.txt" in harvest_command
     token = (tmp_path / "demo-out" / "oauthtoken.txt").read_text().strip()
     assert token not in demo.stdout
