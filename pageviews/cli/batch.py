@@ -23,7 +23,7 @@ from ..errors import (
 from ..interrupts import Terminated
 from ..jsonlog import emit
 from ..options import BatchOptions
-from ..outputs.batchsummary import write_summary
+from ..outputs.batchsummary import SUMMARY_STEM, refused, write_summary
 from ..results import BatchResult
 from ..wording import counted
 from .invocation import Invocation, resolve_client, selected
@@ -114,6 +114,11 @@ def batch_main(args: list[str], holder: list[Invocation]) -> int:
             f"{counted(users, 'user')} incomplete in {counted(len(incomplete), 'course')} "
             "(named above), reports written without them; run the same command again to "
             "retry them"
+        )
+    if refused(result):
+        raise CoursesFailedError(
+            f"none of {counted(len(result.courses), 'course')} could be read (named above); "
+            f"see {paths['json']}; the last good summary is kept in {SUMMARY_STEM}.json"
         )
     if result.failed_courses:
         raise CoursesFailedError(
