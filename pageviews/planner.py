@@ -139,7 +139,9 @@ class Planner:
     def _give_up(
         self, ref: str, course_id: int | None, state: CourseState, detail: str, name: str = ""
     ) -> RunCourse:
-        log.info("course %s: %s (%s)", ref, state, detail)
+        # Debug only: whoever gets the result says it (the harvest's error, the batch's
+        # summary line), and JSON logs would otherwise carry it twice.
+        log.debug("course %s: %s (%s)", ref, state, detail)
         course = RunCourse(ref, course_id, name, state, detail)
         self.store.set_course(self.run.run_id, course)
         self.progress.emit(Event("course", course=ref, detail=f"{state}: {detail}"))
