@@ -21,9 +21,10 @@ from typing import Any
 
 from pageviews.testing import World, WorldSpec, expected_history_ids, expected_reports
 
+from . import baseline
 from .acceptance import Verdict, records_exact
 from .fake import FakeSetup, running_fake
-from .runs import run_harvester
+from .runs import RunFailed, run_harvester
 
 NOW = datetime(2015, 4, 20, 12, tzinfo=UTC)
 START, END = "2015-03-01", "2015-03-31"
@@ -41,6 +42,7 @@ class ExportRun:
     wall_seconds: float
     cpu_seconds: float
     max_rss_mb: float
+    code: str = "shipped"  # or the baseline's label (benchmarks.baseline)
 
 
 def truth(preset: str) -> tuple[int, int]:
@@ -53,9 +55,15 @@ def truth(preset: str) -> tuple[int, int]:
     return len(want.records), len(rows)
 
 
-def measure(preset: str, work_dir: Path) -> ExportRun:
-    """Harvest ``preset``'s month through history and return the harvester's figures."""
-    run_dir = work_dir / preset
+def measure(preset: str, work_dir: Path, *, old: bool = False) -> ExportRun:
+    """Harvest ``preset``'s month through history and return the harvester's figures.
+
+    ``old``: with the code before the structural step (benchmarks.baseline).
+    """
+    run_dir = work_dir / (f"{preset}-{baseline.BASELINE}" if old else preset)
+    cwd = baseline.tree(work_dir) if old else None
+    if old and cwd is None:
+        raise RunFailed(f"commit {baseline.BASELINE} is not in this copy's history")
     with running_fake(FakeSetup(preset, now=NOW, history=True), run_dir) as fake:
         command = [
             sys.executable, "-m", "benchmarks.harvester", "--mode", "pageviews",
@@ -63,7 +71,7 @@ def measure(preset: str, work_dir: Path) -> ExportRun:
             "--out-dir", str(run_dir / "reports"), "--start", START, "--end", END,
             "--history", "only", "--now", NOW.isoformat(), "--no-summary",
         ]  # fmt: skip
-        line = run_harvester(command, run_dir)
+        line = run_harvester(command, run_dir, cwd)
     shutil.rmtree(run_dir / "reports", ignore_errors=True)
     expected, file_rows = truth(preset)
     return ExportRun(
@@ -74,6 +82,7 @@ def measure(preset: str, work_dir: Path) -> ExportRun:
         wall_seconds=line["wall_seconds"],
         cpu_seconds=line["cpu_seconds"],
         max_rss_mb=line["max_rss_mb"],
+        code=baseline.LABEL if old else "shipped",
     )
 
 
@@ -89,22 +98,28 @@ US_PER_FILE_ROW = 35.0
 def table(runs: Sequence[Mapping[str, Any]]) -> str:
     """The runs (as ``asdict(ExportRun)``) as a table, with the growth of peak RSS."""
     lines = [
-        f"{'world':<22} {'file rows':>9} {'records':>9} {'exact':>5} "
+        f"{'world':<22} {'code':<17} {'file rows':>9} {'records':>9} {'exact':>5} "
         f"{'wall s':>7} {'cpu s':>6} {'us/row':>6} {'peak RSS':>9}"
     ]
     for run in runs:
         exact = "yes" if run["records"] == run["expected"] else "NO"
         lines.append(
-            f"{run['preset']:<22} {run['file_rows']:>9,} {run['records']:>9,} {exact:>5} "
+            f"{run['preset']:<22} {run.get('code', 'shipped'):<17} {run['file_rows']:>9,} "
+            f"{run['records']:>9,} {exact:>5} "
             f"{run['wall_seconds']:>7.1f} {run['cpu_seconds']:>6.1f} {us_per_file_row(run):>6.1f} "
             f"{run['max_rss_mb']:>6.0f} MB"
         )
-    first, last = runs[0], runs[-1]
+    first, last = shipped(runs)[0], shipped(runs)[-1]
     lines.append(
         f"file rows x{last['file_rows'] / max(first['file_rows'], 1):.1f}, "
         f"peak RSS {last['max_rss_mb'] / first['max_rss_mb'] - 1:+.0%}"
     )
     return "\n".join(lines)
+
+
+def shipped(runs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The runs of the shipped code, smaller file first."""
+    return [r for r in runs if r.get("code", "shipped") == "shipped"]
 
 
 def us_per_file_row(run: Mapping[str, Any]) -> float:
@@ -115,8 +130,12 @@ def us_per_file_row(run: Mapping[str, Any]) -> float:
 def judge(runs: Sequence[Mapping[str, Any]]) -> list[Verdict]:
     """Each harvest exact; the larger file's peak RSS within RSS_GROWTH of the smaller's,
     and its CPU per file row at most US_PER_FILE_ROW."""
-    out = [records_exact(f"export-memory {r['preset']}", r["records"], r["expected"]) for r in runs]
-    first, last = runs[0], runs[-1]
+    out = [
+        records_exact(f"export-memory {r['preset']} ({r.get('code', 'shipped')})", r["records"],
+                      r["expected"])
+        for r in runs
+    ]  # fmt: skip
+    first, last = shipped(runs)[0], shipped(runs)[-1]
     cost = us_per_file_row(last)
     out.append(
         Verdict(
@@ -145,6 +164,12 @@ def run(out: Path, say: Callable[[str], None]) -> list[dict[str, Any]]:
     for preset in PRESETS:
         say(f"[export-memory] {preset}: running ...")
         runs.append(asdict(measure(preset, out / "export-memory")))
+    # The larger file again with the code before the structural step, beside it.
+    say(f"[export-memory] {PRESETS[-1]} with {baseline.LABEL}: running ...")
+    try:
+        runs.append(asdict(measure(PRESETS[-1], out / "export-memory", old=True)))
+    except RunFailed as exc:
+        say(f"[export-memory] {baseline.LABEL}: left out: {exc}")
     return runs
 
 

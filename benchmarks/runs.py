@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from . import baseline
 from .bounds import Bound, bucket_headroom, bucket_in_flight_cap, lower_bound
 from .bucket import BucketAccount, account, replay_costs
 from .fake import running_fake
@@ -133,11 +134,15 @@ def harvester_command(
     return command
 
 
-def run_harvester(command: list[str], run_dir: Path) -> dict[str, Any]:
-    """Run one harvester process and return its JSON line; RunFailed if it fails."""
+def run_harvester(command: list[str], run_dir: Path, cwd: Path | None = None) -> dict[str, Any]:
+    """Run one harvester process and return its JSON line; RunFailed if it fails.
+
+    ``cwd``: a source tree whose ``benchmarks`` and ``pageviews`` the run imports (the
+    baseline's); by default the shipped code.
+    """
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+            command, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False, cwd=cwd
         )
     except subprocess.TimeoutExpired:
         raise RunFailed(f"no result after {RUN_TIMEOUT:.0f}s") from None
@@ -168,7 +173,12 @@ def measure(
         if profile is not None:
             command += ["--profile", str(profile)]
         fake_cpu_before = fake.cpu_seconds()
-        line = run_harvester(command, run_dir)
+        cwd = None
+        if client.baseline:
+            cwd = baseline.tree(work_dir)
+            if cwd is None:
+                raise RunFailed(f"commit {baseline.BASELINE} is not in this copy's history")
+        line = run_harvester(command, run_dir, cwd)
         fake_cpu = fake.cpu_seconds() - fake_cpu_before
         stats = fake.stats()
         bucket = None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pageviews.canvas.client import DEFAULT_CONCURRENCY
 from pageviews.testing import ENROLLMENT_STATES, ThrottleConfig
 
+from .baseline import LABEL
 from .fake import FakeSetup
 
 COURSE_ID = 1693
@@ -41,10 +42,13 @@ class Client:
 
     mode: str  # "pageviews", "static", "sequential" or "floor" (fetch and parse only)
     concurrency: int | None = None  # None: pageviews' default
+    baseline: bool = False  # the code before the structural step (benchmarks.baseline)
 
     @property
     def label(self) -> str:
         """A short name for tables."""
+        if self.baseline:
+            return LABEL
         if self.mode == "static":
             return f"static-{self.concurrency}"
         if self.mode == "floor":
@@ -121,8 +125,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         summary="~1.03M records, zero latency, throttle off: client CPU and memory",
         fake=FakeSetup("bench-cpu"),
         # The floor: the same pages fetched with aiohttp and parsed with orjson, nothing
-        # more; pageviews' CPU above it is the harvester's own.
-        clients=(PAGEVIEWS, Client("floor", 16)),
+        # more; pageviews' CPU above it is the harvester's own. The code before the
+        # structural step runs beside them.
+        clients=(PAGEVIEWS, Client("floor", 16), Client("pageviews", baseline=True)),
         enrollment_states=ENROLLMENT_STATES,
     ),
     Scenario(
