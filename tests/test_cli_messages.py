@@ -91,3 +91,20 @@ async def test_json_logs_name_an_unknown_course_once(
     about = [e for e in events if "424242" in str(e["message"])]
     assert code == (15 if batch else 5), events
     assert len(about) == 1, about
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--history-wait", "0"], "--history-wait must be positive, not 0"),
+        (["--list-window-days", "0"], "--list-window-days must be positive, not 0"),
+        (["--retry-max-wait", "-2"], "--retry-max-wait must not be negative, not -2"),
+    ],
+)
+def test_every_bad_number_is_named_before_the_token_is_read(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No token anywhere: a bad number is the first thing wrong, and the one named.
+    code = main([*SEED_ARGS, *OFFLINE, *flags])
+    assert code == 2
+    assert capsys.readouterr().err == f"pageviews: error: {message}\n"

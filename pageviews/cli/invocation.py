@@ -118,13 +118,32 @@ _POSITIVE = {
     "retry_time": "--retry-time",
     "timeout": "--timeout",
     "max_body_mb": "--max-body-mb",
+    "history_wait": "--history-wait",
+    "list_window_days": "--list-window-days",
 }
+#: Waits that may be zero.
+_NOT_NEGATIVE = {"retry_base_wait": "--retry-base-wait", "retry_max_wait": "--retry-max-wait"}
 
 
-def not_positive(args: argparse.Namespace) -> list[tuple[str, float]]:
-    """Each client flag given zero or less, with its value: only those are named."""
-    values = ((flag, getattr(args, name)) for name, flag in _POSITIVE.items())
-    return [(flag, value) for flag, value in values if not value > 0]
+def bad_numbers(args: argparse.Namespace) -> list[str]:
+    """What is wrong with each number flag given out of its range: only those are named."""
+    bad = [
+        f"{flag} must be positive, not {value:g}"
+        for flag, value in _values(args, _POSITIVE)
+        if not value > 0
+    ]
+    bad += [
+        f"{flag} must not be negative, not {value:g}"
+        for flag, value in _values(args, _NOT_NEGATIVE)
+        if not value >= 0
+    ]
+    return bad
+
+
+def _values(args: argparse.Namespace, flags: dict[str, str]) -> list[tuple[str, float]]:
+    # A subcommand without one of the flags has nothing to check there.
+    found = ((flag, getattr(args, name, None)) for name, flag in flags.items())
+    return [(flag, value) for flag, value in found if value is not None]
 
 
 def resolve_client(
@@ -133,10 +152,8 @@ def resolve_client(
     options: RunSettings,
 ) -> Invocation:
     """Check the client settings and read the token: everything to talk to Canvas."""
-    if bad := not_positive(args):
-        raise UsageError(
-            "; ".join(f"{flag} must be positive, not {value:g}" for flag, value in bad)
-        )
+    if bad := bad_numbers(args):
+        raise UsageError("; ".join(bad))
     base = args.base_url or environ.get("CANVAS_BASE_URL")
     if not base:
         raise UsageError(
