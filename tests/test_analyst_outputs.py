@@ -282,7 +282,7 @@ async def test_column_names_are_snake_case_but_the_seeds_three_csv_reports(
             assert list(jsonl(lines)[0]) == header, name
 
 
-def test_the_readme_says_how_columns_are_named() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "**Column names.** The three original CSV reports keep" in readme
-    assert "Every other column name is\nsnake_case" in readme
+def test_the_docs_say_how_columns_are_named() -> None:
+    outputs = (Path(__file__).resolve().parent.parent / "docs" / "outputs.md").read_text()
+    assert "**Column names.** The three original CSV reports keep" in outputs
+    assert "Every other column name is\nsnake_case" in outputs

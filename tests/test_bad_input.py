@@ -1,8 +1,8 @@
-"""Every row of the README's bad-input table, run through the real command line.
+"""Every row of the bad-input table (docs/usage.md#bad-input), run through the real command line.
 
 Each case gets one line on stderr (a warning or an error), the documented exit
 code, no traceback, and nothing already harvested lost. A final test checks the
-README table and this list match one to one.
+documented table and this list match one to one.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from .hostile import (
     views,
 )
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+USAGE = Path(__file__).resolve().parent.parent / "docs" / "usage.md"
 
 
 def free_port() -> int:
@@ -280,8 +280,8 @@ async def test_bad_input(
         assert requests == 0
 
 
-def test_readme_table_matches_the_cases() -> None:
-    text = README.read_text(encoding="utf-8")
-    table = text.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+def test_the_documented_table_matches_the_cases() -> None:
+    text = USAGE.read_text(encoding="utf-8")
+    table = text.split("\n## Bad input\n", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| ([^|]+?) \| `?(\d+)`? \|", table, flags=re.MULTILINE)
     assert [(name, int(code)) for name, code in rows] == [(c.name, c.code) for c in CASES]

@@ -7,7 +7,7 @@
 # from the store; logs are JSON lines for a log collector. Each night's reports are
 # named for its range (user-pageviews_1693_2015-03-10-2015-03-12.csv); the newest
 # PAGEVIEWS_KEEP nights' are kept in each course's folder, older ones removed.
-# Exit codes: pageviews's (see the README); 127 when pageviews cannot be found.
+# Exit codes: pageviews's (docs/usage.md#exit-codes); 127 when pageviews cannot be found.
 #
 # Environment (cron and systemd start with almost none: set these where they run it):
 #   CANVAS_BASE_URL        the Canvas address, e.g. https://canvas.example.edu (required)

@@ -37,6 +37,21 @@ def _version() -> str:
         return "unknown"
 
 
+def readme() -> str:
+    """The README: the source tree's when run from one, else the installed metadata's.
+
+    An editable install's metadata holds the README as it was at install time, so a
+    source tree's own file is the newer one.
+    """
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and (root / "README.md").is_file():
+        return (root / "README.md").read_text(encoding="utf-8")
+    try:
+        return str(metadata.metadata("pageviews").json.get("description", ""))
+    except metadata.PackageNotFoundError:
+        return ""
+
+
 class _ReadmeAction(argparse.Action):
     """``--readme``: the README ships inside the installed package's metadata."""
 
@@ -44,10 +59,7 @@ class _ReadmeAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        try:
-            text = str(metadata.metadata("pageviews").json.get("description", ""))
-        except metadata.PackageNotFoundError:
-            text = ""
+        text = readme().rstrip("\n")
         print(text or "This copy was installed without its README: see README.md in the source.")
         parser.exit()
 
@@ -125,7 +137,8 @@ def build_parser(*, report: bool = False, batch: bool = False) -> Parser:
     p = Parser(
         prog=prog,
         description=description,
-        epilog="Documentation (usage, exit codes, bad input, the library): pageviews --readme. "
+        epilog="Documentation: pageviews --readme, and the pages under docs/ it lists "
+        "(usage, exit codes and bad input: docs/usage.md). "
         "Subcommands: pageviews batch, pageviews report, pageviews store, pageviews fake-canvas",
     )
     p.add_argument("--version", action="version", version=f"pageviews {_version()}")
