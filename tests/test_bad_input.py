@@ -129,9 +129,12 @@ CASES = [
          args=("--history", "only")),
     Case("--overlap negative or past a year", 2, "error: --overlap must be 0 to 527,040 minutes",
          args=("--overlap=-5",), before_any_request=True),
-    Case("--concurrency, --retries, --retry-time, --timeout or --max-body-mb not positive", 2,
+    Case("--concurrency, --retries, --retry-time, --timeout, --max-body-mb, --history-wait or "
+         "--list-window-days not positive", 2,
          "error: --concurrency must be positive, not 0",
          args=("--concurrency", "0", "--retries", "3"), before_any_request=True),
+    Case("--retry-max-wait negative", 2, "error: --retry-max-wait must not be negative, not -2",
+         args=("--retry-max-wait", "-2"), before_any_request=True),
     Case("unknown time zone", 2, "error: unknown time zone 'Mars/Base'",
          args=("--timezone", "Mars/Base"), before_any_request=True),
     Case("unknown enrollment type or state", 2, "error: unknown enrollment state 'actve'",

@@ -1,6 +1,6 @@
 """The three seed-compatible reports, each as CSV and JSON, written in one streaming pass.
 
-Row order (documented in the README):
+Row order (documented in docs/outputs.md):
 - ``total-pageviews``: page views descending, then URL;
 - ``total-user-pageviews``: user id, then page views descending, then URL;
 - ``user-pageviews``: user id, then request date, then page view id.

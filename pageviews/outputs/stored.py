@@ -17,7 +17,7 @@ from .reportmeta import PAGE_VIEWS, PERSONAL
 
 @dataclass(frozen=True, slots=True)
 class PageViewRecord:
-    """One stored page view with the researcher's fields (README: the page-views dataset)."""
+    """One stored page view with the researcher's fields (docs/outputs.md: the dataset)."""
 
     id: str
     user_id: int

@@ -1,6 +1,6 @@
 """The six report files a correct harvest writes, built from :class:`ExpectedReports`.
 
-Written from the report format in the README, not from the harvester's writer,
+Written from the report format in docs/outputs.md, not from the harvester's writer,
 so the two can disagree; tests and benchmarks compare against this.
 """
 
