@@ -80,7 +80,7 @@ class Views(Connection):
         if new:
             fields = dict(zip(map(_SHAPE_OF, rows), map(_FIELDS_OF, rows), strict=True))
             self._db.executemany(
-                "INSERT OR IGNORE INTO shapes VALUES (?, ?)",
+                "INSERT INTO shapes VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(shape, fields[shape]) for shape in new],
             )
             # Known only once committed: a rolled-back page stores its shapes again.
