@@ -111,13 +111,14 @@ class Units(Coverage, Views):
         unit that refused any ends ``failed`` instead, uncovered, so its user is named and
         a later run reads it again: its other views are kept, never reported alone.
         """
+        oldest, ordered = order[0], int(order[1])  # an integer column in every database
         with self._tx():
             self._insert(unit.user_id, rows)
             if next_url is not None:
                 self._db.execute(
                     "UPDATE units SET next_url = ?, pages = pages + 1, oldest = ?, ordered = ?,"
                     " refused = refused + ? WHERE unit_id = ?",
-                    (next_url, *order, refused, unit.unit_id),
+                    (next_url, oldest, ordered, refused, unit.unit_id),
                 )
                 return
             ((total,),) = self._db.execute(
@@ -134,7 +135,8 @@ class Units(Coverage, Views):
                 " ordered = ?, refused = ?, detail = ? WHERE unit_id = ?",
                 (
                     UnitState.FAILED if total else UnitState.DONE,
-                    *order,
+                    oldest,
+                    ordered,
                     total,
                     detail,
                     unit.unit_id,
