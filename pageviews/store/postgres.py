@@ -207,9 +207,13 @@ class PostgresStore(Queries, Runs, Upkeep):
                 reason = reason.replace(str(password), "***")
             raise StateError(f"cannot open the state store {self.path}: {reason}") from None
         self._db = self._pg = _Database(connection)
-        with self._failing("open"):
-            self._create(origin)
-        self._check_meta(origin)
+        try:
+            with self._failing("open"):
+                self._create(origin)
+            self._check_meta(origin)
+        except BaseException:
+            connection.close()  # a store refused is never left open
+            raise
 
     def _create(self, origin: str | None) -> None:
         with self._pg.connection.transaction():
