@@ -54,7 +54,7 @@ from .scenarios import END, RANGE_END, RANGE_START, START
 # so a client keeps to the bucket by choosing how many requests are in flight.
 BATCH_THROTTLE = ThrottleConfig(cost_base=1.8, cost_per_item=0.002)
 BATCH_LATENCY = 0.2
-# Two runs a day apart. Most views may show up to 50 minutes late (contract §8 says
+# Two runs a day apart. Most views may show up to 50 minutes late (docs/canvas.md#late-views says
 # minutes; this is harsher but inside the harvester's one-hour overlap), and the
 # first clock follows a busy stretch, so night 1 misses views that night 2 must add.
 NIGHT_1 = datetime(2015, 3, 10, 12, 45, tzinfo=UTC)
@@ -191,7 +191,8 @@ def visible_reports(
 
 
 def unseen_views(world: World, users: Sequence[int], now: datetime, late: LateViews) -> set[str]:
-    """Ids of views made before ``now`` that the fake does not show yet (contract §8)."""
+    """Ids of views made before ``now`` that the fake does not show yet
+    (docs/canvas.md#late-views)."""
     now_ms = epoch_us(now) // 1000
     hidden = set()
     for user in users:

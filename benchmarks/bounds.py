@@ -79,7 +79,7 @@ def minimal_workload(
 ) -> Workload:
     """Count the minimal requests for ``roster`` (the truth's roster) in ``[start, end]``.
 
-    Enrollment rows are counted as the admin token sees them (contract §2:
+    Enrollment rows are counted as the admin token sees them (docs/canvas.md#roster:
     without ``state[]`` everything but rejected, completed and deleted).
     """
     rows = admin_rows(world, course_id, enrollment_states)

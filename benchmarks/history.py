@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python -m benchmarks.history`` (``python -m benchmarks.hosted`` runs
 only the hosted rows). First a course harvest of four and of twelve months on the ``history-year``
 world (a year of views, most of them from September to April), the fake's
-throttle with the list endpoint's extra cost as contract §9 reports it (0.4 a
+throttle with the list endpoint's extra cost as docs/canvas.md#request-costs reports it (0.4 a
 unit of per_page: about 40 a page of 100), outflow raised to 100/s so the runs
 stay short (units are independent of it). ``never`` runs with retention off, so
 it reads everything and can be compared. Jobs end at once (the fake's clock

@@ -1,7 +1,7 @@
 """A term on hosted Canvas (issue 17): refused users, Canvas's bucket, §9's costs.
 
 The ``history-term`` course (about 150 students, four months back) under Canvas's
-default bucket (hwm 600, answering 429) with the costs of contract §9 (a job
+default bucket (hwm 600, answering 429) with the costs of docs/canvas.md#history-costs (a job
 start 150, a poll 5, a result 50, a list page of 100 about 40), 20 ms latency,
 3 % of the students outside the token's accounts (401 on every call naming
 them) and 2 % deleted (404). ``hosted auto`` is the default command, ``hosted
@@ -66,7 +66,27 @@ def refused_and_deleted(world: World) -> tuple[frozenset[int], frozenset[int]]:
     return refused, deleted
 
 
-async def _tick(canvas: FakeCanvas) -> None:
+def hosted_canvas(
+    speed: float, *, history_api: bool = True, faults: FaultConfig | None = None
+) -> tuple[FakeConfig, ThrottleConfig]:
+    """Hosted Canvas at ``speed`` times its pace: its bucket answering 429, §9's costs, jobs."""
+    throttle = replace(
+        ThrottleConfig(), status=429, list_cost_per_page_size=0.4, outflow=10.0 * speed
+    )
+    config = FakeConfig(
+        throttle=throttle,
+        now=NOW,
+        latency=0.02,
+        retention_days=30 if history_api else None,
+        history=HistoryConfig(queue_seconds=2 / speed, run_seconds=5 / speed)
+        if history_api
+        else None,
+        faults=faults or FaultConfig(),
+    )
+    return config, throttle
+
+
+async def tick(canvas: FakeCanvas) -> None:
     """The fake's clock runs on from NOW in real time: export jobs queue, run and end."""
     began = time.monotonic()
     while True:
@@ -82,17 +102,9 @@ async def hosted(
     if not history_api:
         refused = frozenset()
         speed = 100.0  # exactness only: the bucket out of the way
-    throttle = replace(
-        ThrottleConfig(), status=429, list_cost_per_page_size=0.4, outflow=10.0 * speed
-    )
-    config = FakeConfig(
-        throttle=throttle,
-        now=NOW,
-        latency=0.02,
-        retention_days=30 if history_api else None,
-        history=HistoryConfig(queue_seconds=2 / speed, run_seconds=5 / speed)
-        if history_api
-        else None,
+    config, throttle = hosted_canvas(
+        speed,
+        history_api=history_api,
         faults=FaultConfig(missing_users=deleted, refused_users=refused),
     )
     start = RANGES["4 months"]
@@ -106,7 +118,7 @@ async def hosted(
             aiohttp.ClientSession(trace_configs=[trace]) as session,
             anyio.create_task_group() as tg,
         ):
-            tg.start_soon(_tick, canvas)
+            tg.start_soon(tick, canvas)
             result, wall = await harvest(canvas, session, Path(out), start, mode)
             tg.cancel_scope.cancel()
         try:

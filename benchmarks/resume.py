@@ -28,8 +28,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,6 @@ from pageviews.testing import (
     FakeCanvas,
     FakeConfig,
     FaultConfig,
-    HistoryConfig,
     ListQuirks,
     World,
     WorldSpec,
@@ -47,10 +45,10 @@ from pageviews.testing import (
     serve,
 )
 from pageviews.testing.report_files import assert_reports_exact
-from pageviews.testing.throttle import ThrottleConfig
 
 from .history_common import END as TERM_END
-from .history_common import NOW, RANGES, STUDENTS
+from .history_common import RANGES, STUDENTS
+from .hosted import SPEED, hosted_canvas, tick
 
 # The list endpoint alone: a 2015 range is past what the History API reaches from today.
 ARGS = ["1693", "--start_time", "2015-01-26", "--end_time", "2015-03-12",
@@ -163,29 +161,6 @@ async def faults(world: World, seed: int, quirks: ListQuirks) -> None:
 TERM_ARGS = ["1693", "--start_time", "2015-01-01", "--end_time", "2015-04-19",
              "--enrollment_types", "StudentEnrollment",
              "--now", "2015-04-20T12:00:00Z"]  # fmt: skip
-PACE = 10.0  # times Canvas's pace, as make bench's hosted rows
-
-
-async def _tick(canvas: FakeCanvas) -> None:
-    """The fake's clock runs on from NOW at ``PACE`` times real time: jobs queue, run, end."""
-    began = time.monotonic()
-    while True:
-        canvas.config.now = NOW + timedelta(seconds=PACE * (time.monotonic() - began))
-        await anyio.sleep(0.05)
-
-
-def _term_config() -> tuple[FakeConfig, ThrottleConfig]:
-    throttle = replace(
-        ThrottleConfig(), status=429, list_cost_per_page_size=0.4, outflow=10.0 * PACE
-    )
-    config = FakeConfig(
-        throttle=throttle,
-        now=NOW,
-        latency=0.02,
-        retention_days=30,
-        history=HistoryConfig(queue_seconds=2, run_seconds=5),
-    )
-    return config, throttle
 
 
 def _throttled(requests: Sequence[Any]) -> str:
@@ -200,9 +175,9 @@ async def history_row(world: World) -> None:
     walls = []
     for kill in (False, True):
         cwd = workspace(world.admin_token)
-        config, throttle = _term_config()
+        config, throttle = hosted_canvas(SPEED)
         async with serve(world, config) as canvas, anyio.create_task_group() as tg:
-            tg.start_soon(_tick, canvas)
+            tg.start_soon(tick, canvas)
             began = time.monotonic()
             args = [*TERM_ARGS]
             if kill:

@@ -8,7 +8,9 @@ minutes), its clock set to 2015-04-20 and running), then harvests course 1693 fr
 through the list endpoint; the summary says how many views came from each.
 It leaves the three reports, CSV and JSON, the inactive-users report and the
 summary page ``summary_1693_<range>.html`` in ``demo-out/``. Both commands are
-printed exactly as they run, so they can be pasted to run the demo by hand.
+printed exactly as they run, so they can be pasted to run the demo by hand; the
+fake listens on port 18693 every time (``--port`` for another), so commands pasted
+from an earlier demo still work.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import time
 from pathlib import Path
 
 OUT = Path("demo-out")
+#: The fake's port: the same for every demo (below the ports the system hands out).
+PORT = 18693
 #: The fake's clock and the harvester's "now" (hidden --now): the worlds are in 2015.
 NOW = "2015-04-20T12:00:00Z"
 
@@ -40,11 +44,20 @@ def wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 60.0) -
     sys.exit("the fake Canvas did not start in time")
 
 
-def free_port() -> int:
-    """A port free right now, so the printed fake command names the port it really uses."""
+def demo_port(wanted: int) -> int:
+    """``wanted`` if it is free, else a port free right now (the printed command names it).
+
+    Every demo's fake listens on the same port, so commands pasted from an earlier
+    demo reach a Canvas at the address its state store holds data from.
+    """
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        try:
+            sock.bind(("127.0.0.1", wanted))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
+    if port != wanted:
+        print(f"port {wanted} is in use (an earlier demo's fake still running?); using {port}")
     return port
 
 
@@ -56,13 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--preset", default="demo", help="the fake's world (default demo)")
     parser.add_argument("--latency", default="0.02", help="the fake's seconds per request")
+    parser.add_argument("--port", type=int, default=PORT, help=f"the fake's port (default {PORT})")
     args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     ready_file, token_file = OUT / "fake-canvas.json", OUT / "oauthtoken.txt"
     ready_file.unlink(missing_ok=True)
-    # Each demo's fake listens on a new port, another Canvas to the state store.
+    # A fresh store each demo: one left by a demo on another port holds another Canvas.
     (OUT / "pageviews-state.sqlite").unlink(missing_ok=True)
-    port = free_port()
+    port = demo_port(args.port)
     fake_command = [
         sys.executable, "-m", "pageviews.testing",
         "--port", str(port), "--preset", args.preset, "--latency", args.latency,

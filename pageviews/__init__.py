@@ -14,6 +14,7 @@ from .canvas.responses import Page
 from .canvas.retry import RetryPolicy
 from .engine import Event
 from .errors import (
+    AccountNotFoundError,
     AuthenticationError,
     BadRequestError,
     BodyTooLargeError,
@@ -43,6 +44,7 @@ from .timerange import TimeRange, parse_bound, parse_timezone, request_bounds
 from .tokens import read_token
 
 __all__ = [
+    "AccountNotFoundError",
     "AuthenticationError",
     "BadRequestError",
     "BatchOptions",

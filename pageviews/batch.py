@@ -18,6 +18,7 @@ from .engine import Engine, Progress
 from .errors import IncompleteHarvestError, PageviewsError, UsageError, first_error
 from .options import BatchOptions
 from .outputs.batchindex import IndexEntry, write_index
+from .outputs.folders import made_for
 from .outputs.render import check_writable, render_course, selection_clash
 from .planner import Planner, Selection
 from .results import BatchResult, CourseResult
@@ -41,11 +42,13 @@ async def harvest_courses(
 ) -> BatchResult:
     """Harvest every course of ``options`` into its reports; resume an unfinished run.
 
-    The state store is locked for the whole run: a second run on it fails at once.
+    The state store is locked for the whole run: a second run on it fails at once. A
+    run that fails before writing anything removes the empty folders it made.
     """
-    check_writable(options.out_dir)
-    with store_lock(options.store_path):
-        return await _harvest_locked(client, options, progress or Progress(), now)
+    with made_for(options.out_dir, options.store_path.parent):
+        check_writable(options.out_dir)
+        with store_lock(options.store_path):
+            return await _harvest_locked(client, options, progress or Progress(), now)
 
 
 async def _harvest_locked(
@@ -203,7 +206,12 @@ def _render(
                 days=list(totals.notes.days),
             )
         )
-    if options.course_dirs and options.summary:
+    # A run that read no course keeps the last good index (its summary goes beside it).
+    if (
+        options.course_dirs
+        and options.summary
+        and any(c.status in ("complete", "incomplete") for c in results)
+    ):
         write_index(
             options.out_dir,
             options.time_range.label,

@@ -5,7 +5,7 @@ An interval is ``(start, end)``: whole seconds, both included, as UTC
 list of intervals, each read completely at some moment. A planner asks which
 parts of a wanted range are not covered, and reads only those.
 
-Views arrive late (contract §8): a second read at moment R may gain views after
+Views arrive late (docs/canvas.md#late-views): a second read at moment R may gain views after
 R. So coverage is trusted only up to ``overlap`` before the moment it was read;
 a nightly run re-reads that last stretch and de-duplicates by id.
 """

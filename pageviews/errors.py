@@ -97,6 +97,12 @@ class CoursesFailedError(PageviewsError):
     exit_code = 15
 
 
+class AccountNotFoundError(PageviewsError):
+    """``pageviews batch``: Canvas knows no such ``--account``, or no such ``--term``."""
+
+    exit_code = 16
+
+
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The first non-group leaf, preferring our own errors, for one-line reporting."""
     leaves: list[BaseException] = []

@@ -5,7 +5,7 @@ batch and the library alike. It reads the course's users' coverage (which
 seconds each source read completely, and when) against the range:
 
 - history, and the list endpoint within its window (about 30 days back from the
-  moment it was read, contract §8), are sources to trust;
+  moment it was read, docs/canvas.md#late-views), are sources to trust;
 - the list endpoint further back may have left views out on hosted Canvas
   (a self-hosted Canvas keeps them all, and a run cannot tell which it read);
 - seconds no source covered were not read.
@@ -32,7 +32,7 @@ PAST_WINDOW = "list endpoint past its window"
 NOT_READ = "not read"
 LATER = "after the harvest"  # days after the run's pinned end: nothing to read yet
 
-#: Page views can become visible this long after they happen (contract §8).
+#: Page views can become visible this long after they happen (docs/canvas.md#late-views).
 LATE_VIEWS = timedelta(hours=1)
 
 

@@ -1,8 +1,8 @@
 """How long a run has left: pure arithmetic over what it has done and what remains.
 
 A harvest on Canvas is bound by the token's leaky bucket, by round trips, or by
-the History API's export jobs, whichever is slowest (contract §5, §9), so the
-estimate is the largest of three terms:
+the History API's export jobs, whichever is slowest (docs/canvas.md#throttling,
+#history-costs), so the estimate is the largest of three terms:
 
 - the bucket: the units the rest of the plan needs, less the room the bucket
   has now, leaked at the measured outflow. A list unit being read will take as

@@ -115,7 +115,8 @@ class Planner:
                 kinds: list[Enrollment] = []
                 for enrollment in page.data:
                     # Exactly as Canvas gave it: a shard-global id (shard * 10**13 + local)
-                    # names another person than the local id it reduces to (contract §7).
+                    # names another person than the local id it reduces to
+                    # (docs/canvas.md#global-ids).
                     user_id = _user_id(enrollment, page.url)
                     if local_id(user_id) == self.me:
                         continue
@@ -138,7 +139,9 @@ class Planner:
     def _give_up(
         self, ref: str, course_id: int | None, state: CourseState, detail: str, name: str = ""
     ) -> RunCourse:
-        log.info("course %s: %s (%s)", ref, state, detail)
+        # Debug only: whoever gets the result says it (the harvest's error, the batch's
+        # summary line), and JSON logs would otherwise carry it twice.
+        log.debug("course %s: %s (%s)", ref, state, detail)
         course = RunCourse(ref, course_id, name, state, detail)
         self.store.set_course(self.run.run_id, course)
         self.progress.emit(Event("course", course=ref, detail=f"{state}: {detail}"))
@@ -194,14 +197,15 @@ def _month_names(interval: Interval) -> tuple[str, str]:
 def _enrollment(user_id: int, enrollment: dict[str, Any]) -> Enrollment:
     """The type and last activity of one enrollment, for the inactive-users report.
 
-    ``last_activity_at`` reaches only callers with ``read_reports`` (contract §3).
+    ``last_activity_at`` reaches only callers with ``read_reports`` (docs/canvas.md#roster-json).
     """
     last = enrollment.get("last_activity_at")
     return (user_id, str(enrollment.get("type") or ""), last if isinstance(last, str) else None)
 
 
 def _user_id(enrollment: object, url: str) -> int:
-    """An enrollment's ``user_id``, which Canvas always sends as an integer (contract §3)."""
+    """An enrollment's ``user_id``, which Canvas always sends as an integer
+    (docs/canvas.md#roster-json)."""
     value = enrollment.get("user_id") if isinstance(enrollment, dict) else None
     if type(value) is str and value.isdigit():
         value = int(value)

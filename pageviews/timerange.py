@@ -109,7 +109,7 @@ class TimeRange:
         """Cut into ``parts`` windows, newest first, that overlap by one second.
 
         Canvas's bounds are inclusive on the database backend and unverified on
-        pv4 (contract §2), so neighbours share their edge second; the store
+        pv4 (docs/canvas.md#time-bounds), so neighbours share their edge second; the store
         de-duplicates by id, and no record can fall between two windows.
         """
         if parts <= 1 or self.end - self.start < parts * _ONE_SECOND:
@@ -125,7 +125,8 @@ def request_bounds(start: str, end: str) -> tuple[str, str]:
     """The ``start_time`` and ``end_time`` to send for the whole seconds ``[start, end]``.
 
     Canvas keeps page-view times finer than the whole seconds its JSON shows, and
-    compares them at full precision (contract §8): ``end_time=...:33Z`` leaves out a
+    compares them at full precision (docs/canvas.md#subsecond-times): ``end_time=...:33Z`` leaves
+    out a
     view at ``:33.4`` that shows as ``:33Z``. So the end sent is the next whole
     second; what that returns from the next second (a view at exactly ``:34.000``)
     is dropped locally, since it shows as ``:34Z``.
@@ -134,7 +135,7 @@ def request_bounds(start: str, end: str) -> tuple[str, str]:
 
 
 def canvas_timestamp(moment: datetime) -> str:
-    """Format as UTC ``YYYY-MM-DDTHH:MM:SSZ`` (explicit offset: contract §2)."""
+    """Format as UTC ``YYYY-MM-DDTHH:MM:SSZ`` (explicit offset: docs/canvas.md#time-bounds)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

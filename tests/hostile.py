@@ -1,11 +1,11 @@
 """Small hostile Canvas servers: just enough of the API, with one misbehaviour each.
 
 A :class:`Hostile` serves ``users/self``, one course (1693), its roster and each
-user's page views in pv4's shape (contract §4, §8): pages of ``per_page`` records
-newest first, a ``next`` link on every non-empty page, an empty last page. A test
-passes ``reply`` to answer a page-view request its own way; :meth:`Served.normal`
-is what a well-behaved Canvas would send. :func:`run_cli` drives the real
-command line against it.
+user's page views in pv4's shape (docs/canvas.md#pagination, #late-views): pages
+of ``per_page`` records newest first, a ``next`` link on every non-empty page, an
+empty last page. A test passes ``reply`` to answer a page-view request its own
+way; :meth:`Served.normal` is what a well-behaved Canvas would send.
+:func:`run_cli` drives the real command line against it.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ class Hostile:
     """A Canvas serving ``users``' page views; ``reply`` answers every page-view request."""
 
     users: Mapping[int, list[dict[str, Any]]]
-    per_page: int = 100  # Canvas's clamp (contract §4); the request's per_page if smaller
+    # Canvas's clamp (docs/canvas.md#link-per-page); the request's per_page if smaller
+    per_page: int = 100
     links_per_page: bool = True  # links name the applied per_page, as Canvas's do
     reply: Reply | None = None
     roster: list[Any] | dict[str, Any] | None = None  # replaces the enrollments body
@@ -96,7 +97,7 @@ class Hostile:
         """Page ``page`` of the list ``request`` reads (same user and time bounds).
 
         Like Canvas, the link carries the page size applied, not the one asked for
-        (contract §4), unless ``links_per_page`` is off.
+        (docs/canvas.md#link-per-page), unless ``links_per_page`` is off.
         """
         bounds = {k: v for k, v in request.query.items() if k in ("start_time", "end_time")}
         sized = {"per_page": self.size(request)} if self.links_per_page else {}
@@ -107,7 +108,8 @@ class Hostile:
         user, page = request.match_info["user"], int(request.query.get("page", "1"))
         size = self.size(request)
         start, end = request.query.get("start_time", ""), request.query.get("end_time", "~")
-        # Bounds are inclusive (contract §2); a record without a time is always served.
+        # Bounds are inclusive (docs/canvas.md#time-bounds); a record without a time is always
+        # served.
         rows = [
             r for r in self.users.get(int(user), []) if start <= r.get("created_at", start) <= end
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from pageviews import TimeRange, UsageError
 from pageviews.formats import parse_formats
 from pageviews.options import BatchOptions
+from pageviews.outputs.reportmeta import KINDS, seed_csv_header
 from pageviews.testing import FakeConfig, World, expected_reports, serve
 from pageviews.testing.analyst_truth import expected_inactive, expected_page_views
 from pageviews.testing.report_files import files_in
@@ -247,3 +249,40 @@ async def test_an_unknown_format_is_a_usage_error(small_world: World, tmp_path: 
         assert not canvas.requests
     assert code == 2
     assert err.strip().endswith("unknown format 'xlsx' (one or more of: csv, json, jsonl, parquet)")
+
+
+@pytest.mark.anyio
+async def test_column_names_are_snake_case_but_the_seeds_three_csv_reports(
+    small_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    flags = ["--format", "csv", "--format", "jsonl", "--records-dataset", "--out-dir", "out"]
+    async with serve(small_world) as canvas:
+        code, _, err = await run_cli(canvas, tmp_path, ["batch", "169", *SEED_ARGS, *flags])
+    assert code == 0, err
+    headers = {
+        csv_file.relative_to(tmp_path / "out").as_posix(): next(
+            csv.reader(csv_file.read_text().splitlines())
+        )
+        for csv_file in (tmp_path / "out").rglob("*.csv")
+    }
+    seed = {f"{course}/{kind}_{course}_{LABEL}.csv": seed_csv_header(kind)
+            for course in (169, 1693) for kind in KINDS}  # fmt: skip
+    assert {name: headers[name] for name in seed} == seed  # the original's titles
+    others = {name: header for name, header in headers.items() if name not in seed}
+    assert sorted(others) == sorted(
+        ["batch-summary.csv"]
+        + [f"{c}/{kind}_{c}_{LABEL}.csv" for c in (169, 1693)
+           for kind in ("inactive-users", "page-views")]
+    )  # fmt: skip
+    for name, header in others.items():
+        assert all(re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*", h) for h in header), name
+        lines = tmp_path / "out" / name.replace(".csv", ".jsonl")
+        if lines.exists():  # the same names as the JSON Lines keys
+            assert list(jsonl(lines)[0]) == header, name
+
+
+def test_the_readme_says_how_columns_are_named() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "**Column names.** The three original CSV reports keep" in readme
+    assert "Every other column name is\nsnake_case" in readme

@@ -129,6 +129,9 @@ CASES = [
          args=("--history", "only")),
     Case("--overlap negative or past a year", 2, "error: --overlap must be 0 to 527,040 minutes",
          args=("--overlap=-5",), before_any_request=True),
+    Case("--concurrency, --retries, --retry-time, --timeout or --max-body-mb not positive", 2,
+         "error: --concurrency must be positive, not 0",
+         args=("--concurrency", "0", "--retries", "3"), before_any_request=True),
     Case("unknown time zone", 2, "error: unknown time zone 'Mars/Base'",
          args=("--timezone", "Mars/Base"), before_any_request=True),
     Case("unknown enrollment type or state", 2, "error: unknown enrollment state 'actve'",
@@ -206,6 +209,10 @@ CASES = [
          before_any_request=True),
     Case("batch with a course Canvas does not know", 15,
          "error: 1 course of 2 could not be read (named above)", args=("batch", "1693", "424242")),
+    Case("unknown --account", 16, "error: --account 999 not found on http://127.0.0.1:",
+         args=("batch", "--account", "999", "--term", "default")),
+    Case("unknown --term", 16, " (account 1 is known)",
+         args=("batch", "--account", "1", "--term", "999")),
 ]  # fmt: skip
 
 

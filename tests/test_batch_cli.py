@@ -177,3 +177,35 @@ async def test_reports_of_another_selection_are_never_replaced(
     ]
     assert report_bytes(tmp_path) == before
     assert batched[0] == 0  # a batch writes into 1693/, where nothing clashes
+
+
+async def test_a_refused_batch_keeps_the_last_good_summary_and_writes_its_own_beside(
+    batch_world: World, tmp_path: Path
+) -> None:
+    write_token(tmp_path, batch_world.admin_token)
+    out = tmp_path / "out"
+    kept = ["batch-summary.json", "batch-summary.csv", "index.html"]
+    students = ["batch", "1693", "169", *RANGE, "--out-dir", "out", "-q"]
+    teachers = [*students[:7], "--enrollment_types", "TeacherEnrollment", *students[9:]]
+    async with serve(batch_world, FakeConfig(throttle=None)) as canvas:
+        good = await run_cli(canvas, tmp_path, students)
+        before = {name: (out / name).read_bytes() for name in kept}
+        code, _, err = await run_cli(canvas, tmp_path, teachers)
+        after = {name: (out / name).read_bytes() for name in kept}
+        refused = orjson.loads((out / "batch-summary-refused.json").read_bytes())
+        refused_rows = (out / "batch-summary-refused.csv").read_text().count("\n")
+        again = await run_cli(canvas, tmp_path, students)
+    assert good[0] == 0, good
+    assert code == 15, err  # both courses hold reports of another selection
+    assert after == before
+    assert [(row["course"], row["status"]) for row in refused["courses"]] == [
+        ("1693", "conflict"),
+        ("169", "conflict"),
+    ]
+    assert refused["selection"]["enrollment_types"] == ["TeacherEnrollment"]
+    assert refused_rows == 2 + 1
+    assert f"see {Path('out') / 'batch-summary-refused.json'}" in err
+    assert "the last good summary is kept" in err
+    assert again[0] == 0, again
+    assert not (out / "batch-summary-refused.json").exists()
+    assert not (out / "batch-summary-refused.csv").exists()

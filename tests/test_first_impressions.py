@@ -21,7 +21,7 @@ from pageviews.testing import World, serve
 from pageviews.testing.report_files import files_in
 
 from .cli_process import FAST_RETRIES, SEED_ARGS, run_cli, write_token
-from .test_bad_input import broken_user
+from .test_bad_input import broken_user, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -68,15 +68,23 @@ async def test_a_range_inside_the_window_gets_no_warning(
 # 2. The demo prints exactly what it runs, and the printed commands work when pasted.
 
 
-def test_the_demo_prints_commands_that_work_when_pasted(tmp_path: Path) -> None:
-    demo = subprocess.run(
+def run_demo(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, str(ROOT / "examples" / "demo.py"), "--preset", "small",
          "--latency", "0"],
-        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
+        cwd=cwd, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
-    assert demo.returncode == 0, demo.stderr
+
+
+def test_the_demo_prints_commands_that_work_when_pasted_after_another_demo(
+    tmp_path: Path,
+) -> None:
+    demo, later = run_demo(tmp_path), run_demo(tmp_path)
+    assert (demo.returncode, later.returncode) == (0, 0), (demo.stderr, later.stderr)
     commands = [line[2:] for line in demo.stdout.splitlines() if line.startswith("$ ")]
     fake_command, harvest_command = commands
+    assert "--port 18693 " in fake_command  # every demo's: its store knows that address
+    assert commands == [line[2:] for line in later.stdout.splitlines() if line.startswith("$ ")]
     assert "--token-file demo-out/oauthtoken.txt" in harvest_command
     token = (tmp_path / "demo-out" / "oauthtoken.txt").read_text().strip()
     assert token not in demo.stdout
@@ -234,6 +242,26 @@ def test_an_out_dir_that_is_a_file_says_so(
     assert (code, capsys.readouterr().err) == (
         12, f"pageviews: error: output directory {tmp_path}/out is a file, not a directory\n"
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [[], ["batch", "169"]])
+def test_a_failed_connection_leaves_no_empty_folders_behind(
+    command: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CANVAS_TOKEN", "unused")
+    (tmp_path / "kept").mkdir()
+    code = main([*command, *SEED_ARGS, *FAST_RETRIES,
+                 "--base-url", f"http://127.0.0.1:{free_port()}",
+                 "--out-dir", str(tmp_path / "new" / "out"),
+                 "--state", str(tmp_path / "kept" / "state" / "s.sqlite")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 6, err
+    assert "cannot connect to http://127.0.0.1:" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]  # it was there before
+    assert list((tmp_path / "kept").iterdir()) == []
 
 
 # 8. The library example leaves nothing behind.

@@ -243,7 +243,8 @@ def _report_users(out_dir: Path) -> set[str]:
 async def test_a_per_user_gzip_file_ending_mid_stream_is_read_again(
     small_world: World, tmp_path: Path
 ) -> None:
-    # A lone user's file comes with Content-Encoding: gzip (contract §9); cut short, it
+    # A lone user's file comes with Content-Encoding: gzip (docs/canvas.md#history-files); cut
+    # short, it
     # must not pass for a whole file just because the HTTP body ended cleanly.
     teachers = ("TeacherEnrollment",)
     want = expected_reports(small_world, 169, START, END, enrollment_types=teachers)

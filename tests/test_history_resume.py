@@ -151,7 +151,8 @@ async def test_a_rerun_at_once_after_a_kill_near_the_bucket_mark_finishes_exact(
     small_world: World, tmp_path: Path
 ) -> None:
     write_token(tmp_path, small_world.admin_token)
-    # Canvas's bucket answering 429 and the costs of contract §9 (list pages 40, a job
+    # Canvas's bucket answering 429 and the costs of docs/canvas.md#history-costs (list pages 40, a
+    # job
     # start 150), its outflow 10 times Canvas's to keep the test short; the fake's
     # clock runs 10 times real time, so a job runs about 2 s.
     throttle = ThrottleConfig(status=429, outflow=100.0, list_cost_per_page_size=0.4)

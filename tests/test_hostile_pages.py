@@ -222,7 +222,8 @@ def gone_instead_of_empty(user_12_page: int | None = None) -> Reply:
 async def test_a_404_after_full_pages_of_a_server_paging_by_fewer_than_100_is_not_the_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], size: int
 ) -> None:
-    # The server applies per_page=size and says so in its links (contract §4). User 11's
+    # The server applies per_page=size and says so in its links (docs/canvas.md#link-per-page). User
+    # 11's
     # one short page ended its list; user 12's chain breaks on page 2 after a full page;
     # user 14 holds exactly one full page, so a 404 for its empty page hides nothing
     # provably: both are incomplete, and nothing is said to be "not found".

@@ -192,7 +192,7 @@ def test_alone_without_an_outflow_it_asks_again_half_a_second_after_the_last_rep
 
 
 def test_a_costly_kind_counts_its_cost_and_then_what_it_adds_beyond_its_charge() -> None:
-    # A History API start costs 150 against a 50 charge (contract §9).
+    # A History API start costs 150 against a 50 charge (docs/canvas.md#history-costs).
     pacer = Pacer()
     now, remaining = lone_replies(pacer, remaining=600.0, cost=0.05, outflow=10.0, n=40)
     start = pacer.admit(150.0)
@@ -328,3 +328,45 @@ def test_a_blocked_clients_zero_is_not_a_level_to_wait_on() -> None:
         assert pacer.wait(step * 0.01, ticket) == 0.0
         pacer.send(ticket)
         pacer.on_throttle(step * 0.01 + 0.005, RateLimit(0.0, None), ticket)
+
+
+def test_a_reply_that_leaves_nothing_in_flight_starts_a_measurement() -> None:
+    # A rerun's burst ends in a costly History start whose reply arrives as the other
+    # requests have all been answered: nothing is in flight to settle later, so its
+    # remaining is the bucket's level. The lone refusal half a second on shows the leak
+    # (a refused request costs nothing); waiting on an unknown outflow, probe after
+    # probe, cost a rerun two refusals where one tells all.
+    pacer = Pacer()
+    lone_replies(pacer, remaining=600.0, cost=0.05, outflow=0.0, n=1, now=-5.0)
+    start, other = pacer.admit(150.0), pacer.admit()
+    pacer.send(start)
+    pacer.send(other)
+    pacer.on_response(0.01, RateLimit(120.0, 40.0), other)
+    pacer.on_response(0.02, RateLimit(-150.0, 150.0), start)
+    probe = pacer.admit()
+    assert pacer.wait(0.02, probe) == pytest.approx(pacer.min_span)
+    pacer.send(probe)
+    pacer.on_throttle(0.52, RateLimit(-100.0, None), probe)
+    assert pacer.outflow == pytest.approx(100.0)
+    need = pacer.charge * 1.2
+    assert pacer.wait(0.52, pacer.admit()) == pytest.approx((need + 100.0) / 100.0)
+
+
+def test_replies_answered_together_show_the_charge_a_bucket_near_its_mark_hides() -> None:
+    # A rerun inherits a bucket at 388 of 600: the fullest remaining it sees is 212, a
+    # twelfth of which guessed a charge of 18 and sent a poll into a 50-unit refusal.
+    # Replies of requests answered one after another, nothing sent between them, each
+    # give back a charge: 50, whatever the top seen.
+    pacer = Pacer()
+    now, remaining = lone_replies(pacer, remaining=211.75, cost=0.05, outflow=0.0, n=1)
+    for _ in range(2):
+        tickets = [pacer.admit() for _ in range(3)]
+        for ticket in tickets:
+            pacer.send(ticket)
+        remaining -= 3 * 50.0
+        for ticket in tickets:
+            now += 0.002
+            remaining += 50.0 - 0.45
+            pacer.on_response(now, RateLimit(remaining, 0.45), ticket)
+    assert pacer.max_remaining == pytest.approx(211.7)
+    assert pacer.charge == pytest.approx(50.0)

@@ -1,4 +1,5 @@
-"""Exact at the edges: Canvas keeps milliseconds behind whole-second JSON (contract §8).
+"""Exact at the edges: Canvas keeps milliseconds behind whole-second JSON
+(docs/canvas.md#subsecond-times).
 
 Each history here is crafted so that a second holds several views and an edge
 the harvester draws (a split window, the range end, a resumed chain's bookmark,
@@ -155,7 +156,7 @@ async def test_late_views_are_missed_then_picked_up_by_a_later_run(
     edge_world: World, tmp_path: Path
 ) -> None:
     # Views logged in the last ten minutes before the run, half of them visible only
-    # up to ten minutes later (contract §8). The first run cannot see those and says
+    # up to ten minutes later (docs/canvas.md#late-views). The first run cannot see those and says
     # so; a run a quarter of an hour later over the same range reads them all.
     now = datetime(2015, 3, 12, 18, 0, tzinfo=UTC)
     recent = [ms(now) - 600_000 + 997 * k for k in range(600)]

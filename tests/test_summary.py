@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pageviews.outputs.coursestats import CourseStats, page_name
+from pageviews.outputs.coursestats import CourseStats, page_labels, page_name
 from pageviews.outputs.reportmeta import ReportMeta
 from pageviews.outputs.summary import SummaryInput, summary_html
 from pageviews.outputs.svgcharts import bars, columns, heatmap, sparkline
@@ -84,3 +84,44 @@ def test_the_summary_is_self_contained(tmp_path: Path) -> None:
     assert not re.search(r'(?:src|href)="https?:', page)
     assert "Ann &lt;b&gt;" in page and "Course &lt;1&gt;" in page
     assert "file 9" in page
+
+
+@pytest.mark.parametrize(
+    ("urls", "labels"),
+    [
+        (["/courses/1/modules", "/api/v1/courses/1/modules?include[]=items"],
+         ["modules", "modules (API, ?include[]=items)"]),
+        (["/courses/1/modules", "/api/v1/courses/1/modules"], ["modules", "modules (API)"]),
+        (["/courses/1/files?page=2", "/courses/1/files"], ["files (?page=2)", "files"]),
+        (["https://a.example.edu/courses/1/files", "https://b.example.edu/courses/1/files"],
+         ["files (a.example.edu)", "files (b.example.edu)"]),
+        (["/courses/1/files#top", "/api/v1/courses/1/files", "/courses/1/files#end"],
+         ["files (1)", "files (API)", "files (3)"]),
+    ],
+)  # fmt: skip
+def test_pages_of_one_name_get_labels_that_tell_them_apart(
+    urls: list[str], labels: list[str]
+) -> None:
+    assert page_labels(urls) == labels
+
+
+def test_the_top_pages_of_the_summary_can_be_told_apart() -> None:
+    stats = CourseStats()
+    urls = ["https://c/courses/1/modules", "https://c/api/v1/courses/1/modules?include[]=items"]
+    rows = [urls[0], *urls]  # the course's modules page first: two views
+    stats.chunk([(1, "2015-02-02T03:10:00Z", str(i), url, None) for i, url in enumerate(rows)])
+    stats.end_user(5)
+    start = datetime(2015, 2, 1, tzinfo=UTC)
+    meta = ReportMeta(1, start.isoformat(), start.isoformat(), "2015-02-01-2015-02-03", {})
+    page = summary_html(
+        SummaryInput(meta, UTC, start, datetime(2015, 2, 3, tzinfo=UTC), "now", "C", roster=1),
+        stats,
+    )
+    by_views = re.search(r"<h2>Top pages by views</h2>(.*?)</svg>", page, re.DOTALL)
+    assert by_views is not None
+    shown = re.findall(r'data-label="([^"]*)"', by_views[1])
+    assert shown == ["modules", "modules (API, ?include[]=items)"]
+    assert re.findall(r'<text[^>]*text-anchor="end"[^>]*>([^<]*)</text>', by_views[1]) == [
+        "modules",
+        "modules (API, ?include[]=items)",
+    ]

@@ -336,6 +336,14 @@ class CanvasClient:
             params.append(("enrollment_term_id", term))
         return walk(self, self.url(f"/api/v1/accounts/{account}/courses", params))
 
+    async def account_known(self, account: str) -> bool:
+        """Whether Canvas knows the account: its course list, in any term, is not a 404."""
+        try:
+            await self.get(self.url(f"/api/v1/accounts/{account}/courses", [("per_page", 1)]))
+        except NotFoundError:
+            return False
+        return True
+
     def page_views_url(self, user_id: int, start: str, end: str) -> str:
         """The first page of a user's page views in ``[start, end]`` (UTC, explicit ``Z``).
 

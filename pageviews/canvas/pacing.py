@@ -19,8 +19,9 @@ long to wait:
   request goes only when no other is unanswered. Without a measured outflow, a
   request that does not fit waits for another's reply, or, alone, half a second
   after the last reply (the next reply then measures the outflow).
-- The outflow: between two replies of requests that ran alone, the level rose
-  by the later one's ``X-Request-Cost`` and fell by the leak, so
+- The outflow: between two replies with nothing else in flight, the later of
+  them a request that ran alone, the level rose by the later one's
+  ``X-Request-Cost`` and fell by the leak, so
   ``outflow = (remaining' - remaining + cost') / dt``, taken over a window of such
   replies so header rounding and timing noise average out. A refused request
   costs next to nothing, so refusals in a row show the leak alone.
@@ -56,6 +57,10 @@ MIN_CHARGE = 1.0
 UNTIL_A_REPLY = math.inf
 #: Header rounding and float noise, in bucket units.
 _NOISE = 0.01
+#: Replies this close together leak too little to blur the charge read from them (s).
+CHARGE_SPAN = 0.05
+#: Charge readings kept; their median is believed once there are three.
+CHARGE_READINGS = 15
 
 
 @dataclass(slots=True)
@@ -107,6 +112,11 @@ class Pacer:
     _latest: tuple[float, float, float, int] | None = None
     _requests: dict[int, _Request] = field(default_factory=dict)
     _tickets: int = 0
+    _sends: int = 0  # requests sent so far
+    #: (when, remaining, costs settled, requests in flight, sends) of the latest reply.
+    _last: tuple[float, float, float, int, int] | None = None
+    #: Charges read from replies answered together (see :meth:`_read_charge`).
+    _charges: deque[float] = field(default_factory=lambda: deque(maxlen=CHARGE_READINGS))
 
     @property
     def charge(self) -> float:
@@ -117,6 +127,11 @@ class Pacer:
         # bucket near its mark, not a small one, until the bucket is seen dry.
         if top is not None and (top >= DEFAULT_UP_FRONT_COST or self.dry_seen):
             guess = min(guess, top / HWM_PER_CHARGE)
+            if len(self._charges) >= 3:
+                # A top seen only near the mark (a killed run's bucket) guesses low; the
+                # charges read from replies say more, up to Canvas's own.
+                read = sorted(self._charges)[len(self._charges) // 2]
+                guess = min(DEFAULT_UP_FRONT_COST, max(guess, read))
         charge = max(guess, self.learned_charge, MIN_CHARGE)
         if top is not None and top >= DEFAULT_UP_FRONT_COST:
             # Never wait for more room than the bucket was ever seen to have.
@@ -166,6 +181,7 @@ class Pacer:
         if request is None:
             return
         request.sent = True
+        self._sends += 1
         for other in self._requests.values():
             if other.sent and other is not request:
                 other.overlapped = request.overlapped = True
@@ -273,6 +289,7 @@ class Pacer:
         request = self._requests.get(ticket or 0)
         alone = request is not None and not request.overlapped and not self._others_sent(ticket)
         self.done(ticket or 0)
+        self._read_charge(now, remaining, cost)
         self._base = (now, remaining)
         for request in self._requests.values():
             if request.sent:
@@ -285,9 +302,14 @@ class Pacer:
         if self._origin is None:
             self._origin = self._latest
         if not alone:
-            # Others' up-front charges hide in this remaining: restart the window.
+            # Others' up-front charges hide in this remaining: restart the window. With
+            # nothing left in flight to settle later it is the level itself, so a lone
+            # reply after it measures the leak (a costly start then needs one probe).
             self._lone.clear()
             self._previous = None
+            if not self._others_sent(None):
+                self._previous = (now, remaining, cost)
+                self._lone_reply(now, remaining, rose=False)
             return
         rose = False
         if self._previous is not None:
@@ -303,6 +325,26 @@ class Pacer:
                 self.dry_seen = True  # half a second without a leak: the fullest is the top
         self._previous = (now, remaining, cost)
         self._lone_reply(now, remaining, rose=rose)
+
+    def _read_charge(self, now: float, remaining: float, cost: float) -> None:
+        """Read the charge from two replies answered together, nothing sent between them.
+
+        The earlier reply's remaining held a charge for each request then in flight;
+        the later one holds fewer, and costs settled meanwhile, so the room that came
+        back per request answered is the charge. A request still on its way to Canvas
+        reads low, a reply Canvas settled before the client read it reads high: the
+        median of several readings is believed, never above Canvas's own charge.
+        """
+        settled = self._settled + cost
+        flying = sum(1 for r in self._requests.values() if r.sent)
+        last, self._last = self._last, (now, remaining, settled, flying, self._sends)
+        if last is None or last[4] != self._sends or now - last[0] > CHARGE_SPAN:
+            return
+        answered = last[3] - flying
+        if answered > 0:
+            reading = (remaining - last[1] + settled - last[2]) / answered
+            if reading >= MIN_CHARGE:
+                self._charges.append(reading)
 
     def _lone_reply(self, now: float, remaining: float, *, rose: bool) -> None:
         if self.max_remaining is not None and remaining > self.max_remaining - self.charge:

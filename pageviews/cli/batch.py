@@ -13,11 +13,17 @@ from ..batch import harvest_courses
 from ..canvas.client import CanvasClient
 from ..courselist import course_ref, courses_file, unique
 from ..engine import Progress
-from ..errors import CoursesFailedError, IncompleteHarvestError, UsageError
+from ..errors import (
+    AccountNotFoundError,
+    CoursesFailedError,
+    IncompleteHarvestError,
+    NotFoundError,
+    UsageError,
+)
 from ..interrupts import Terminated
 from ..jsonlog import emit
 from ..options import BatchOptions
-from ..outputs.batchsummary import write_summary
+from ..outputs.batchsummary import SUMMARY_STEM, refused, write_summary
 from ..results import BatchResult
 from ..wording import counted
 from .invocation import Invocation, resolve_client, selected
@@ -59,8 +65,19 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
 
 async def _account_courses(client: CanvasClient, account: str, term: str) -> tuple[str, ...]:
     refs: list[str] = []
-    async for page in client.account_courses(account, term):
-        refs += [str(course["id"]) for course in page.data if isinstance(course, dict)]
+    try:
+        async for page in client.account_courses(account, term):
+            refs += [str(course["id"]) for course in page.data if isinstance(course, dict)]
+    except NotFoundError:
+        # Canvas answers 404 for an unknown account and for an unknown term alike
+        # (api_find in AccountsController#courses_api): ask once more without the term.
+        if not await client.account_known(account):
+            raise AccountNotFoundError(
+                f"--account {account} not found on {client.base_url}"
+            ) from None
+        raise AccountNotFoundError(
+            f"--term {term} not found on {client.base_url} (account {account} is known)"
+        ) from None
     if not refs:
         raise UsageError(f"account {account} has no courses in term {term}")
     return unique(refs)
@@ -97,6 +114,11 @@ def batch_main(args: list[str], holder: list[Invocation]) -> int:
             f"{counted(users, 'user')} incomplete in {counted(len(incomplete), 'course')} "
             "(named above), reports written without them; run the same command again to "
             "retry them"
+        )
+    if refused(result):
+        raise CoursesFailedError(
+            f"none of {counted(len(result.courses), 'course')} could be read (named above); "
+            f"see {paths['json']}; the last good summary is kept in {SUMMARY_STEM}.json"
         )
     if result.failed_courses:
         raise CoursesFailedError(

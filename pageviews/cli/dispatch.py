@@ -9,7 +9,6 @@ from ..interrupts import sigterm_as_interrupt
 from .batch import batch_main
 from .harvest import harvest_main
 from .invocation import Invocation
-from .parser import relative_dates
 from .report import report_main
 from .shell import choose_log_format, guarded
 from .store import store_main
@@ -17,7 +16,7 @@ from .store import store_main
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = relative_dates(list(sys.argv[1:] if argv is None else argv))
+    args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["fake-canvas"]:
         from ..testing.__main__ import main as fake_main
 

@@ -111,18 +111,31 @@ def selection(args: argparse.Namespace) -> HarvestOptions:
     return HarvestOptions(course=course, time_range=time_range, **settings.settings())
 
 
+#: The client's numeric flags (by their ``args`` names), each of which must be positive.
+_POSITIVE = {
+    "concurrency": "--concurrency",
+    "retries": "--retries",
+    "retry_time": "--retry-time",
+    "timeout": "--timeout",
+    "max_body_mb": "--max-body-mb",
+}
+
+
+def not_positive(args: argparse.Namespace) -> list[tuple[str, float]]:
+    """Each client flag given zero or less, with its value: only those are named."""
+    values = ((flag, getattr(args, name)) for name, flag in _POSITIVE.items())
+    return [(flag, value) for flag, value in values if not value > 0]
+
+
 def resolve_client(
     args: argparse.Namespace,
     environ: dict[str, str] | os._Environ[str],
     options: RunSettings,
 ) -> Invocation:
     """Check the client settings and read the token: everything to talk to Canvas."""
-    if (
-        min(args.concurrency, args.retries) < 1
-        or not min(args.timeout, args.retry_time, args.max_body_mb) > 0
-    ):
+    if bad := not_positive(args):
         raise UsageError(
-            "--concurrency, --retries, --retry-time, --timeout and --max-body-mb must be positive"
+            "; ".join(f"{flag} must be positive, not {value:g}" for flag, value in bad)
         )
     base = args.base_url or environ.get("CANVAS_BASE_URL")
     if not base:

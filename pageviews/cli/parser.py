@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from importlib import metadata
@@ -52,17 +53,35 @@ class _ReadmeAction(argparse.Action):
 
 
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are :class:`UsageError` (exit 2, one line)."""
+    """An argument parser whose errors are :class:`UsageError` (exit 2, one line).
+
+    An error points to the help of the (sub)command that raised it.
+
+    Its date options take the relative forms (``--before -180d``): argparse alone
+    reads a value starting with ``-`` as a flag, so each is joined to its option
+    (``--before=-180d``) before parsing. No option starts with a dash and a digit.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.date_options: set[str] = set()
+
+    def add_date(self, *names: str, **kwargs: Any) -> None:
+        """An option whose value is a date: YYYY-MM-DD, ISO 8601, today, yesterday or -Nd."""
+        self.add_argument(*names, metavar=kwargs.pop("metavar", "WHEN"), **kwargs)
+        self.date_options.update(names)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """Parse as argparse does, after joining each date option to a relative value."""
+        given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(join_dates(given, self.date_options), namespace)
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see pageviews --help)")
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-_DATE_FLAGS = frozenset({"--start_time", "--start-time", "--end_time", "--end-time"})
-
-
-def relative_dates(args: list[str]) -> list[str]:
-    """Join ``--start_time -7d`` into ``--start_time=-7d``: argparse takes -7d for a flag."""
+def join_dates(args: list[str], options: set[str]) -> list[str]:
+    """Join ``--start_time -7d`` into ``--start_time=-7d`` for each of ``options``."""
     joined: list[str] = []
     skip = False
     for i, arg in enumerate(args):
@@ -70,7 +89,7 @@ def relative_dates(args: list[str]) -> list[str]:
             skip = False
             continue
         following = args[i + 1] if i + 1 < len(args) else ""
-        if arg in _DATE_FLAGS and following[:1] == "-" and following[1:-1].isdigit():
+        if arg in options and following[:1] == "-" and following[1:2].isdigit():
             joined.append(f"{arg}={following}")
             skip = True
         else:
@@ -78,7 +97,7 @@ def relative_dates(args: list[str]) -> list[str]:
     return joined
 
 
-def build_parser(*, report: bool = False, batch: bool = False) -> argparse.ArgumentParser:
+def build_parser(*, report: bool = False, batch: bool = False) -> Parser:
     """The argument parser; underscore spellings match the original script.
 
     ``report=True`` is ``pageviews report``: the same selection of course, range and
@@ -131,21 +150,21 @@ def build_parser(*, report: bool = False, batch: bool = False) -> argparse.Argum
     return p
 
 
-def _selection_arguments(p: argparse.ArgumentParser) -> None:
+def _selection_arguments(p: Parser) -> None:
     """The range, the enrollments and the outputs: what every one of the three reads."""
-    p.add_argument(
+    p.add_date(
         "--start_time",
         "--start-time",
         required=True,
-        metavar="WHEN",
-        help="YYYY-MM-DD (start of day) or ISO 8601",
+        help="YYYY-MM-DD (from the start of that day), ISO 8601, or for cron today, "
+        "yesterday or -Nd (N days ago, a whole day like YYYY-MM-DD)",
     )
-    p.add_argument(
+    p.add_date(
         "--end_time",
         "--end-time",
         required=True,
-        metavar="WHEN",
-        help="YYYY-MM-DD (inclusive: through the end of that day) or ISO 8601",
+        help="YYYY-MM-DD (inclusive: through the end of that day), ISO 8601, today, "
+        "yesterday or -Nd",
     )
     p.add_argument(
         "--enrollment_types",
@@ -200,7 +219,7 @@ def _selection_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
 
 
-def _harvest_arguments(p: argparse.ArgumentParser) -> None:
+def _harvest_arguments(p: Parser) -> None:
     """Talking to Canvas: the address, the token, the client, the sources."""
     p.add_argument("--base-url", "--base_url", help="Canvas address (default $CANVAS_BASE_URL)")
     p.add_argument(

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from ..results import BatchResult
 
 SUMMARY_STEM = "batch-summary"
+#: Where a run that read no course puts its summary, beside the last good one.
+REFUSED_STEM = "batch-summary-refused"
 COLUMNS = (
     "course_id",
     "course",
@@ -71,9 +73,19 @@ def totals(result: BatchResult) -> dict[str, Any]:
     }
 
 
+def refused(result: BatchResult) -> bool:
+    """Whether the run read no course at all (each refused, unknown or failed)."""
+    return len(result.failed_courses) == len(result.courses)
+
+
 def write_summary(result: BatchResult, options: BatchOptions) -> dict[str, Path]:
-    """Write both summary files (temporary names, then renamed); return their paths."""
+    """Write both summary files (temporary names, then renamed); return their paths.
+
+    A refused run never replaces the last good summary with a worse one: its own goes
+    beside it under :data:`REFUSED_STEM`; a run that read courses removes that stale one.
+    """
     out_dir = options.out_dir
+    stem = REFUSED_STEM if refused(result) else SUMMARY_STEM
     rows = summary_rows(result, out_dir)
     document = {
         "start_time": options.time_range.start.isoformat(),
@@ -83,16 +95,16 @@ def write_summary(result: BatchResult, options: BatchOptions) -> dict[str, Path]
         "courses": rows,
         "totals": totals(result),
     }
-    paths = {
-        "json": out_dir / f"{SUMMARY_STEM}.json",
-        "csv": out_dir / f"{SUMMARY_STEM}.csv",
-    }
+    paths = {"json": out_dir / f"{stem}.json", "csv": out_dir / f"{stem}.csv"}
     write_document(paths["json"], document)
     with CsvFile(paths["csv"], COLUMNS, excel=options.excel, lineterminator="\n") as table:
         table.write_rows(
             [_cell(row[c], " | " if c in ("warnings", "notes") else " ") for c in COLUMNS]
             for row in rows
         )
+    if stem == SUMMARY_STEM:
+        for suffix in ("json", "csv"):
+            (out_dir / f"{REFUSED_STEM}.{suffix}").unlink(missing_ok=True)
     return paths
 
 

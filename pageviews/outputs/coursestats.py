@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 _PLACE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://[^/?#]*)?(/[^?#]*)", re.IGNORECASE)
 #: Canvas's path words and how a person names one of them.
@@ -46,6 +47,40 @@ def page_name(url: str) -> str:
             words.append(part.replace("_", " "))
             i += 1
     return " ".join(words)
+
+
+def page_labels(urls: Sequence[str]) -> list[str]:
+    """Each URL's :func:`page_name`, told apart where two of them share one.
+
+    Pages of one name get what differs between them: "API", the query, the host;
+    pages still alike (another fragment) also get their place in the list: (1), (3).
+    """
+    names = [page_name(url) for url in urls]
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name, []).append(i)
+    labels = list(names)
+    for name, members in groups.items():
+        if len(members) < 2:
+            continue
+        traits = [_traits(urls[i]) for i in members]
+        differ = [k for k in range(3) if len({t[k] for t in traits}) > 1]
+        told = [", ".join(t[k] for k in differ if t[k]) for t in traits]
+        seen = Counter(told)
+        told = [
+            (f"{extra}, {n}" if extra else str(n)) if seen[extra] > 1 else extra
+            for n, extra in enumerate(told, 1)
+        ]
+        for i, extra in zip(members, told, strict=True):
+            labels[i] = f"{name} ({extra})" if extra else name
+    return labels
+
+
+def _traits(url: str) -> tuple[str, str, str]:
+    """What may tell two pages of one name apart: API or not, the query, the host."""
+    parts = urlsplit(url)
+    api = "API" if parts.path.startswith("/api/") else ""
+    return api, f"?{parts.query}" if parts.query else "", parts.netloc
 
 
 @dataclass(slots=True)

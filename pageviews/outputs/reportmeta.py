@@ -2,8 +2,9 @@
 
 Every file of a course is ``<kind>_<course>_<range>.<format>`` (the seed's
 names, e.g. ``total-pageviews_1693_2015-01-26-2015-03-12.csv``). Columns are
-named in snake_case (JSON, JSON Lines, Parquet and the analyst tables' CSV);
-the seed's three CSV reports title them as the original script did.
+named in snake_case everywhere (JSON, JSON Lines, Parquet, and the CSV of the
+analyst tables and the batch summary); only the seed's three CSV reports title
+them as the original script did.
 """
 
 from __future__ import annotations

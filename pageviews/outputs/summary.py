@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..notes import CourseNotes, DaySpan
 from .atomic import write_atomic
-from .coursestats import CourseStats, page_name
+from .coursestats import CourseStats, page_labels
 from .reportmeta import SUMMARY_KIND, ReportMeta
 from .svgcharts import bars, columns, heatmap
 
@@ -108,8 +108,7 @@ def summary_html(info: SummaryInput, stats: CourseStats) -> str:
         title=f"Page views by weekday and hour ({info.zone})",
         desc=f"Busiest hour: {busiest[0]} {busiest[1]:02d}:00 with {busiest[2]:,} views.",
     )
-    by_views = [(page_name(u), n) for u, n in _top(stats.urls)]
-    by_users = [(page_name(u), n) for u, n in _top(stats.url_users)]
+    by_views, by_users = _labelled(_top(stats.urls)), _labelled(_top(stats.url_users))
     counts = list(stats.views_per_user.values())
     histogram = [
         (label, sum(1 for c in counts if c >= lo and (hi is None or c <= hi)))
@@ -155,6 +154,11 @@ def summary_html(info: SummaryInput, stats: CourseStats) -> str:
 {"<p>… and more: see the inactive-users report.</p>" if len(info.inactive) > 200 else ""}
 </main></body></html>
 """  # noqa: E501
+
+
+def _labelled(top: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    labels = page_labels([url for url, _ in top])
+    return [(label, n) for label, (_, n) in zip(labels, top, strict=True)]
 
 
 def _top(counts: dict[str, int]) -> list[tuple[str, int]]:

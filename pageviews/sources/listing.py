@@ -1,11 +1,12 @@
 """The list endpoint as a source: follow a unit's pages, storing each; split long chains.
 
 ``GET /api/v1/users/:id/page_views`` serves a user's views newest first, a page
-at a time (contract §1, §4). A unit is whole seconds ``[start, end]``; Canvas is
-asked through the whole last second (:func:`request_bounds`) and what it returns
-from the second after is dropped. When a user's history is long and requests
-would otherwise idle, the rest of the chain is cut into time windows read side
-by side (:mod:`pageviews.sources.splitting`). The windows cover the whole unit, the
+at a time (docs/canvas.md#endpoints, #pagination). A unit is whole seconds
+``[start, end]``; Canvas is asked through the whole last second
+(:func:`request_bounds`) and what it returns from the second after is dropped.
+When a user's history is long and requests would otherwise idle, the rest of the
+chain is cut into time windows read side by side
+(:mod:`pageviews.sources.splitting`). The windows cover the whole unit, the
 part already read included, so nothing rests on the order pages came in.
 
 Nothing here assumes 100 rows a page: the page size is the one Canvas says it

@@ -44,6 +44,23 @@ def store_lock(store: Path) -> Iterator[None]:
         os.close(fd)  # releases the flock
 
 
+def holder(store: Path) -> tuple[int, str] | None:
+    """The pid and start time of the run holding the store, if one is running.
+
+    Read from the lock file without taking the lock, so a run starting meanwhile is
+    never refused: a file left by a killed run names a pid that is gone.
+    """
+    try:
+        pid_text, started = [*lock_path(store).read_text().split(), "?"][:2]
+        pid = int(pid_text)
+        os.kill(pid, 0)  # signal 0: only whether the process exists
+    except PermissionError:  # it exists, under another user
+        return pid, started
+    except (OSError, ValueError):  # no file, an empty one, or its holder is gone
+        return None
+    return pid, started
+
+
 def _locked(store: Path, path: Path) -> int:
     """Open and lock the file at ``path``, making sure it is still the one there."""
     while True:

@@ -186,5 +186,8 @@ class Store(RunStore, UnitStore, QueryStore, ViewStore, Protocol):
     def prune(self, before: str) -> tuple[int, int]:
         """Forget views before ``before`` and the coverage of those seconds; return counts."""
 
+    def compact(self) -> None:
+        """Give the space of forgotten rows back to the file system (takes the store alone)."""
+
     def close(self) -> None:
         """Close the store (committed data is already kept)."""

@@ -1,9 +1,11 @@
-"""Upkeep of a store: what it holds, and forgetting what is older than a date.
+"""Upkeep of a store: what it holds, forgetting what is older than a date, compacting.
 
 Invariants:
 - Pruning forgets views before a date together with the coverage of those
   seconds, in one transaction: the store never claims to know seconds complete
   whose views it no longer holds.
+- Compacting runs only under the store's lock (``pageviews store prune``): VACUUM
+  rewrites the whole file.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from .schema import Connection
 
 
 class Upkeep(Connection):
-    """Counts for ``pageviews store info``, and ``prune``."""
+    """Counts for ``pageviews store info``, ``prune`` and ``compact``."""
 
     def info(self) -> dict[str, object]:
         """Counts and spans for ``pageviews store info``."""
@@ -37,3 +39,12 @@ class Upkeep(Connection):
             ).rowcount
             gone = self._db.execute('DELETE FROM coverage WHERE "end" < ?', (before,)).rowcount
         return views, cut + gone
+
+    def compact(self) -> None:
+        """Give the space of forgotten rows back to the file system.
+
+        VACUUM rewrites the database (in WAL mode, through the log); the TRUNCATE
+        checkpoint then moves it into the main file and empties the log.
+        """
+        self._db.execute("VACUUM")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

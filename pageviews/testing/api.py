@@ -274,7 +274,8 @@ def page_views(world: World, config: FakeConfig, request: ApiRequest, ref: str) 
                 del view["id"]
     reply = replies.json_reply(data, items=len(data))
     reply.links = links
-    if config.throttle is not None:  # contract §9: grows with per_page, not with rows
+    # docs/canvas.md#request-costs: grows with per_page, not with rows
+    if config.throttle is not None:
         reply.extra_cost = config.throttle.list_cost_per_page_size * size
     return reply
 

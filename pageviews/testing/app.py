@@ -106,7 +106,8 @@ def _number(value: float) -> str:
 
 
 def _token(request: web.Request) -> str | None:
-    """Return the access token: Bearer header first, then `access_token` (contract §6)."""
+    """Return the access token: Bearer header first, then `access_token`
+    (docs/canvas.md#authentication)."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():

@@ -16,7 +16,7 @@ from .throttle import ThrottleConfig
 class LateViews:
     """Make a share of views visible only some time after their ``created_at``.
 
-    Canvas logs page views through an asynchronous pipeline (contract §8), so a
+    Canvas logs page views through an asynchronous pipeline (docs/canvas.md#late-views), so a
     view can appear minutes after it happened. Which views are late, and by how
     much, follows from each view's id, so every request sees the same world.
     """
@@ -76,10 +76,10 @@ class FakeConfig:
     html_everywhere: bool = False  # every request gets an SSO login page
     now: datetime | None = None  # the fake's clock for time checks; None = real time
     late: LateViews | None = None  # some views appear only after a delay, by ``now``
-    # The PageView History API (contract §9); None answers its six calls with 404.
+    # The PageView History API (docs/canvas.md#history-api); None answers its six calls with 404.
     history: HistoryConfig | None = None
     # How a Canvas without it answers those calls: "not available in this environment"
-    # (the export service is not configured, as contract §9 has it), Canvas's generic
+    # (the export service is not configured, as docs/canvas.md#history-api has it), Canvas's generic
     # 500 (the same, as the controller's source has it: PageViews::ConfigurationError
     # is not rescued; docs/canvas.md#history-api), Canvas's 404 for a route it does not
     # have (an older version), or a proxy's bare text/plain "Not Found".

@@ -419,7 +419,8 @@ def _row(
         flags |= FLAG_APP
     if r > 0.998:
         flags |= FLAG_MASQUERADE
-    # Interaction time is capped at 600 s when Canvas stores it (contract §3); None for API.
+    # Interaction time is capped at 600 s when Canvas stores it (docs/canvas.md#page-views-json);
+    # None for API.
     interaction = min(60_000, int(rng.expovariate(1 / 3_000))) if page.user_request else -1
     render = int(rng.expovariate(1 / 300_000))
     agent = agents[0] if r < 0.8 else agents[1]

@@ -1,4 +1,4 @@
-"""The six calls of the PageView History API (contract §9) as pure functions.
+"""The six calls of the PageView History API (docs/canvas.md#history-api) as pure functions.
 
 `page_views_controller.rb` (actions `query`, `poll_query`, `query_results`,
 `batch_query`, `poll_batch_query`, `batch_query_results`) in front of the PV5
@@ -128,7 +128,7 @@ def _path_user(service: _Service, request: HistoryRequest) -> int | Reply:
 
 
 def _may_view(service: _Service, caller: int, user_id: int) -> bool:
-    """Tell whether the caller holds view_statistics on the user (contract §6)."""
+    """Tell whether the caller holds view_statistics on the user (docs/canvas.md#permissions)."""
     refused = service.config.faults.refused_users
     hidden = user_id in service.history.hidden_users or user_id in refused
     return service.world.is_account_admin(caller) and not hidden
@@ -246,7 +246,7 @@ def _start(
         rows=len(view_refs(world, kept, start, end, now_ms)),
         now=now_ms / 1000,
     )
-    # 201 with the poll path only: no Location header (contract §9).
+    # 201 with the poll path only: no Location header (docs/canvas.md#history-api).
     reply = replies.json_reply({"poll_url": f"{_base(job)}/{job.id}"}, 201)
     return reply, replace(call, query_id=job.id)
 
@@ -312,7 +312,8 @@ def _poll_json(job: Job, history: HistoryConfig, now: float) -> dict[str, object
 
 
 def _warnings(job: Job, history: HistoryConfig) -> list[dict[str, str]] | None:
-    """USER_FILTERED for the users the export left out, by global id (contract §9)."""
+    """USER_FILTERED for the users the export left out, by global id
+    (docs/canvas.md#history-api)."""
     dropped = [u for u in job.user_ids if u not in job.kept]
     if not dropped:
         return None
@@ -336,7 +337,8 @@ def _results(world: World, history: HistoryConfig, job: Job, now: float) -> Repl
     name = f"page_views_{job.id}.{job.format}" + (".gz" if history.compress else "")
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     # FetchResultService knows compression by Content-Encoding; the batch file never
-    # says so (FetchBatchResultService), so a client must sniff 1f 8b (contract §9).
+    # says so (FetchBatchResultService), so a client must sniff 1f 8b
+    # (docs/canvas.md#history-files).
     if history.compress and not job.batch:
         headers["Content-Encoding"] = "gzip"
     rows = file_order(world, refs, history, seed=job.id)

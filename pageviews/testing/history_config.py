@@ -1,4 +1,4 @@
-"""Configuration of the fake's PageView History API (contract §9), off unless given."""
+"""The fake's PageView History API (docs/canvas.md#history-api), off unless given."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The export files of the PageView History API: rows, columns, CSV or JSONL, gzip.
 
-The files' exact columns are produced by closed-source code (contract §9), so
+The files' exact columns are produced by closed-source code (docs/canvas.md#history-files), so
 the fake serves the names §9 lists, or the back end's raw names, with ids in
 global form, rows shuffled and a few repeated, `created_at` to the millisecond.
 Bodies are produced in chunks, so a large file is never one bytes object.
@@ -44,7 +44,7 @@ EXPORT_COLUMNS: Final = (
     "http_method",
     "remote_ip",
 )
-# The back end's own names for some columns (contract §9); `url` becomes two.
+# The back end's own names for some columns (docs/canvas.md#history-files); `url` becomes two.
 RAW_NAMES: Final = {
     "created_at": "timestamp",
     "context_type": "canvas_context_type",
@@ -89,7 +89,7 @@ def view_refs(
 
 
 def file_order(world: World, refs: Sequence[Ref], config: HistoryConfig, seed: str) -> list[Ref]:
-    """Return the rows as a file holds them: shuffled, some twice (contract §9)."""
+    """Return the rows as a file holds them: shuffled, some twice (docs/canvas.md#history-files)."""
     rows = list(refs)
     for user_id, index in refs:
         view_id = world.views(user_id).ids[index]
@@ -124,7 +124,7 @@ def export_row(world: World, ref: Ref, config: HistoryConfig) -> dict[str, Any]:
         "asset_user_access_id": None,
         "links_user": glob(user_id),
         "links_context": glob(links.get("context")),
-        "links_asset": None,  # not available in exports (contract §9)
+        "links_asset": None,  # not available in exports (docs/canvas.md#history-files)
         "links_real_user": glob(links.get("real_user")),
         "links_account": glob(ROOT_ACCOUNT_ID),
         "http_method": view["http_method"],

@@ -1,4 +1,4 @@
-"""Paths, methods and start bodies of the PageView History API (contract §9).
+"""Paths, methods and start bodies of the PageView History API (docs/canvas.md#history-api).
 
 Three per-user calls under `/api/v1/users/:user_id/page_views/query` and three
 batch calls under `/api/v1/users/page_views/query`, as §9's table lists them.

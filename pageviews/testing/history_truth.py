@@ -1,7 +1,7 @@
 """Ground truth for the PageView History API, computed straight from the world.
 
 Shares no code with the history request path (`history_api`, `history_files`):
-month bounds and the list window are written again here from contract §9.
+month bounds and the list window are written again here from docs/canvas.md#history-api.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ CLIENT_CLOSED = 499
 
 @dataclass(frozen=True, slots=True)
 class HistoryCall:
-    """Describe one PageView History API call (contract §9), for the request log."""
+    """Describe one PageView History API call (docs/canvas.md#history-api), for the request log."""
 
     kind: Literal["start", "poll", "results"]
     batch: bool

@@ -1,6 +1,6 @@
 """Canvas pagination pieces: bookmarks, per_page parsing and Link headers.
 
-Follows `lib/api.rb` and `gems/bookmarked_collection` (contract §4).
+Follows `lib/api.rb` and `gems/bookmarked_collection` (docs/canvas.md#pagination).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def decode_bookmark(page: str | None) -> Bookmark | None:
     """Decode a `page` value into a bookmark list, or None for the first page.
 
     Anything malformed also gives None: Canvas silently restarts at the first page
-    because `page_to_bookmark` returns nil (contract §4).
+    because `page_to_bookmark` returns nil (docs/canvas.md#bookmarks).
     """
     if not page or not page.startswith(BOOKMARK_PREFIX):
         return None

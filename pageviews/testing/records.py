@@ -90,7 +90,7 @@ class User:
             "sis_user_id": self.sis_user_id,
             "integration_id": None,
         }
-        # login_id only reaches admin-level callers (contract §3).
+        # login_id only reaches admin-level callers (docs/canvas.md#page-views-json).
         if with_login:
             data["login_id"] = self.login_id
         return data
@@ -129,7 +129,7 @@ class Enrollment:
             "user": user.to_json(with_login=with_login),
         }
         # Activity reaches only callers with read_reports, which the fake's admins hold
-        # (contract §3); total_activity_time is not modelled.
+        # (docs/canvas.md#page-views-json); total_activity_time is not modelled.
         if with_login:
             data["last_activity_at"] = self.last_activity_at
             data["total_activity_time"] = 0
@@ -151,5 +151,5 @@ class Target:
 
 
 def enrollment_sort_key(enrollment: Enrollment, user: User) -> tuple[str, str, int]:
-    """Return the roster order key: type, sortable_name, id (contract §4)."""
+    """Return the roster order key: type, sortable_name, id (docs/canvas.md#roster)."""
     return (enrollment.type, user.sortable_name, enrollment.id)

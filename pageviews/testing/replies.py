@@ -1,4 +1,4 @@
-"""Reply values and Canvas's canned error replies (contract §6).
+"""Reply values and Canvas's canned error replies (docs/canvas.md#errors).
 
 A `Reply` is plain data; the aiohttp layer turns it into bytes on the wire, so
 faults can still rewrite its links or body first.

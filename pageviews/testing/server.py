@@ -36,7 +36,8 @@ class FakeCanvas:
         self.buckets: dict[str, LeakyBucket] = {}
         self.fault_counts: dict[str, int] = {}
         self.in_flight = 0
-        # History export jobs (contract §9): state, not observations, so kept by resets.
+        # History export jobs (docs/canvas.md#history-api): state, not observations, so kept by
+        # resets.
         self.history_jobs = JobBoard(world.spec.seed)
         self.jitter = random.Random(world.spec.seed)
         self._recorded = anyio.Event()

@@ -1,4 +1,4 @@
-"""Canvas's request throttle as a pure leaky bucket (contract §5).
+"""Canvas's request throttle as a pure leaky bucket (docs/canvas.md#throttling).
 
 Mirrors `app/middleware/request_throttle.rb` and `increment_bucket.lua`: every
 change leaks `outflow` per second since the last touch, then adds an amount, then
@@ -31,7 +31,8 @@ class ThrottleConfig:
     # requests in flight never binds; benchmarks raise it.
     cost_base: float = 0.05
     cost_per_item: float = 0.002
-    # Extra cost units a controller adds with `increment_request_cost` (contract §9, as
+    # Extra cost units a controller adds with `increment_request_cost`
+    # (docs/canvas.md#request-costs, as
     # a 2025 controller had them): history start, poll and results, and, per unit of
     # per_page, the list endpoint (0.4 gives about 40 at 100 per page; 0 keeps it off).
     query_start_cost: float = 150.0

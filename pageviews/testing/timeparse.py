@@ -23,7 +23,7 @@ _FORMATS: Final = (
 def parse_canvas_time(value: str | None) -> datetime | None:
     """Parse `value` as Canvas does, or return None when it does not parse.
 
-    A value without an offset is read in the fake's time zone, UTC (contract §2).
+    A value without an offset is read in the fake's time zone, UTC (docs/canvas.md#time-bounds).
     """
     if value is None:
         return None

@@ -147,7 +147,7 @@ def fewest_page_view_requests(
     (all contexts, the window `expected_reports` uses). With bookmarks (pv4) every
     non-empty page has a next link, so a user's chain ends on an empty page:
     n views take ceil(n / per_page) + 1 requests, as a short page is no end
-    (contract §8). The fake's numbered pages end on the page with the oldest view:
+    (docs/canvas.md#end-of-list). The fake's numbered pages end on the page with the oldest view:
     max(1, ceil(n / per_page)). Late views and a retention limit are not counted.
     """
     if not 1 <= per_page <= MAX_PER_PAGE:

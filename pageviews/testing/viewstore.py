@@ -4,7 +4,7 @@ Invariants: a `UserViews` holds one user's views sorted ascending by
 (created_at in milliseconds, id); every column has the same length; JSON dicts
 are built only when a view is served, so a million views cost about 120 bytes
 each. Times are kept to the millisecond, as Canvas keeps them, and serialized in
-whole seconds, as Canvas serializes them (contract §8): filters, order and
+whole seconds, as Canvas serializes them (docs/canvas.md#subsecond-times): filters, order and
 bookmarks see the milliseconds, a client sees only the second.
 """
 
@@ -31,7 +31,7 @@ FLAG_APP: Final = 4
 FLAG_MASQUERADE: Final = 8
 
 LINKS_FULL: Final = 0
-# Canvas sometimes serves a course view without its context (contract §7): either
+# Canvas sometimes serves a course view without its context (docs/canvas.md#course-context): either
 # no `links` at all, or `links.context` and `context_type` null. Harvesters must
 # fall back to the URL path for these.
 LINKS_ABSENT: Final = 1
@@ -97,7 +97,7 @@ class UserViews:
         return cut
 
     def to_json(self, index: int, user_id: int, tables: ViewTables) -> dict[str, Any]:
-        """Build the PageView JSON of view `index` (contract §3)."""
+        """Build the PageView JSON of view `index` (docs/canvas.md#page-views-json)."""
         meta = self.meta[index]
         target = tables.targets[(meta >> _URL_BITS) & 0xFFFFF]
         flags = (meta >> _FLAG_BITS) & 0xFF

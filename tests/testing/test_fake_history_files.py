@@ -55,7 +55,7 @@ def test_csv_rows_carry_every_view_once_or_twice_with_global_ids(small_world: Wo
     assert tuple(parsed[0]) == EXPORT_COLUMNS
     ids = Counter(r["id"] for r in parsed)
     assert set(ids) == expected_history_ids(small_world, [uid], JAN, APR)
-    assert set(ids.values()) == {1, 2}  # a few repeats (contract §9)
+    assert set(ids.values()) == {1, 2}  # a few repeats (docs/canvas.md#history-files)
     assert {r["links_user"] for r in parsed} == {str(10**13 + uid)}
     assert {r["links_account"] for r in parsed} == {str(10**13 + 1)}
     course = [r for r in parsed if r["context_type"] == "Course"]
