@@ -34,5 +34,7 @@ def test_an_unreachable_server_is_named_without_the_password(postgres_cluster: C
     with pytest.raises(StateError) as refused:
         open_store(dsn, ORIGIN)
     message = str(refused.value)
-    assert message.startswith("cannot open the state store postgresql://ann@127.0.0.1:")
+    assert message.startswith(
+        "cannot reach the PostgreSQL server of the state store postgresql://ann@127.0.0.1:"
+    )
     assert "s3cret-pw" not in message

@@ -8,8 +8,8 @@ PostgreSQL one (:class:`PostgresStore`, :mod:`.postgres`), both built of one mod
 """
 
 from ..outcomes import CourseState, Outcome, UnitState
+from .location import STATE_VARIABLE, StateLocation, open_store
 from .lock import lock_path, store_lock
-from .opening import open_store
 from .postgres import PostgresStore
 from .protocol import Store
 from .queries import OPEN, STARTED
@@ -43,6 +43,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SPLIT",
     "STARTED",
+    "STATE_VARIABLE",
     "TODO",
     "CourseRead",
     "CourseState",
@@ -56,6 +57,7 @@ __all__ = [
     "Run",
     "RunCourse",
     "SqliteStore",
+    "StateLocation",
     "Store",
     "Unit",
     "UnitState",

@@ -22,6 +22,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import StateError
+from .pgconnect import connect, display, driver
 from .queries import Queries
 from .rows import Row
 from .runs import Runs
@@ -127,8 +128,28 @@ CREATE TEMP TABLE IF NOT EXISTS planned (
     PRIMARY KEY (run_id, user_id)
 )
 """
+#: For analysts: the records dataset's columns (but ``remote_ip``) over the stored views.
+_PAGE_VIEWS: Final = """
+CREATE VIEW page_views AS
+SELECT v.id, v.user_id, u.name AS user_name, v.created::timestamptz AS created_at, v.url,
+    v.interaction AS interaction_seconds, v.course_id,
+    CASE jsonb_typeof(s.f -> 9) WHEN 'number' THEN (s.f ->> 9)::bigint END AS context_id,
+    CASE jsonb_typeof(s.f -> 10) WHEN 'number' THEN (s.f ->> 10)::bigint END AS asset_id,
+    s.f ->> 0 AS context_type, s.f ->> 1 AS asset_type, s.f ->> 2 AS controller,
+    s.f ->> 3 AS action,
+    CASE jsonb_typeof(s.f -> 4) WHEN 'boolean' THEN (s.f -> 4)::boolean END AS participated,
+    CASE jsonb_typeof(s.f -> 5) WHEN 'boolean' THEN (s.f -> 5)::boolean END AS user_request,
+    s.f ->> 6 AS http_method, s.f ->> 7 AS user_agent, s.f ->> 8 AS app_name
+FROM views AS v
+LEFT JOIN users AS u USING (user_id)
+LEFT JOIN LATERAL (
+    SELECT convert_from(fields, 'UTF8')::jsonb AS f FROM shapes WHERE shapes.shape = v.shape
+) AS s ON true
+"""
 #: The advisory lock (an arbitrary constant) held while the schema is created or checked.
 _SCHEMA_LOCK: Final = 0x70616765
+#: The key of the lock every write transaction takes (see :meth:`PostgresStore._tx`).
+_WRITES_KEY: Final = "SELECT hashtextextended(coalesce(current_schema(), '') || '/writes', 0)"
 #: A page's views in one statement, as columns: one round trip whatever the page's size.
 _UPSERT_VIEWS: Final = (
     "INSERT INTO views (user_id, course_id, created, id, url, interaction, shape, remote_ip)"
@@ -141,25 +162,6 @@ _UPSERT_VIEWS: Final = (
 )
 _STORED = itemgetter(0, 1, 2, 3, 4, 5, 6)  # a Row's values kept in ``views``
 _CREATED_ID = itemgetter(1, 2)
-
-
-def is_postgres(state: object) -> bool:
-    """Whether ``--state`` names a PostgreSQL database rather than a SQLite file."""
-    return str(state).startswith(("postgresql://", "postgres://"))
-
-
-def display(dsn: str) -> str:
-    """The DSN as it may be shown: without its password, wherever it was given."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(dsn)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 @lru_cache(maxsize=256)
@@ -186,26 +188,14 @@ class _Database:
 class PostgresStore(Queries, Runs, Upkeep):
     """The PostgreSQL store: one database shared by runs on any number of hosts."""
 
+    _writes = 0  # the key of the write transactions' lock, read from the database
+
     def __init__(self, dsn: str, origin: str | None) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise StateError(
-                "a PostgreSQL state store needs the postgres extra: "
-                "pip install 'pageviews[postgres]'"
-            ) from None
         self.path = display(dsn)
-        self._errors = (psycopg.Error,)
+        self._errors = (driver().Error,)
         self._shapes = set()
         self._new_shapes = []
-        password = psycopg.conninfo.conninfo_to_dict(dsn).get("password")
-        try:
-            connection = psycopg.connect(dsn, autocommit=True)
-        except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if password:
-                reason = reason.replace(str(password), "***")
-            raise StateError(f"cannot open the state store {self.path}: {reason}") from None
+        connection = connect(dsn)
         self._db = self._pg = _Database(connection)
         try:
             with self._failing("open"):
@@ -223,6 +213,28 @@ class PostgresStore(Queries, Runs, Upkeep):
                 raise StateError(f"no state store in {self.path}")
             self._pg.connection.execute(_SCHEMA)
             self._pg.connection.execute(_PLANNED)
+            # Only when missing: replacing it would wait for every analyst's query on it.
+            (view,) = self._db.execute("SELECT to_regclass('page_views')").fetchall()
+            if view[0] is None:
+                self._pg.connection.execute(_PAGE_VIEWS)
+            ((self._writes,),) = self._db.execute(_WRITES_KEY).fetchall()
+
+    def size(self) -> int:
+        """The bytes the store's tables and their indexes take in the database."""
+        ((size,),) = self._rows(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class AS c"
+            " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'"
+        )
+        return int(size)
+
+    def compact(self) -> None:
+        """Make the space of forgotten rows reusable, and refresh the planner's statistics.
+
+        A plain VACUUM, not VACUUM FULL: it never locks analysts' queries out, and the
+        space it frees is what the next harvests' rows fill.
+        """
+        with self._failing("compact"):
+            self._db.execute("VACUUM (ANALYZE) views, coverage")
 
     def close(self) -> None:
         """Close the connection (committed data is already kept)."""
@@ -234,6 +246,10 @@ class PostgresStore(Queries, Runs, Upkeep):
         with self._failing("write"):
             try:
                 with self._pg.connection.transaction():
+                    # Runs of other selections write the same users' views, names and
+                    # shapes, each in its own order: one writer at a time in the store
+                    # cannot deadlock, and a transaction is a page, short beside a request.
+                    self._db.execute("SELECT pg_advisory_xact_lock(?)", (self._writes,))
                     yield
                 self._committed()
             finally:
