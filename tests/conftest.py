@@ -40,6 +40,7 @@ def _list_endpoint_only_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     # The simulated worlds are in 2015, far beyond history's 12 months from today's
     # clock: CLI runs use the list endpoint alone unless a test asks for history.
     monkeypatch.setenv("PAGEVIEWS_HISTORY", "never")
+    monkeypatch.delenv("PAGEVIEWS_STATE", raising=False)  # --state's default: a test's own
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,8 @@ from pathlib import Path
 import psycopg
 
 SUPERUSER = "pageviews"
+#: A role that logs in with a password over TCP (scram-sha-256), as a team's would.
+KEEPER, KEEPER_PASSWORD = "keeper", "k33p-s3cret"
 #: Durability off: a test cluster is thrown away, and fsyncs would dominate its time.
 _FAST = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
@@ -41,12 +43,19 @@ class Cluster:
         """The URL of ``database`` on this cluster, as a user would give it to --state."""
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self) -> str:
-        """Create an empty database and return its URL."""
+    def new_database(self, *schemas: str) -> str:
+        """Create an empty database (with ``schemas``, the keeper's) and return its URL."""
         name = f"test_{next(self._names)}"
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
+            conn.execute(f"CREATE DATABASE {name} OWNER {KEEPER}")
+        with psycopg.connect(self.dsn(name), autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {KEEPER}")
         return self.dsn(name)
+
+    def keeper_dsn(self, database: str, password: str = KEEPER_PASSWORD) -> str:
+        """The URL of ``database`` for the role that logs in with a password."""
+        return f"postgresql://{KEEPER}:{password}@127.0.0.1:{self.port}/{database}"
 
 
 def bin_dir() -> Path:
@@ -79,10 +88,14 @@ def running_cluster() -> Iterator[Cluster]:
     try:
         _run([*as_user, str(binaries / "initdb"), "-D", str(data), "-U", SUPERUSER,
               "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])  # fmt: skip
+        hba = data / "pg_hba.conf"  # first match wins: the keeper must give its password
+        hba.write_text(f"host all {KEEPER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {_FAST}"
         _run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log),
               "-o", options, "-w", "start"], log)  # fmt: skip
         try:
+            with psycopg.connect(Cluster(port).dsn(), autocommit=True) as conn:
+                conn.execute(f"CREATE ROLE {KEEPER} LOGIN PASSWORD '{KEEPER_PASSWORD}'")
             yield Cluster(port)
         finally:
             _run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate",

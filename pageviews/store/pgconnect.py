@@ -76,7 +76,7 @@ def _refusal(dsn: str, text: str, given: dict[str, Any]) -> str:
         said = said.replace(str(password), "***")
     if "database" in said and "does not exist" in said:
         return (
-            f"the state store {shown} cannot be opened: {said}; create it "
+            f"cannot open the state store {shown}: {said}; create it "
             "(createdb, or CREATE DATABASE) or correct the URL"
         )
     login = ("password authentication failed", "no password supplied", "pg_hba.conf", "role")

@@ -208,7 +208,15 @@ class PostgresStore(Queries, Runs, Upkeep):
     def _create(self, origin: str | None) -> None:
         with self._pg.connection.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
-            (exists,) = self._db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchall()
+            (exists,) = self._db.execute(
+                "SELECT to_regclass('meta') IS NOT NULL, current_schema(),"
+                " current_setting('search_path')"
+            ).fetchall()
+            if exists[1] is None:  # the URL's search_path names no schema there is
+                raise StateError(
+                    f"{self.path} has no schema on its search_path ({exists[2]}): create it "
+                    "(CREATE SCHEMA) or correct the URL"
+                )
             if origin is None and not exists[0]:
                 raise StateError(f"no state store in {self.path}")
             self._pg.connection.execute(_SCHEMA)
