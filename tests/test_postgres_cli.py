@@ -99,6 +99,10 @@ async def test_sigkills_then_resume_on_postgres_is_exact(
     assert code == 0, err
     assert "resumed" in err
     assert_reports_exact(tmp_path, truth, 1693, START, END)
+    with psycopg.connect(postgres_dsn) as db:  # the database held the run, no file did
+        runs = db.execute("SELECT count(*), count(finished_at) FROM runs").fetchone()
+    assert runs == (1, 1)
+    assert not list(tmp_path.glob("postgres*"))
 
 
 async def test_two_canvas_hosts_write_one_database_at_once_both_exact(
