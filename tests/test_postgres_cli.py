@@ -15,6 +15,7 @@ from .cli_process import SEED_ARGS, finish, run_cli, start_cli, write_token
 from .harvesting import END, START, STUDENTS, truth_for
 from .postgres_cluster import KEEPER_PASSWORD, Cluster
 from .test_batch_cli import RANGE, assert_batch_exact, courses_of
+from .test_nightly import NIGHTLY, json_lines, nightly_env, run_shell
 from .test_resume import ARGS, page_view_pages
 
 pytestmark = pytest.mark.anyio
@@ -27,6 +28,10 @@ def database_of(dsn: str) -> str:
 def in_schema(dsn: str, schema: str) -> str:
     """The URL of ``schema`` in ``dsn``'s database, as libpq's options give it."""
     return f"{dsn}?options=-csearch_path%3D{schema}"
+
+
+def files_named(root: Path, pattern: str) -> list[Path]:
+    return list(root.glob(pattern))
 
 
 def files_mention(root: Path, secret: str) -> list[Path]:
@@ -102,7 +107,7 @@ async def test_sigkills_then_resume_on_postgres_is_exact(
     with psycopg.connect(postgres_dsn) as db:  # the database held the run, no file did
         runs = db.execute("SELECT count(*), count(finished_at) FROM runs").fetchone()
     assert runs == (1, 1)
-    assert not list(tmp_path.glob("postgres*"))
+    assert not files_named(tmp_path, "postgres*")
 
 
 async def test_two_canvas_hosts_write_one_database_at_once_both_exact(
@@ -219,3 +224,21 @@ async def test_a_store_that_cannot_be_reached_is_one_line_naming_why(
     assert err.count("\n") == 1 and out == ""
     assert KEEPER_PASSWORD not in err and "not-the-password" not in err
     assert asked == []  # the store is opened before Canvas is asked anything
+
+
+async def test_the_nightly_script_points_at_postgres_through_the_environment(
+    small_world: World, postgres_cluster: Cluster, tmp_path: Path
+) -> None:
+    dsn = postgres_cluster.keeper_dsn(database_of(postgres_cluster.new_database()))
+    token = write_token(tmp_path, small_world.admin_token)
+    async with serve(small_world, FakeConfig(throttle=None)) as canvas:
+        env = {**nightly_env(canvas, tmp_path, token), "PAGEVIEWS_STATE": dsn}
+        nights = [await run_shell(str(NIGHTLY / "nightly.sh"), env, tmp_path) for _ in "12"]
+    for code, err in nights:
+        assert code == 0, err
+        assert str(json_lines(err)[-1]["message"]).startswith("batch: 3 courses")
+        assert KEEPER_PASSWORD not in err
+    assert not files_named(tmp_path, "*.sqlite")
+    with psycopg.connect(dsn) as db:
+        runs = db.execute("SELECT count(*), count(finished_at) FROM runs").fetchone()
+    assert runs == (2, 2)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 
+from pageviews import course_records
 from pageviews.errors import StateError
+from pageviews.outputs.reportmeta import PAGE_VIEWS, PERSONAL
 from pageviews.store import SCHEMA_VERSION, open_store
+from pageviews.testing import World, serve
 
+from .cli_process import SEED_ARGS, run_cli, write_token
+from .harvesting import END, START
 from .postgres_cluster import Cluster
 
 ORIGIN = "https://c.example.edu"
+#: The records dataset's columns, as named in both the records and the page_views view.
+PAGE_VIEW_COLUMNS = [name for name, _ in PAGE_VIEWS if name not in PERSONAL]
 
 
 def test_a_newer_schema_is_refused_with_the_way_out(postgres_dsn: str) -> None:
@@ -38,3 +47,27 @@ def test_an_unreachable_server_is_named_without_the_password(postgres_cluster: C
         "cannot reach the PostgreSQL server of the state store postgresql://ann@127.0.0.1:"
     )
     assert "s3cret-pw" not in message
+
+
+@pytest.mark.anyio
+async def test_the_page_views_view_holds_the_records_dataset(
+    small_world: World, postgres_dsn: str, tmp_path: Path
+) -> None:
+    write_token(tmp_path, small_world.admin_token)
+    async with serve(small_world) as canvas:
+        code, _, err = await run_cli(canvas, tmp_path, [*SEED_ARGS, "--state", postgres_dsn])
+    assert code == 0, err
+    records = [
+        tuple(getattr(record, name) for name in PAGE_VIEW_COLUMNS)
+        for record in course_records(postgres_dsn, 1693, START, END)
+    ]
+    with psycopg.connect(postgres_dsn) as db:
+        rows = db.execute(
+            f"SELECT {', '.join(PAGE_VIEW_COLUMNS)} FROM page_views"
+            " WHERE course_id = 1693 AND created_at BETWEEN %s AND %s"
+            " ORDER BY user_id, created_at, id",
+            (START, END),
+        ).fetchall()
+    assert len(records) > 500
+    assert rows == records
+    assert {row[PAGE_VIEW_COLUMNS.index("controller")] for row in rows} - {None}
