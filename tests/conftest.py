@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from pageviews.testing import World, WorldSpec
-
-from .postgres_cluster import Cluster, running_cluster
+from pageviews.testing.postgres_cluster import Cluster, running_cluster
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import psycopg
 import pytest
 
 from pageviews.testing import FakeCanvas, FakeConfig, World, expected_reports, serve
+from pageviews.testing.postgres_cluster import KEEPER_PASSWORD, Cluster
 from pageviews.testing.report_files import assert_reports_exact
 
 from .cli_process import SEED_ARGS, finish, run_cli, start_cli, write_token
 from .harvesting import END, START, STUDENTS, truth_for
-from .postgres_cluster import KEEPER_PASSWORD, Cluster
 from .test_batch_cli import RANGE, assert_batch_exact, courses_of
 from .test_nightly import NIGHTLY, json_lines, nightly_env, run_shell
 from .test_resume import ARGS, page_view_pages

@@ -12,10 +12,10 @@ from pageviews.errors import StateError
 from pageviews.outputs.reportmeta import PAGE_VIEWS, PERSONAL
 from pageviews.store import SCHEMA_VERSION, open_store
 from pageviews.testing import World, serve
+from pageviews.testing.postgres_cluster import Cluster
 
 from .cli_process import SEED_ARGS, run_cli, write_token
 from .harvesting import END, START
-from .postgres_cluster import Cluster
 
 ORIGIN = "https://c.example.edu"
 #: The records dataset's columns, as named in both the records and the page_views view.

@@ -197,6 +197,10 @@ class PostgresStore(Queries, Runs, Upkeep):
         self._new_shapes = []
         connection = connect(dsn)
         self._db = self._pg = _Database(connection)
+        # As SQLite's WAL with synchronous=NORMAL: a commit does not wait for the disk. A
+        # server crash may lose the last moments' pages, each whole with its unit's state,
+        # so a resume reads them again; a run killed loses nothing committed.
+        connection.execute("SET synchronous_commit = off")
         try:
             with self._failing("open"):
                 self._create(origin)

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL cluster for the tests: Debian's ``initdb`` and ``pg_ctl``.
+"""A throwaway PostgreSQL cluster for tests and benchmarks: Debian's ``initdb`` and ``pg_ctl``.
 
 Invariants:
 - The cluster lives in a temporary directory, listens on 127.0.0.1 at a free port
@@ -22,8 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import psycopg
+from typing import Any
 
 SUPERUSER = "pageviews"
 #: A role that logs in with a password over TCP (scram-sha-256), as a team's would.
@@ -46,9 +45,9 @@ class Cluster:
     def new_database(self, *schemas: str) -> str:
         """Create an empty database (with ``schemas``, the keeper's) and return its URL."""
         name = f"test_{next(self._names)}"
-        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+        with _connect(self.dsn()) as conn:
             conn.execute(f"CREATE DATABASE {name} OWNER {KEEPER}")
-        with psycopg.connect(self.dsn(name), autocommit=True) as conn:
+        with _connect(self.dsn(name)) as conn:
             for schema in schemas:
                 conn.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {KEEPER}")
         return self.dsn(name)
@@ -72,8 +71,11 @@ def bin_dir() -> Path:
 
 
 @contextmanager
-def running_cluster() -> Iterator[Cluster]:
-    """Start a cluster in a temporary directory; stop and remove it at the end."""
+def running_cluster(*, durable: bool = False) -> Iterator[Cluster]:
+    """Start a cluster in a temporary directory; stop and remove it at the end.
+
+    ``durable`` keeps PostgreSQL's own fsyncs, as a real server's (for benchmarks).
+    """
     binaries = bin_dir()
     # Not under pytest's tmp_path: its parents are private to root, and as root the
     # server runs as another user, who must reach its directory.
@@ -90,11 +92,12 @@ def running_cluster() -> Iterator[Cluster]:
               "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])  # fmt: skip
         hba = data / "pg_hba.conf"  # first match wins: the keeper must give its password
         hba.write_text(f"host all {KEEPER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {_FAST}"
+        fast = "" if durable else _FAST
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {fast}"
         _run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log),
               "-o", options, "-w", "start"], log)  # fmt: skip
         try:
-            with psycopg.connect(Cluster(port).dsn(), autocommit=True) as conn:
+            with _connect(Cluster(port).dsn()) as conn:
                 conn.execute(f"CREATE ROLE {KEEPER} LOGIN PASSWORD '{KEEPER_PASSWORD}'")
             yield Cluster(port)
         finally:
@@ -102,6 +105,12 @@ def running_cluster() -> Iterator[Cluster]:
                   "-w", "stop"])  # fmt: skip
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _connect(dsn: str) -> Any:
+    import psycopg  # the postgres extra: imported only where a cluster is started
+
+    return psycopg.connect(dsn, autocommit=True)
 
 
 def _run(command: list[str], log: Path | None = None) -> None:
