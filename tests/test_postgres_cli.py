@@ -163,8 +163,12 @@ async def test_different_selections_share_the_store_and_the_same_selection_is_re
             await canvas.wait_until(lambda c: page_view_pages(c) >= 20)
             code, out, again = await run_cli(canvas, tmp_path, batch("first", "again"))
             assert out == ""
+            _, info, _ = await run_cli(canvas, tmp_path, ["store", "info", "--state", postgres_dsn])
             results = [await finish(first), await finish(second)]
     assert code == 13, again
+    running = sorted(line for line in info.splitlines() if line.startswith("running now: "))
+    pids = sorted(f"running now: pid {p.pid} on " for p in (first, second))
+    assert [line[: len(pid)] for line, pid in zip(running, pids, strict=True)] == pids, info
     assert again.startswith("pageviews: error: another pageviews run (pid ")
     assert again.count("\n") == 1 and "is harvesting this selection" in again
     for (code, err), (name, half) in zip(results, halves.items(), strict=True):

@@ -6,8 +6,9 @@ Invariants:
   different selections (other courses, ranges or filters) go on together; a second
   run of the same selection fails at once (exit 13) and never waits.
 - ``store prune`` holds the store's lock exclusively: it runs alone.
-- The locks are the server's: a run killed however (even ``kill -9``, or its host
-  lost) loses its connection, and with it its locks; nothing is left to clean up.
+- The locks are the server's: a run killed however (even ``kill -9``) loses its
+  connection, and with it its locks; a host lost, within about 90 s (TCP keepalives);
+  nothing is left to clean up.
 - Keys are hashed in the schema the URL selects: stores in two schemas of one
   database (two Canvas instances) never hold each other's locks.
 - The lock's connection says who holds it (``application_name``: pid and host), so
@@ -45,6 +46,10 @@ def advisory_locks(dsn: str, selection: str | None, *, shared: bool) -> Iterator
     me = f"{_APPLICATION} pid {os.getpid()} on {socket.gethostname()}"[:63]
     connection = connect(dsn, application_name=me)
     try:
+        # The server frees a lost host's locks once it finds the connection dead: ask it
+        # to look after a minute's silence rather than its default two hours.
+        for name, value in (("idle", 60), ("interval", 10), ("count", 3)):
+            connection.execute(f"SET tcp_keepalives_{name} = {value}")
         how = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
         _take(connection, dsn, how, "store", "pruning" if shared else "in use by a run")
         if selection is not None:
