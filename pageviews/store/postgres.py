@@ -175,14 +175,38 @@ class _Database:
 
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
         self.connection = connection
+        self.pipeline: psycopg.Pipeline | None = None  # the open transaction's
 
-    def execute(self, sql: str, parameters: Any = (), /) -> psycopg.Cursor[Any]:
-        return self.connection.execute(_dialect(sql), parameters)
+    def execute(self, sql: str, parameters: Any = (), /) -> psycopg.Cursor[Any] | _Pending:
+        cursor = self.connection.execute(_dialect(sql), parameters)
+        return cursor if self.pipeline is None else _Pending(cursor, self)
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> psycopg.Cursor[Any]:
         cursor = self.connection.cursor()
         cursor.executemany(_dialect(sql), parameters)
         return cursor
+
+
+class _Pending:
+    """A statement's cursor in a pipeline: its row count waits for the server's reply."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], db: _Database) -> None:
+        self._cursor, self._db = cursor, db
+
+    @property
+    def rowcount(self) -> int:
+        if self._db.pipeline is not None:
+            self._db.pipeline.sync()
+        return self._cursor.rowcount
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()  # psycopg waits for the reply itself
+
+    def close(self) -> None:
+        self._cursor.close()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
 
 
 class PostgresStore(Queries, Runs, Upkeep):
@@ -257,7 +281,10 @@ class PostgresStore(Queries, Runs, Upkeep):
         """One transaction; the database failing is a StateError naming the store."""
         with self._failing("write"):
             try:
-                with self._pg.connection.transaction():
+                # A pipeline: the transaction's statements go out without waiting for
+                # each other's replies, one round trip where a result is read and one to end.
+                connection = self._pg.connection
+                with connection.pipeline() as self._pg.pipeline, connection.transaction():
                     # Runs of other selections write the same users' views, names and
                     # shapes, each in its own order: one writer at a time in the store
                     # cannot deadlock, and a transaction is a page, short beside a request.
@@ -265,6 +292,7 @@ class PostgresStore(Queries, Runs, Upkeep):
                     yield
                 self._committed()
             finally:
+                self._pg.pipeline = None
                 self._new_shapes.clear()
 
     def _write_views(self, user_id: int, rows: list[Row]) -> None:
