@@ -91,7 +91,7 @@ async def kill_after(canvas: FakeCanvas, cwd: Path, args: list[str], pages: int)
         return (await finish(process))[0]
 
 
-async def test_sigkills_then_resume_on_postgres_is_exact(
+async def test_sigkills_then_resume_and_fresh_on_postgres_are_exact(
     test_world: World, postgres_dsn: str, tmp_path: Path
 ) -> None:
     write_token(tmp_path, test_world.admin_token)
@@ -101,12 +101,21 @@ async def test_sigkills_then_resume_on_postgres_is_exact(
             assert await kill_after(canvas, tmp_path, args, pages) == -signal.SIGKILL
         code, _, err = await run_cli(canvas, tmp_path, args)
         truth = truth_for(canvas)
+        assert code == 0, err
+        assert "resumed" in err
+        assert_reports_exact(tmp_path, truth, 1693, START, END)
+        with psycopg.connect(postgres_dsn) as db:  # the database held the run, no file did
+            runs = db.execute("SELECT count(*), count(finished_at) FROM runs").fetchone()
+        assert runs == (1, 1)
+        killed = await kill_after(canvas, tmp_path, args, 40)
+        code, _, err = await run_cli(canvas, tmp_path, [*args, "--fresh"])
+    assert killed == -signal.SIGKILL
     assert code == 0, err
-    assert "resumed" in err
+    assert "resumed" not in err  # --fresh starts over rather than resume the killed run
     assert_reports_exact(tmp_path, truth, 1693, START, END)
-    with psycopg.connect(postgres_dsn) as db:  # the database held the run, no file did
+    with psycopg.connect(postgres_dsn) as db:
         runs = db.execute("SELECT count(*), count(finished_at) FROM runs").fetchone()
-    assert runs == (1, 1)
+    assert runs == (3, 3)
     assert not files_named(tmp_path, "postgres*")
 
 
