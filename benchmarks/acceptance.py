@@ -14,6 +14,8 @@ BATCH_PAGE_VIEWS, BATCH_WALL, NIGHT_REQUESTS = 1.05, 1.15, 1.10
 #: Issue 21: memory flat in views and users: the 200-course batch's peak RSS, in MB and
 #: against the 24-course batch's.
 LARGE_RSS_MB, LARGE_RSS_GROWTH = 100.0, 0.20
+#: batch-large into PostgreSQL: its wall time over SQLite's, at most (issue 19).
+POSTGRES_WALL = 1.5
 #: The harvester's CPU per record at most this many times the fetch+parse floor of the
 #: same run (a ratio holds on a slow or busy machine too; an absolute figure in µs does
 #: not). A guard against regressions: issue 18 aims at 2.5x, not reached yet (3.4x).
@@ -129,18 +131,22 @@ def _throttle(runs: Sequence[Measurement]) -> list[Verdict]:
     return out
 
 
+def _ratio(what: str, shown: str, ratio: float, limit: float) -> Verdict:
+    """That ``ratio`` (the quotient ``shown``) is at most ``limit``."""
+    return Verdict(what, f"{shown} = {ratio:.2f}x", f"<= {limit:g}x", ratio <= limit)
+
+
 def _cpu(runs: Sequence[Measurement]) -> list[Verdict]:
     big, small = _find(runs, "cpu-1m", "pageviews"), _find(runs, "cpu-250k", "pageviews")
     floor = _find(runs, "cpu-1m", "fetch+parse")
     out: list[Verdict] = []
     if big is not None and floor is not None:
-        over = big.us_per_record / floor.us_per_record
         out.append(
-            Verdict(
+            _ratio(
                 "cpu-1m: harvester CPU per record over the fetch+parse floor",
-                f"{big.us_per_record:.2f} us / {floor.us_per_record:.2f} us = {over:.2f}x",
-                f"<= {CPU_OVER_FLOOR:g}x",
-                over <= CPU_OVER_FLOOR,
+                f"{big.us_per_record:.2f} us / {floor.us_per_record:.2f} us",
+                big.us_per_record / floor.us_per_record,
+                CPU_OVER_FLOOR,
             )
         )
     if big is not None:
@@ -212,6 +218,16 @@ def judge_batch(runs: Sequence[BatchRun]) -> list[Verdict]:
                 f"{large.max_rss_mb:.0f} MB vs {batch.max_rss_mb:.0f} MB ({growth:+.0%})",
                 f"within {LARGE_RSS_GROWTH:.0%}",
                 growth <= LARGE_RSS_GROWTH,
+            )
+        )
+    pg = found.get(("batch-large-postgres", "batch"))
+    if large is not None and pg is not None:
+        out.append(
+            _ratio(
+                "batch-large: PostgreSQL's wall time over SQLite's",
+                f"{pg.wall_seconds:.1f}s / {large.wall_seconds:.1f}s",
+                pg.wall_seconds / large.wall_seconds,
+                POSTGRES_WALL,
             )
         )
     return out

@@ -139,7 +139,7 @@ def harvester_command(
     out_dir: Path,
     *,
     now: datetime | None = None,
-    state: Path | None = None,
+    state: Path | str | None = None,
     incremental: bool = False,
 ) -> list[str]:
     """``python -m benchmarks.harvester`` over ``courses`` as one batch or one at a time."""
@@ -385,34 +385,54 @@ def run_incremental(out: Path, keep: bool, say: Say) -> tuple[list[BatchRun], li
     return runs, notes
 
 
-def run_large(out: Path, keep: bool, say: Say) -> tuple[list[BatchRun], list[str]]:
-    """200 courses, ~20,000 users, ~2M views, zero latency, throttle off: memory and CPU."""
-    world = World.generate(WorldSpec.preset("batch-large"))
+def run_large(
+    out: Path,
+    keep: bool,
+    say: Say,
+    *,
+    scenario: str = "batch-large",
+    state: str | None = None,
+    preset: str = "batch-large",
+) -> tuple[list[BatchRun], list[str]]:
+    """200 courses, ~20,000 users, ~2M views, zero latency, throttle off: memory and CPU.
+
+    ``state`` names the store (a PostgreSQL URL); by default a temporary SQLite file.
+    """
+    world = World.generate(WorldSpec.preset(preset))
     courses = world.course_ids
     roster = batch_roster(world, courses)
     fewest = fewest_page_view_requests(world, roster, START, END)
-    run_dir = out / "batch-large" / "batch"
+    run_dir = out / scenario / "batch"
     shutil.rmtree(run_dir, ignore_errors=True)
-    say(f"[batch-large] {len(courses)} courses, {len(roster):,} users: running ...")
+    say(f"[{scenario}] {len(courses)} courses, {len(roster):,} users: running ...")
     run, reports, _ = _measure(
-        "batch-large",
+        scenario,
         "batch",
         len(courses),
-        FakeSetup("batch-large"),
+        FakeSetup(preset),
         run_dir,
-        lambda fake: harvester_command(fake, "batch", courses, run_dir / "reports"),
+        lambda fake: harvester_command(fake, "batch", courses, run_dir / "reports", state=state),
         fewest,
         None,
     )
-    say("[batch-large] checking 200 courses' reports against the ground truth ...")
+    say(f"[{scenario}] checking {len(courses)} courses' reports against the ground truth ...")
     error = check_courses(reports, courses, lambda c: expected_reports(world, c, START, END))
     run = _checked(run, error, reports, keep)
     say(_progress(run))
     note = (
-        f"batch-large: {len(courses)} courses, {len(roster):,} users, "
+        f"{scenario}: {len(courses)} courses, {len(roster):,} users, "
         f"{world.total_page_views:,} views; zero latency, throttle off: bound = the fake's CPU"
     )
     return [run], [note]
+
+
+def run_large_postgres(out: Path, keep: bool, say: Say) -> tuple[list[BatchRun], list[str]]:
+    """batch-large into PostgreSQL (a throwaway cluster, its fsyncs on) beside SQLite's run."""
+    from pageviews.testing.postgres_cluster import running_cluster
+
+    with running_cluster(durable=True) as cluster:
+        state = cluster.new_database()
+        return run_large(out, keep, say, scenario="batch-large-postgres", state=state)
 
 
 def explain_batch(work: Workload, fewest: int, courses: int, users: int) -> str:
@@ -460,4 +480,5 @@ BATCH_GROUPS: dict[str, Callable[[Path, bool, Say], tuple[list[BatchRun], list[s
     "batch": run_batch,
     "incremental": run_incremental,
     "batch-large": run_large,
+    "batch-large-postgres": run_large_postgres,
 }

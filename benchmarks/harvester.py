@@ -38,6 +38,7 @@ from pageviews.gctune import fewer_collections
 from pageviews.options import BatchOptions
 from pageviews.outlook import seconds_left
 from pageviews.progress import outlook
+from pageviews.store import PostgresStore, StateLocation
 from pageviews.timerange import canvas_timestamp
 
 from .sequential import fetch_only, harvest_sequentially
@@ -61,7 +62,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--format", default="csv,json", help="report formats (pageviews modes)")
     p.add_argument("--no-summary", action="store_true", help="no summary HTML (pageviews modes)")
     p.add_argument("--courses", help="batch and loop modes: comma-separated course ids")
-    p.add_argument("--state-path", type=Path, help="batch mode: the store (default temporary)")
+    p.add_argument(
+        "--state-path",
+        type=StateLocation.of,
+        help="batch mode: the store, a file or a postgresql:// URL (default temporary)",
+    )
     p.add_argument("--incremental", action="store_true", help="batch mode: reuse coverage")
     p.add_argument(
         "--now", type=datetime.fromisoformat, help="the harvester's clock (the fake's --now)"
@@ -214,12 +219,28 @@ def course_ids(args: argparse.Namespace) -> tuple[int, ...]:
     return tuple(int(c) for c in args.courses.split(","))
 
 
+def store_facts(state: StateLocation) -> tuple[int, int]:
+    """The views a store holds and its bytes: the file and its log, or the tables."""
+    if state.path is None:
+        store = state.open(None)
+        try:
+            views = store.info()["views"]
+            assert isinstance(store, PostgresStore)
+            assert isinstance(views, int)
+            return views, store.size()
+        finally:
+            store.close()
+    with closing(sqlite3.connect(state.path)) as db:
+        (stored,) = db.execute("SELECT count(*) FROM views").fetchone()
+    return stored, sum(p.stat().st_size for p in state.path.parent.glob(state.path.name + "*"))
+
+
 async def run_batch(args: argparse.Namespace, time_range: TimeRange) -> dict[str, Any]:
     """Harvest every course as one batch; report the store's size too."""
     token = args.token_file.read_text().strip()
     now: datetime | None = args.now
     with tempfile.TemporaryDirectory(prefix="pageviews-bench-") as state_dir:
-        state = args.state_path or Path(state_dir) / "state.sqlite"
+        state = StateLocation.of(args.state_path or Path(state_dir) / "state.sqlite")
         async with plain_session(0) as session:
             client = CanvasClient(session, args.base_url, token)
             options = BatchOptions(
@@ -231,9 +252,7 @@ async def run_batch(args: argparse.Namespace, time_range: TimeRange) -> dict[str
                 history=args.history,
             )
             result = await harvest_courses(client, options, now=lambda: now or datetime.now(UTC))
-        with closing(sqlite3.connect(state)) as db:
-            (stored,) = db.execute("SELECT count(*) FROM views").fetchone()
-        store_bytes = sum(p.stat().st_size for p in state.parent.glob(state.name + "*"))
+        stored, store_bytes = store_facts(state)
     if not result.complete or result.failed_courses:
         raise RuntimeError(f"incomplete batch: {[c.ref for c in result.courses][:3]}")
     return {

@@ -44,7 +44,8 @@ BACKGROUND = (
     ("history", ""),
 )
 #: The order of the foreground: counts and memory first, tight wall-time bounds last.
-FOREGROUND = ("incremental", "export-memory", "batch-large", "cpu", "batch", "throttle-bound")
+FOREGROUND = ("incremental", "export-memory", "batch-large", "batch-large-postgres", "cpu", "batch",
+              "throttle-bound")  # fmt: skip
 
 
 @dataclass(slots=True)

@@ -28,8 +28,7 @@ from .sources.history_service import absent_note, only_impossible, probe_history
 from .sources.listing import ListSource
 from .sources.mixed import MixedSource
 from .sources.refusals import Refusals, TokenRights
-from .store import LISTED, MISSING, Run, Store, open_store
-from .store.lock import store_lock
+from .store import LISTED, MISSING, Run, Store
 from .timerange import TimeRange, canvas_timestamp
 
 
@@ -45,9 +44,10 @@ async def harvest_courses(
     The state store is locked for the whole run: a second run on it fails at once. A
     run that fails before writing anything removes the empty folders it made.
     """
-    with made_for(options.out_dir, options.store_path.parent):
+    state = options.state
+    with made_for(options.out_dir, *state.folders):
         check_writable(options.out_dir)
-        with store_lock(options.store_path):
+        with state.run_lock(options.run_key()):
             return await _harvest_locked(client, options, progress or Progress(), now)
 
 
@@ -77,7 +77,7 @@ async def _harvest_locked(
         else:
             notes.append(absent_note(absent, options.list_window_days))
     with_history = options.history != "never" and absent is None
-    store = open_store(options.store_path, client.base_url)
+    store = options.state.open(client.base_url)
     try:
         run = store.open_run(
             options.run_key(), requested.start_utc, pinned.end_utc, canvas_timestamp(moment)
@@ -140,7 +140,7 @@ async def _harvest_locked(
         store.close()
     return BatchResult(
         courses=courses,
-        state_path=options.store_path,
+        state_path=options.state,
         resumed=run.resumed,
         stats=client.stats,
         peak_in_flight=client.gate.peak,

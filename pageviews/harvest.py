@@ -21,6 +21,7 @@ from .options import LIST_WINDOW_DAYS, STATE_FILE, BatchOptions, RunSettings
 from .outcomes import CourseState
 from .outputs.render import check_writable
 from .sources.history_plan import plan_sources
+from .store.location import StateLocation
 from .timerange import TimeRange
 
 __all__ = [
@@ -67,7 +68,7 @@ class HarvestResult:
     users: int
     records: int
     reports: dict[str, Path]
-    state_path: Path
+    state_path: StateLocation
     resumed: bool
     missing_users: list[tuple[int, str]]
     failed_users: list[tuple[int, str]]
@@ -132,7 +133,7 @@ async def harvest_course(
         users=course.users,
         records=course.records,
         reports=course.reports,
-        state_path=options.store_path,
+        state_path=options.state,
         resumed=batch.resumed,
         missing_users=course.missing_users,
         failed_users=course.failed_users,

@@ -19,6 +19,7 @@ from .formats import DEFAULT_FORMATS, FORMATS, arrow, parse_formats
 from .notes import LATE_VIEWS
 from .sources.history_calls import DEFAULT_HISTORY_WAIT
 from .sources.history_plan import MODES
+from .store.location import StateLocation
 from .timerange import TimeRange
 
 STATE_FILE = "pageviews-state.sqlite"
@@ -55,7 +56,8 @@ class RunSettings:
     enrollment_types: tuple[str, ...] | None = None
     enrollment_states: tuple[str, ...] | None = None
     out_dir: Path = Path()
-    state_path: Path | None = None
+    #: The state store: a SQLite file, or a ``postgresql://`` URL (default in out_dir).
+    state_path: StateLocation | Path | str | None = None
     incremental: bool = False
     #: With ``incremental``: re-read this much before each user's coverage, for late views.
     overlap: timedelta = LATE_VIEWS
@@ -79,9 +81,9 @@ class RunSettings:
     history_wait: float = DEFAULT_HISTORY_WAIT
 
     @property
-    def store_path(self) -> Path:
+    def state(self) -> StateLocation:
         """Where the state store lives (``--state``, default in the output directory)."""
-        return self.state_path or self.out_dir / STATE_FILE
+        return StateLocation.of(self.state_path or self.out_dir / STATE_FILE)
 
     def settings(self) -> dict[str, Any]:
         """These settings by name, to build another options type with the same ones."""

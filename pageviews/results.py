@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .canvas.client import ClientStats
 from .notes import DaySpan
+from .store.location import StateLocation
 
 
 @dataclass(slots=True)
@@ -36,7 +37,7 @@ class BatchResult:
     """What a batch did and where it put it."""
 
     courses: list[CourseResult]
-    state_path: Path
+    state_path: StateLocation
     resumed: bool
     stats: ClientStats
     peak_in_flight: int

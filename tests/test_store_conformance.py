@@ -2,7 +2,8 @@
 
 ``store_factory`` opens the same store anew on each call (another connection, as
 a resumed run in another process would), so a test can check what outlives a
-connection. A second implementation is one more parameter of the fixture.
+connection. Each test runs against SQLite and against PostgreSQL (a new database
+of a throwaway cluster the tests start).
 """
 
 from __future__ import annotations
@@ -38,16 +39,20 @@ def row(
     return (course, created, vid, url, 1.0, shape, ip, fields)
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     opened: list[Store] = []
+    if request.param == "postgres":
+        # A new database for each test, of the session's throwaway cluster.
+        state: Path | str = request.getfixturevalue("postgres_dsn")
+    else:
+        state = tmp_path / "state.sqlite"
 
-    def sqlite() -> Store:
-        opened.append(open_store(tmp_path / "state.sqlite", ORIGIN))
+    def factory() -> Store:
+        opened.append(open_store(state, ORIGIN))
         return opened[-1]
 
-    factories = {"sqlite": sqlite}
-    yield factories[request.param]
+    yield factory
     for store in opened:
         store.close()
 

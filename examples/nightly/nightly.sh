@@ -15,6 +15,9 @@
 #   PAGEVIEWS              the pageviews command; default: pageviews on PATH, else the
 #                          virtual environment .venv beside this script or two folders up
 #   PAGEVIEWS_HOME         holds the store and reports/ (default: this script's folder)
+#   PAGEVIEWS_STATE        the state store: a SQLite file, or a PostgreSQL database's
+#                          postgresql:// URL (its password stays off the command line)
+#                          (default: pageviews-state.sqlite in PAGEVIEWS_HOME)
 #   PAGEVIEWS_COURSES      the courses file (default: courses.txt beside this script)
 #   PAGEVIEWS_START        the range's start (default -2d: two days ago; any --start_time)
 #   PAGEVIEWS_KEEP         nights of reports kept per course (default 14; 0 keeps all)
@@ -22,6 +25,8 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 home=${PAGEVIEWS_HOME:-$here}
 keep=${PAGEVIEWS_KEEP:-14}
+# pageviews reads it from the environment: a URL's password never shows in ps.
+export PAGEVIEWS_STATE="${PAGEVIEWS_STATE:-$home/pageviews-state.sqlite}"
 token_file=${PAGEVIEWS_TOKEN_FILE:+--token-file "$PAGEVIEWS_TOKEN_FILE"}
 
 pageviews=${PAGEVIEWS:-}
@@ -46,7 +51,7 @@ status=0
     --start_time="${PAGEVIEWS_START:--2d}" --end_time=today \
     --enrollment_types StudentEnrollment \
     --incremental \
-    --out-dir "$home/reports" --state "$home/pageviews-state.sqlite" \
+    --out-dir "$home/reports" \
     --log-format json \
     $token_file || status=$?
 

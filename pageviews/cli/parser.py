@@ -21,10 +21,25 @@ from ..canvas.retry import RetryPolicy
 from ..errors import UsageError
 from ..options import RunSettings
 from ..sources.history_plan import MODES
+from ..store.location import STATE_VARIABLE, StateLocation
 from ..tokens import DEFAULT_TOKEN_FILE
 
 #: The library's defaults, which the flags' defaults are.
 DEFAULTS = RunSettings()
+
+
+def add_state(parser: argparse.ArgumentParser, help: str, default: str | None = None) -> None:
+    """``--state``, defaulting to ``$PAGEVIEWS_STATE``: a URL with a password need not be
+    on a command line, where ``ps`` would show it."""
+    parser.add_argument(
+        "--state",
+        type=StateLocation.of,
+        default=os.environ.get(STATE_VARIABLE, "").strip() or default,
+        metavar="STATE",
+        help=help,
+    )
+
+
 RETRY = RetryPolicy()
 #: The zone of bare dates unless ``--timezone`` names another.
 DEFAULT_TIMEZONE = "UTC"
@@ -201,9 +216,8 @@ def _selection_arguments(p: Parser) -> None:
     p.add_argument(
         "--out-dir", "--out_dir", type=Path, default=DEFAULTS.out_dir, help="report directory"
     )
-    p.add_argument(
-        "--state", type=Path, help="state store (default OUT_DIR/pageviews-state.sqlite)"
-    )
+    add_state(p, "state store: a SQLite file or a postgresql:// URL (default "
+              "$PAGEVIEWS_STATE, else OUT_DIR/pageviews-state.sqlite)")  # fmt: skip
     p.add_argument(
         "--excel",
         action="store_true",

@@ -18,7 +18,7 @@ def report_main(args: list[str]) -> int:
     if not parsed.quiet:
         say(
             f"{counted(result.records, 'page view')} of course {result.course_id} "
-            f"from {options.store_path}"
+            f"from {options.state}"
         )
         say("reports: " + ", ".join(sorted(str(p) for p in result.reports.values())))
     if result.failed_users:

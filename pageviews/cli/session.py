@@ -44,7 +44,7 @@ def run_job(inv: Invocation, job: Job[T]) -> tuple[T, bool]:
             raise Terminated from None
         raise
     except CanvasUnreachableError as exc:
-        store = inv.options.store_path
+        store = inv.options.state
         if not store.exists():
             raise
         raise CanvasUnreachableError(

@@ -6,6 +6,7 @@ A subcommand raises :class:`~pageviews.errors.PageviewsError` (or is interrupted
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a run killed by it
 EXIT_INTERNAL = 70
 
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*):\S*@")
 #: ``--log-format``: "text" lines, or JSON objects for log collectors.
 _LOG_FORMAT: list[str] = ["text"]
 
@@ -63,6 +65,7 @@ def guarded(body: Callable[[], int], holder: list[Invocation] | None) -> int:
 
     def redact(text: str) -> str:
         token = holder[0].token if holder else ""
+        text = _URL_PASSWORD.sub(r"\1@", text)  # a database URL's password, wherever it came from
         return text.replace(token, "[token]") if token else text
 
     try:
@@ -74,7 +77,7 @@ def guarded(body: Callable[[], int], holder: list[Invocation] | None) -> int:
     except SystemExit as exc:  # --help, --version, --readme
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt as exc:
-        where = f" (state in {holder[0].options.store_path})" if holder else ""
+        where = f" (state in {holder[0].options.state})" if holder else ""
         what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         say(f"{what}; run the same command again to resume{where}")
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED

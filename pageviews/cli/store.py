@@ -8,13 +8,10 @@ from pathlib import Path
 
 from ..errors import NoStoredHarvestError, UsageError
 from ..options import STATE_FILE
-from ..store import Store, open_store, store_lock
-from ..store.lock import holder
+from ..store import PostgresStore, StateLocation, Store
 from ..timerange import canvas_timestamp, parse_bound, parse_timezone
-from .parser import DEFAULT_TIMEZONE, Parser
+from .parser import DEFAULT_TIMEZONE, Parser, add_state
 from .shell import say
-
-DEFAULT_STORE = Path(STATE_FILE)
 
 
 def build_store_parser() -> tuple[Parser, dict[str, Parser]]:
@@ -35,7 +32,8 @@ def build_store_parser() -> tuple[Parser, dict[str, Parser]]:
         help=f"zone for the date (default {DEFAULT_TIMEZONE})",
     )
     for command in (info, prune):
-        command.add_argument("--state", type=Path, default=DEFAULT_STORE, help="the state store")
+        add_state(command, "the state store: a SQLite file or a postgresql:// URL (default "
+                  f"$PAGEVIEWS_STATE, else {STATE_FILE})", STATE_FILE)  # fmt: skip
     return p, {"info": info, "prune": prune}
 
 
@@ -48,13 +46,13 @@ def store_main(args: list[str]) -> int:
     parsed, extra = parser.parse_known_args(args)
     if extra:  # the command's own flags are what its user got wrong
         commands[parsed.command].error(f"unrecognized arguments: {' '.join(extra)}")
-    path: Path = parsed.state
-    if not path.is_file():
-        raise NoStoredHarvestError(f"no state store at {path}")
-    if parsed.command == "info":  # a reader: SQLite's WAL lets it beside a running run
-        store = open_store(path, None)
+    state: StateLocation = parsed.state
+    if not state.exists():
+        raise NoStoredHarvestError(f"no state store at {state}")
+    if parsed.command == "info":  # a reader: beside a running run (SQLite's WAL, or MVCC)
+        store = state.open(None)
         try:
-            _info(store, path)
+            _info(store, state)
         finally:
             store.close()
         return 0
@@ -67,23 +65,28 @@ def store_main(args: list[str]) -> int:
             now=datetime.now(UTC),
         )
     )
-    with store_lock(path):
-        store = open_store(path, None)
+    with state.upkeep_lock():
+        store = state.open(None)
         try:
-            size = _size(path)
+            size = _size(store, state)
             views, cover = store.prune(when)
             store.compact()
+            after = _size(store, state)
         finally:
             store.close()
     say(
         f"pruned {views:,} page views and {cover:,} coverage intervals before {when} from "
-        f"{path}; {_mib(size)} MiB before, {_mib(_size(path))} MiB now"
+        f"{state}; {_mib(size)} MiB before, {_mib(after)} MiB now"
     )
     return 0
 
 
-def _size(path: Path) -> int:
-    """The store's bytes on disk, its write-ahead log included."""
+def _size(store: Store, state: StateLocation) -> int:
+    """The store's bytes: the file and its write-ahead log, or the database's tables."""
+    if isinstance(store, PostgresStore):
+        return store.size()
+    assert state.path is not None
+    path = state.path
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
@@ -91,23 +94,22 @@ def _mib(size: int) -> str:
     return f"{size / 2**20:,.1f}"
 
 
-def _info(store: Store, path: Path) -> None:
+def _info(store: Store, state: StateLocation) -> None:
     facts = store.info()
     lines = [
-        f"store {path}: {_mib(_size(path))} MiB, Canvas {store.origin}",
+        f"store {state}: {_mib(_size(store, state))} MiB, Canvas {store.origin}",
         f"users {facts['users']:,}, page views {facts['views']:,}, courses {facts['courses']:,}",
         f"views from {facts['first_view'] or '-'} to {facts['last_view'] or '-'}; coverage "
         f"from {facts['covered_from'] or '-'} to {facts['covered_to'] or '-'}",
         f"runs {facts['runs']:,} ({facts['unfinished']:,} unfinished)",
     ]
-    running = holder(path)
-    if running is not None:
-        pid, started = running
-        lines.append(f"running now: pid {pid}, started {started}")
+    running = state.running()
+    if running:
+        lines += [f"running now: {who}" for who in running]
         lines += [
             f"  run {run.run_id}: {run.start} to {run.end}, started {run.started_at}"
             for run, finished in store.runs()
             if not finished
-        ][:1]
+        ][: len(running)]
     for line in lines:
         print(line, file=sys.stdout)

@@ -9,8 +9,7 @@ import orjson
 
 from ..errors import IncompleteHarvestError, NoStoredHarvestError
 from ..options import BatchOptions
-from ..store import FAILED, LISTED, LISTING, MISSING, Run, RunCourse, Store, open_store
-from ..store.lock import store_lock
+from ..store import FAILED, LISTED, LISTING, MISSING, Run, RunCourse, Store
 from ..wording import counted
 from .render import check_writable, render_course
 
@@ -32,12 +31,10 @@ def rebuild_reports(options: BatchOptions) -> RebuildResult:
     is written for a harvest that did not finish: its reports would be short.
     """
     check_writable(options.out_dir)
-    if not options.store_path.is_file():
-        raise NoStoredHarvestError(
-            f"no stored harvest: there is no state store at {options.store_path}"
-        )
-    with store_lock(options.store_path):
-        store = open_store(options.store_path, None)
+    state = options.state
+    state.require()
+    with state.reader_lock():
+        store = state.open(None)
         try:
             run, course, finished = _find(store, options)
             if not finished:
@@ -76,6 +73,6 @@ def _find(store: Store, options: BatchOptions) -> tuple[Run, RunCourse, bool]:
             if named and course.state in (LISTING, LISTED) and course.course_id is not None:
                 return run, course, finished
     raise NoStoredHarvestError(
-        f"no stored harvest: {options.store_path} holds no harvest of course {ref} for "
+        f"no stored harvest: {options.state} holds no harvest of course {ref} for "
         f"{options.time_range.label} with these enrollment filters"
     )

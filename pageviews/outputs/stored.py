@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from ..sources.records import EXTRA_FIELDS, extra_values
-from ..store import open_store
+from ..store import StateLocation, open_store
 from ..timerange import canvas_timestamp
 from .columnar import arrow_schema, arrow_table
 from .reportmeta import PAGE_VIEWS, PERSONAL
@@ -41,7 +41,7 @@ class PageViewRecord:
 
 
 def _rows(
-    store_path: Path,
+    store_path: StateLocation | Path | str,
     course_id: int,
     start: datetime,
     end: datetime,
@@ -75,7 +75,11 @@ class Choice(TypedDict, total=False):
 
 
 def course_records(
-    store_path: Path, course_id: int, start: datetime, end: datetime, **choice: Unpack[Choice]
+    store_path: StateLocation | Path | str,
+    course_id: int,
+    start: datetime,
+    end: datetime,
+    **choice: Unpack[Choice],
 ) -> Iterator[PageViewRecord]:
     """A course's stored views in ``[start, end]`` by (user, time, id); see :class:`Choice`."""
     users, include_ip = choice.get("users"), choice.get("include_ip", False)
@@ -85,7 +89,11 @@ def course_records(
 
 
 def records_table(
-    store_path: Path, course_id: int, start: datetime, end: datetime, **choice: Unpack[Choice]
+    store_path: StateLocation | Path | str,
+    course_id: int,
+    start: datetime,
+    end: datetime,
+    **choice: Unpack[Choice],
 ) -> Any:
     """The same records as a ``pyarrow.Table`` (needs ``pageviews[parquet]``)."""
     users, include_ip = choice.get("users"), choice.get("include_ip", False)

@@ -1,13 +1,16 @@
 """The state store: users' page-view histories with coverage, the runs that read them, upkeep.
 
 :class:`Store` is what the rest of the package asks of a store; :func:`open_store`
-opens the SQLite one (:class:`SqliteStore`), built of one module per table family
+opens the SQLite one (:class:`SqliteStore`) or, given a ``postgresql://`` URL, the
+PostgreSQL one (:class:`PostgresStore`, :mod:`.postgres`), both built of one module per table family
 (:mod:`.runs`, :mod:`.units`, :mod:`.coverage`, :mod:`.views`, :mod:`.queries`,
 :mod:`.upkeep`) over one connection (:mod:`.schema`), each stating its invariants.
 """
 
 from ..outcomes import CourseState, Outcome, UnitState
+from .location import STATE_VARIABLE, StateLocation, open_store
 from .lock import lock_path, store_lock
+from .postgres import PostgresStore
 from .protocol import Store
 from .queries import OPEN, STARTED
 from .rows import (
@@ -22,7 +25,7 @@ from .rows import (
     Unit,
 )
 from .schema import SCHEMA_VERSION
-from .sqlite import SqliteStore, open_store
+from .sqlite import SqliteStore
 
 #: Short names of the unit states (a history query's states are spelled the same).
 TODO, DONE, SPLIT = UnitState.TODO, UnitState.DONE, UnitState.SPLIT
@@ -40,18 +43,21 @@ __all__ = [
     "SCHEMA_VERSION",
     "SPLIT",
     "STARTED",
+    "STATE_VARIABLE",
     "TODO",
     "CourseRead",
     "CourseState",
     "Enrollment",
     "HistoryQuery",
     "Outcome",
+    "PostgresStore",
     "RecordRow",
     "ReportRow",
     "Row",
     "Run",
     "RunCourse",
     "SqliteStore",
+    "StateLocation",
     "Store",
     "Unit",
     "UnitState",

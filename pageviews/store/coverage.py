@@ -25,7 +25,7 @@ class Coverage(Connection):
         return [
             Covered(*row)
             for row in self._rows(
-                "SELECT start, end, read_at FROM coverage WHERE user_id = ?", (user_id,)
+                'SELECT start, "end", read_at FROM coverage WHERE user_id = ?', (user_id,)
             )
         ]
 
@@ -38,9 +38,9 @@ class Coverage(Connection):
         """
         chosen = set(users)
         rows = self._rows(
-            "SELECT c.user_id, c.start, c.end, c.source, c.read_at FROM coverage AS c"
+            'SELECT c.user_id, c.start, c."end", c.source, c.read_at FROM coverage AS c'
             " JOIN rosters AS r ON r.user_id = c.user_id"
-            " WHERE r.run_id = ? AND r.course_id = ? AND c.end >= ? AND c.start <= ?",
+            ' WHERE r.run_id = ? AND r.course_id = ? AND c."end" >= ? AND c.start <= ?',
             (run_id, course_id, start, end),
         )
         return [(lo, hi, source, at) for user, lo, hi, source, at in rows if user in chosen]

@@ -69,19 +69,19 @@ class Queries(Units):
         if found:
             key, users = found[0][0], [*orjson.loads(found[0][1]), user_id]
         else:
-            cursor = self._db.execute(
+            ((key,),) = self._db.execute(
                 "INSERT INTO history_queries (run_id, users, start_month, end_month, state, span)"
-                " VALUES (?, '[]', ?, ?, ?, ?)",
+                " VALUES (?, '[]', ?, ?, ?, ?) RETURNING query_key",
                 (run_id, *months, OPEN, span),
-            )
-            key, users = cursor.lastrowid, [user_id]
+            ).fetchall()
+            users = [user_id]
         state = UnitState.TODO if len(users) >= size else OPEN
         self._db.execute(
             "UPDATE history_queries SET users = ?, root = ?, state = ? WHERE query_key = ?",
             (orjson.dumps(users).decode(), key, state, key),
         )
         self._db.execute(
-            "INSERT INTO units (run_id, user_id, start, end, source, query_key)"
+            'INSERT INTO units (run_id, user_id, start, "end", source, query_key)'
             " VALUES (?, ?, ?, ?, 'history', ?)",
             (run_id, user_id, *interval, key),
         )
@@ -129,7 +129,7 @@ class Queries(Units):
     def group_units(self, run_id: int, root: int) -> list[Unit]:
         """The units a query group still has to read."""
         rows = self._rows(
-            "SELECT unit_id, user_id, start, end, source, state FROM units"
+            'SELECT unit_id, user_id, start, "end", source, state FROM units'
             " WHERE run_id = ? AND query_key = ? AND state = ? ORDER BY unit_id",
             (run_id, root, UnitState.TODO),
         )
@@ -156,16 +156,14 @@ class Queries(Units):
                 (UnitState.SPLIT, query.query_key),
             )
             for users, start, end in parts:
-                cursor = self._db.execute(
+                ((key,),) = self._db.execute(
                     "INSERT INTO history_queries (run_id, root, users, start_month, end_month)"
-                    " SELECT run_id, root, ?, ?, ? FROM history_queries WHERE query_key = ?",
+                    " SELECT run_id, root, ?, ?, ? FROM history_queries WHERE query_key = ?"
+                    " RETURNING query_key",
                     (orjson.dumps(list(users)).decode(), start, end, query.query_key),
-                )
-                assert cursor.lastrowid is not None
+                ).fetchall()
                 children.append(
-                    HistoryQuery(
-                        cursor.lastrowid, query.root, users, start, end, None, UnitState.TODO, 0
-                    )
+                    HistoryQuery(key, query.root, users, start, end, None, UnitState.TODO, 0)
                 )
         return children
 

@@ -20,7 +20,9 @@ from ..outcomes import CourseState
 from .rows import Enrollment, Run, RunCourse
 from .schema import Connection
 
-_UPSERT_USER = "INSERT INTO users VALUES (?, ?) ON CONFLICT DO UPDATE SET name = excluded.name"
+_UPSERT_USER = (
+    "INSERT INTO users VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET name = excluded.name"
+)
 
 
 class Runs(Connection):
@@ -29,7 +31,7 @@ class Runs(Connection):
     def open_run(self, key: str, start: str, end: str, now: str) -> Run:
         """Find the unfinished run with this key, or start a new one."""
         found = self._rows(
-            "SELECT run_id, start, end, started_at FROM runs"
+            'SELECT run_id, start, "end", started_at FROM runs'
             " WHERE key = ? AND finished_at IS NULL ORDER BY run_id DESC LIMIT 1",
             (key,),
         )
@@ -37,17 +39,17 @@ class Runs(Connection):
             run_id, start, end, started_at = found[0]
             return Run(run_id, key, start, end, started_at, resumed=True)
         with self._tx():
-            cursor = self._db.execute(
-                "INSERT INTO runs (key, start, end, started_at) VALUES (?, ?, ?, ?)",
+            ((run_id,),) = self._db.execute(
+                'INSERT INTO runs (key, start, "end", started_at) VALUES (?, ?, ?, ?)'
+                " RETURNING run_id",
                 (key, start, end, now),
-            )
-        assert cursor.lastrowid is not None
-        return Run(cursor.lastrowid, key, start, end, now, resumed=False)
+            ).fetchall()
+        return Run(run_id, key, start, end, now, resumed=False)
 
     def latest_run(self, key: str) -> tuple[Run, bool] | None:
         """The newest run with this key, finished or not, and whether it finished."""
         found = self._rows(
-            "SELECT run_id, start, end, started_at, finished_at IS NOT NULL FROM runs"
+            'SELECT run_id, start, "end", started_at, finished_at IS NOT NULL FROM runs'
             " WHERE key = ? ORDER BY run_id DESC LIMIT 1",
             (key,),
         )
@@ -61,8 +63,8 @@ class Runs(Connection):
         return [
             (Run(run_id, key, start, end, started_at, resumed=True), bool(finished))
             for run_id, key, start, end, started_at, finished in self._rows(
-                "SELECT run_id, key, start, end, started_at, finished_at IS NOT NULL FROM runs"
-                " ORDER BY run_id DESC"
+                'SELECT run_id, key, start, "end", started_at, finished_at IS NOT NULL'
+                " FROM runs ORDER BY run_id DESC"
             )
         ]
 
@@ -78,7 +80,7 @@ class Runs(Connection):
         with self._tx():
             self._db.execute(
                 "INSERT INTO run_courses (run_id, ref, course_id, name, state, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET course_id ="
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, ref) DO UPDATE SET course_id ="
                 " excluded.course_id, name = excluded.name, state = excluded.state,"
                 " detail = excluded.detail",
                 (run_id, course.ref, course.course_id, course.name, course.state, course.detail),
@@ -102,7 +104,8 @@ class Runs(Connection):
             for user_id, name in users:
                 self._db.execute(_UPSERT_USER, (user_id, name))
                 self._db.execute(
-                    "INSERT OR IGNORE INTO rosters VALUES (?, ?, ?)", (run_id, course_id, user_id)
+                    "INSERT INTO rosters VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (run_id, course_id, user_id),
                 )
 
     def roster(self, run_id: int, course_id: int) -> list[tuple[int, str]]:
@@ -117,9 +120,11 @@ class Runs(Connection):
         """Record roster users' enrollment types and last activity (when Canvas gives it)."""
         with self._tx():
             self._db.executemany(
-                "INSERT INTO enrollments VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-                " last_activity = MAX(COALESCE(last_activity, ''), COALESCE(excluded.last_activity,"
-                " '')) ",
+                "INSERT INTO enrollments VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (run_id, course_id, user_id, type) DO UPDATE SET last_activity ="
+                " CASE WHEN COALESCE(excluded.last_activity, '')"
+                " > COALESCE(enrollments.last_activity, '') THEN excluded.last_activity"
+                " ELSE enrollments.last_activity END",
                 [(run_id, course_id, *row) for row in rows],
             )
 

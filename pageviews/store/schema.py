@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from ..errors import StateError
 
@@ -125,25 +125,47 @@ CREATE TEMP TABLE IF NOT EXISTS planned (
 SHAPES_KNOWN = 4_096
 
 
+class Cursor(Protocol):
+    """What the table families read of a statement's result, whatever the database."""
+
+    @property
+    def rowcount(self) -> int: ...
+    def fetchall(self) -> list[Any]: ...
+    def close(self) -> None: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database(Protocol):
+    """What the table families ask of a connection: SQL with ``?`` placeholders."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor: ...
+
+
 class Connection:
     """The SQLite connection every table family of the store works through."""
 
+    _db: Database
+    #: The database's own errors, which :meth:`_failing` turns into StateErrors.
+    _errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+
     def __init__(self, path: Path, origin: str | None) -> None:
-        self.path = path
+        self.path: Path | str = path
         self._shapes: set[int] = set()  # shapes this store is known to hold (some of them)
         self._new_shapes: list[int] = []  # shapes the open transaction adds
         if origin is None and not path.exists():
             raise StateError(f"no state store at {path}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._sqlite = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db = self._sqlite
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             # A checkpoint (the only fsync in WAL mode with synchronous=NORMAL) every
             # ~40 MB of pages rather than every 4 MB: commits stay cheap; a crash
             # still loses nothing committed.
             self._db.execute("PRAGMA wal_autocheckpoint=10000")
-            self._db.executescript(_SCHEMA)
+            self._sqlite.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"cannot open the state store {path}: {exc}") from None
         self._check_meta(origin)
@@ -183,22 +205,26 @@ class Connection:
 
     def close(self) -> None:
         """Close the database (committed data is already on disk)."""
-        self._db.close()
+        self._sqlite.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[None]:
         """One transaction; SQLite failing (disk full, read-only file) is a StateError."""
         with self._failing("write"):
             # ``with connection`` commits or rolls back; BEGIN makes the block one transaction.
             self._db.execute("BEGIN")
             try:
-                with self._db:
-                    yield self._db
-                if len(self._shapes) + len(self._new_shapes) > SHAPES_KNOWN:
-                    self._shapes.clear()  # a shape forgotten is only inserted (ignored) again
-                self._shapes.update(self._new_shapes)
+                with self._sqlite:
+                    yield
+                self._committed()
             finally:
                 self._new_shapes.clear()
+
+    def _committed(self) -> None:
+        """Remember the shapes the transaction just committed."""
+        if len(self._shapes) + len(self._new_shapes) > SHAPES_KNOWN:
+            self._shapes.clear()  # a shape forgotten is only inserted (ignored) again
+        self._shapes.update(self._new_shapes)
 
     @contextmanager
     def _failing(self, doing: str) -> Iterator[None]:
@@ -206,7 +232,7 @@ class Connection:
         # worker: name the store and SQLite's reason, never a bare sqlite3 error.
         try:
             yield
-        except sqlite3.Error as exc:
+        except self._errors as exc:
             raise StateError(f"cannot {doing} the state store {self.path}: {exc}") from None
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:

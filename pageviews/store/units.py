@@ -25,7 +25,10 @@ from .coverage import Coverage
 from .rows import Row, Unit
 from .views import Views
 
-_INSERT_UNIT = "INSERT INTO units (run_id, user_id, start, end, source) VALUES (?, ?, ?, ?, ?)"
+_INSERT_UNIT = (
+    'INSERT INTO units (run_id, user_id, start, "end", source) VALUES (?, ?, ?, ?, ?)'
+    " RETURNING unit_id"
+)
 
 
 class Units(Coverage, Views):
@@ -44,16 +47,17 @@ class Units(Coverage, Views):
         """Insert units in the open transaction."""
         units = []
         for start, end in intervals:
-            cursor = self._db.execute(_INSERT_UNIT, (run_id, user_id, start, end, source))
-            assert cursor.lastrowid is not None
-            units.append(Unit(cursor.lastrowid, user_id, start, end, source))
+            ((unit_id,),) = self._db.execute(
+                _INSERT_UNIT, (run_id, user_id, start, end, source)
+            ).fetchall()
+            units.append(Unit(unit_id, user_id, start, end, source))
         return units
 
     def pending(self, run_id: int, user_id: int | None = None) -> list[Unit]:
         """Units still to do, in user order; only ``user_id``'s when given."""
         user_filter = "" if user_id is None else " AND user_id = ?"
         rows = self._rows(
-            "SELECT unit_id, user_id, start, end, source, next_url, pages, oldest, ordered,"
+            'SELECT unit_id, user_id, start, "end", source, next_url, pages, oldest, ordered,'
             f" query_key, refused FROM units WHERE run_id = ? AND state = ?{user_filter}"
             " ORDER BY user_id, unit_id",
             (run_id, UnitState.TODO) if user_id is None else (run_id, UnitState.TODO, user_id),
@@ -71,7 +75,7 @@ class Units(Coverage, Views):
         """
         with self._failing("write"):
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO temp.planned VALUES (?, ?)", (run_id, user_id)
+                "INSERT INTO planned VALUES (?, ?) ON CONFLICT DO NOTHING", (run_id, user_id)
             )
         return cursor.rowcount == 1
 
@@ -107,13 +111,14 @@ class Units(Coverage, Views):
         unit that refused any ends ``failed`` instead, uncovered, so its user is named and
         a later run reads it again: its other views are kept, never reported alone.
         """
+        oldest, ordered = order[0], int(order[1])  # an integer column in every database
         with self._tx():
             self._insert(unit.user_id, rows)
             if next_url is not None:
                 self._db.execute(
                     "UPDATE units SET next_url = ?, pages = pages + 1, oldest = ?, ordered = ?,"
                     " refused = refused + ? WHERE unit_id = ?",
-                    (next_url, *order, refused, unit.unit_id),
+                    (next_url, oldest, ordered, refused, unit.unit_id),
                 )
                 return
             ((total,),) = self._db.execute(
@@ -130,7 +135,8 @@ class Units(Coverage, Views):
                 " ordered = ?, refused = ?, detail = ? WHERE unit_id = ?",
                 (
                     UnitState.FAILED if total else UnitState.DONE,
-                    *order,
+                    oldest,
+                    ordered,
                     total,
                     detail,
                     unit.unit_id,
@@ -164,9 +170,11 @@ class Units(Coverage, Views):
         """
         with self._tx():
             cursor = self._db.execute(
-                "UPDATE units SET state = ?, refused = IIF(next_url IS NULL, 0, refused),"
-                " oldest = IIF(next_url IS NULL, NULL, oldest),"
-                " ordered = IIF(next_url IS NULL, 1, ordered) WHERE run_id = ? AND state = ?",
+                "UPDATE units SET state = ?,"
+                " refused = CASE WHEN next_url IS NULL THEN 0 ELSE refused END,"
+                " oldest = CASE WHEN next_url IS NULL THEN NULL ELSE oldest END,"
+                " ordered = CASE WHEN next_url IS NULL THEN 1 ELSE ordered END"
+                " WHERE run_id = ? AND state = ?",
                 (UnitState.TODO, run_id, UnitState.FAILED),
             )
         return cursor.rowcount

@@ -22,7 +22,7 @@ class Upkeep(Connection):
             "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM views),"
             " (SELECT COUNT(DISTINCT course_id) FROM views),"
             " (SELECT MIN(created) FROM views), (SELECT MAX(created) FROM views),"
-            " (SELECT MIN(start) FROM coverage), (SELECT MAX(end) FROM coverage),"
+            ' (SELECT MIN(start) FROM coverage), (SELECT MAX("end") FROM coverage),'
             " (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM runs WHERE finished_at IS NULL)"
         )
         keys = ("users", "views", "courses", "first_view", "last_view", "covered_from",
@@ -34,10 +34,10 @@ class Upkeep(Connection):
         with self._tx():
             views = self._db.execute("DELETE FROM views WHERE created < ?", (before,)).rowcount
             cut = self._db.execute(
-                "UPDATE coverage SET start = ? WHERE start < ? AND end >= ?",
+                'UPDATE coverage SET start = ? WHERE start < ? AND "end" >= ?',
                 (before, before, before),
             ).rowcount
-            gone = self._db.execute("DELETE FROM coverage WHERE end < ?", (before,)).rowcount
+            gone = self._db.execute('DELETE FROM coverage WHERE "end" < ?', (before,)).rowcount
         return views, cut + gone
 
     def compact(self) -> None:

@@ -65,7 +65,8 @@ class Views(Connection):
             for user_id, user_rows in by_user.items():
                 self._insert(user_id, user_rows)
 
-    def _insert(self, user_id: int, rows: list[Row]) -> None:
+    def _write_views(self, user_id: int, rows: list[Row]) -> None:
+        """Upsert one user's views, a later copy of a view in ``rows`` winning."""
         # Oldest first: inserted newest first, as Canvas sends them, B-tree pages split in
         # half and the file grows by ~40 %. sorted() is stable: of two copies of a view in
         # ``rows`` the later still wins, as a statement's later row updates its earlier.
@@ -76,11 +77,15 @@ class Views(Connection):
                 values = chain.from_iterable(map(_STORED, ordered[at : at + size]))
                 self._db.execute(_UPSERT_VIEWS[size], [user_id, *values])
                 at += size
+
+    def _insert(self, user_id: int, rows: list[Row]) -> None:
+        """Store one user's views and the shapes among them the store may not hold."""
+        self._write_views(user_id, rows)
         new = set(map(_SHAPE_OF, rows)).difference(self._shapes)
         if new:
             fields = dict(zip(map(_SHAPE_OF, rows), map(_FIELDS_OF, rows), strict=True))
             self._db.executemany(
-                "INSERT OR IGNORE INTO shapes VALUES (?, ?)",
+                "INSERT INTO shapes VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(shape, fields[shape]) for shape in new],
             )
             # Known only once committed: a rolled-back page stores its shapes again.
