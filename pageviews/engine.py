@@ -254,10 +254,12 @@ class Engine:
         self.workers, self.progress = workers, progress
         self.any_success = False
         self.members: dict[int, list[int]] = {}  # a group's reading unit: its other users
+        self._queue: MemoryObjectReceiveStream[Unit] | None = None
 
     async def run_all(self, produce: Callable[[Dispatch], Awaitable[None]]) -> None:
         """Run every unit ``produce`` dispatches, and every unit those split into."""
         send, receive = anyio.create_memory_object_stream[Unit](max(self.workers, PLAN_AHEAD))
+        self._queue = receive
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._produce, produce, send)
             async with receive:
@@ -318,6 +320,17 @@ class Engine:
         for user_id in self.members.pop(unit.unit_id, ()):
             self.unit_done(user_id)
 
+    def spare_capacity(self) -> int:
+        """Requests that could start now with nobody waiting for them.
+
+        A unit queued for a worker is waiting for them: the places its worker leaves
+        free now (busy with a page, not on the wire) it fills next. Cutting a chain into
+        windows then only costs requests (each window's last page, the pages read again).
+        """
+        if self._queue is not None and self._queue.statistics().current_buffer_used:
+            return 0
+        return self.source.spare_capacity()
+
     def unit_done(self, user_id: int) -> None:
         """Count one of a user's units as ended; the user is done with the last."""
         if self.progress.ended(user_id) and self.progress.on_event is not None:
@@ -348,4 +361,4 @@ class _Context:
             self.tg.start_soon(self.engine._read, unit, self.tg)
 
     def spare_capacity(self) -> int:
-        return self.engine.source.spare_capacity()
+        return self.engine.spare_capacity()
