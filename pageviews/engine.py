@@ -53,17 +53,23 @@ def _spread(bins: list[float], seen: list[float], lo: float, hi: float, records:
         seen[i] += part * n
 
 
-def _mass(bins: list[float], seen: list[float], reached: float) -> float:
-    """The share of a unit's views in the range's first ``reached``, at the densities read.
+def _density(bins: list[float], seen: list[float]) -> list[float] | None:
+    """The views per unit read in each bin, or None before any bin holds views.
 
     A bin no unit has read yet counts at the mean density of those read: heavy
     histories reach the older bins last, so raw counts would crowd the newer ones.
     """
     known = [b / s for b, s in zip(bins, seen, strict=True) if s > 0]
     if not known or sum(known) <= 0:
-        return reached
+        return None
     mean = sum(known) / len(known)
-    density = [b / s if s > 0 else mean for b, s in zip(bins, seen, strict=True)]
+    return [b / s if s > 0 else mean for b, s in zip(bins, seen, strict=True)]
+
+
+def _mass(density: list[float] | None, reached: float) -> float:
+    """The share of a unit's views in the range's first ``reached``, at these densities."""
+    if density is None:
+        return reached
     n = len(density)
     whole = int(reached * n)
     mass = sum(density[:whole]) + (density[whole] * (reached * n - whole) if whole < n else 0.0)
@@ -131,6 +137,10 @@ class Progress:
     _reached: dict[int, float] = field(default_factory=dict)  # unit: share of seconds read
     _pending: dict[int, list[tuple[float, float, int]]] = field(default_factory=dict)
     _widest: float = 0.0  # the longest unit span seen: the range
+    #: :func:`_density` of the bins, worked out again only once a unit ends (a page
+    #: leaves the bins as they were): pages are many, units few.
+    _densities: list[float] | None = None
+    _densities_stale: bool = True
 
     def emit(self, event: Event) -> None:
         """Hand ``event`` to the callback, if there is one."""
@@ -179,7 +189,10 @@ class Progress:
                 # read only the newest bins, which would crowd them.
                 self._pending.setdefault(unit.unit_id, []).append((previous, reached, records))
             self._reached[unit.unit_id] = reached
-            share = _mass(self.spread, self.seen, reached)
+            if self._densities_stale:
+                self._densities = _density(self.spread, self.seen)
+                self._densities_stale = False
+            share = _mass(self._densities, reached)
         self.reading[unit.unit_id] = (pages, share)
 
     def unit_ended(self, unit: Unit) -> None:
@@ -189,6 +202,7 @@ class Progress:
         self._reached.pop(unit.unit_id, None)
         for lo, hi, records in self._pending.pop(unit.unit_id, ()):
             _spread(self.spread, self.seen, lo, hi, records)
+            self._densities_stale = True
         self.pages_ended += pages
 
     def job_running(self, key: int) -> None:
@@ -352,7 +366,8 @@ class _Context:
         if self.unit.query_key is None:
             self.progress.read_page(self.unit, self.pages, oldest, records)
         self.engine.progress.records += records
-        self.engine.progress.emit(Event("records", count=records))
+        if self.engine.progress.on_event is not None:  # an Event a page, for a callback only
+            self.engine.progress.emit(Event("records", count=records))
         self.engine.progress.stored_pages += 1
 
     def spawn(self, units: list[Unit]) -> None:
