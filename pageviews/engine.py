@@ -53,17 +53,23 @@ def _spread(bins: list[float], seen: list[float], lo: float, hi: float, records:
         seen[i] += part * n
 
 
-def _mass(bins: list[float], seen: list[float], reached: float) -> float:
-    """The share of a unit's views in the range's first ``reached``, at the densities read.
+def _density(bins: list[float], seen: list[float]) -> list[float] | None:
+    """The views per unit read in each bin, or None before any bin holds views.
 
     A bin no unit has read yet counts at the mean density of those read: heavy
     histories reach the older bins last, so raw counts would crowd the newer ones.
     """
     known = [b / s for b, s in zip(bins, seen, strict=True) if s > 0]
     if not known or sum(known) <= 0:
-        return reached
+        return None
     mean = sum(known) / len(known)
-    density = [b / s if s > 0 else mean for b, s in zip(bins, seen, strict=True)]
+    return [b / s if s > 0 else mean for b, s in zip(bins, seen, strict=True)]
+
+
+def _mass(density: list[float] | None, reached: float) -> float:
+    """The share of a unit's views in the range's first ``reached``, at these densities."""
+    if density is None:
+        return reached
     n = len(density)
     whole = int(reached * n)
     mass = sum(density[:whole]) + (density[whole] * (reached * n - whole) if whole < n else 0.0)
@@ -131,6 +137,10 @@ class Progress:
     _reached: dict[int, float] = field(default_factory=dict)  # unit: share of seconds read
     _pending: dict[int, list[tuple[float, float, int]]] = field(default_factory=dict)
     _widest: float = 0.0  # the longest unit span seen: the range
+    #: :func:`_density` of the bins, worked out again only once a unit ends (a page
+    #: leaves the bins as they were): pages are many, units few.
+    _densities: list[float] | None = None
+    _densities_stale: bool = True
 
     def emit(self, event: Event) -> None:
         """Hand ``event`` to the callback, if there is one."""
@@ -179,7 +189,10 @@ class Progress:
                 # read only the newest bins, which would crowd them.
                 self._pending.setdefault(unit.unit_id, []).append((previous, reached, records))
             self._reached[unit.unit_id] = reached
-            share = _mass(self.spread, self.seen, reached)
+            if self._densities_stale:
+                self._densities = _density(self.spread, self.seen)
+                self._densities_stale = False
+            share = _mass(self._densities, reached)
         self.reading[unit.unit_id] = (pages, share)
 
     def unit_ended(self, unit: Unit) -> None:
@@ -189,6 +202,7 @@ class Progress:
         self._reached.pop(unit.unit_id, None)
         for lo, hi, records in self._pending.pop(unit.unit_id, ()):
             _spread(self.spread, self.seen, lo, hi, records)
+            self._densities_stale = True
         self.pages_ended += pages
 
     def job_running(self, key: int) -> None:
@@ -254,10 +268,12 @@ class Engine:
         self.workers, self.progress = workers, progress
         self.any_success = False
         self.members: dict[int, list[int]] = {}  # a group's reading unit: its other users
+        self._queue: MemoryObjectReceiveStream[Unit] | None = None
 
     async def run_all(self, produce: Callable[[Dispatch], Awaitable[None]]) -> None:
         """Run every unit ``produce`` dispatches, and every unit those split into."""
         send, receive = anyio.create_memory_object_stream[Unit](max(self.workers, PLAN_AHEAD))
+        self._queue = receive
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._produce, produce, send)
             async with receive:
@@ -318,6 +334,17 @@ class Engine:
         for user_id in self.members.pop(unit.unit_id, ()):
             self.unit_done(user_id)
 
+    def spare_capacity(self) -> int:
+        """Requests that could start now with nobody waiting for them.
+
+        A unit queued for a worker is waiting for them: the places its worker leaves
+        free now (busy with a page, not on the wire) it fills next. Cutting a chain into
+        windows then only costs requests (each window's last page, the pages read again).
+        """
+        if self._queue is not None and self._queue.statistics().current_buffer_used:
+            return 0
+        return self.source.spare_capacity()
+
     def unit_done(self, user_id: int) -> None:
         """Count one of a user's units as ended; the user is done with the last."""
         if self.progress.ended(user_id) and self.progress.on_event is not None:
@@ -339,7 +366,8 @@ class _Context:
         if self.unit.query_key is None:
             self.progress.read_page(self.unit, self.pages, oldest, records)
         self.engine.progress.records += records
-        self.engine.progress.emit(Event("records", count=records))
+        if self.engine.progress.on_event is not None:  # an Event a page, for a callback only
+            self.engine.progress.emit(Event("records", count=records))
         self.engine.progress.stored_pages += 1
 
     def spawn(self, units: list[Unit]) -> None:
@@ -348,4 +376,4 @@ class _Context:
             self.tg.start_soon(self.engine._read, unit, self.tg)
 
     def spare_capacity(self) -> int:
-        return self.engine.source.spare_capacity()
+        return self.engine.spare_capacity()

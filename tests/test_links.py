@@ -75,6 +75,7 @@ def test_single_quoted_relation_is_the_same_relation() -> None:
         ("https://evil:pw@c.example.edu/api/v1/x", UnsafeLinkError, "credentials"),
         ("https://c.example.edu:443 /api/v1/x", ProtocolError, "malformed"),
         ("https://c.example.edu:44x3/api/v1/x", ProtocolError, "malformed"),
+        ("https://c.example.edu/api/v1/x?page=2\n", ProtocolError, "spaces"),
     ],
 )
 def test_links_with_credentials_or_a_bad_port_are_refused_without_echoing_them(

@@ -7,6 +7,7 @@ counts requests, throttles and retries (:class:`ClientStats`) and tells the gate
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from .outcomes import LIST, RESULTS, Answer, Call, Outcome, classify
 from .pagination import PER_PAGE, walk
 from .ratelimit import RateLimit, rate_limit_from_headers
 from .responses import Page, decipher
-from .retry import RetryPolicy
+from .retry import RetryPolicy, is_retryable
 from .transport import body_chunks, error_head, nothing, read_capped, transport_errors
 
 Chunks = AsyncIterator[bytes]
@@ -146,9 +147,20 @@ class CanvasClient:
     async def get(self, url: str, *, attempts: int | None = None, kind: Call = LIST) -> Page:
         """GET one URL on the Canvas origin, retrying transient failures."""
         check_same_origin(url, self.base_url)
+        began = time.monotonic()
+        try:
+            # Nearly every request succeeds at once: tenacity is set up only for a retry.
+            return await self._get_once(url, kind)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            failed = [exc]
         policy = self.retry if attempts is None else self.retry.with_attempts(attempts)
-        async for attempt in policy.retrying(self._on_retry):
+        async for attempt in policy.retrying(self._on_retry, began=began):
             with attempt:
+                if failed:
+                    # The first try's failure, counted and waited out as tenacity's own.
+                    raise failed.pop()
                 return await self._get_once(url, kind)
         raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
 

@@ -46,7 +46,8 @@ _ID = itemgetter("id")
 def _records(page: Page) -> list[dict[str, Any]]:
     """The page's records; every paginated Canvas endpoint answers a list of objects."""
     data = page.data
-    if type(data) is not list or not all(type(item) is dict for item in data):
+    # One set of the items' types, built in C: {dict} for every page of records.
+    if type(data) is not list or (data and set(map(type, data)) != {dict}):
         raise ProtocolError(
             f"expected a JSON list {'of objects ' if type(data) is list else ''}from "
             f"{urlsplit(page.url).path}: that is not Canvas's API (a proxy?)"

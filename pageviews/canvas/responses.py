@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 # large for orjson. The per-record look at the parsed ids comes first: scanning the
 # body costs a quarter of parsing it.
 _NUMERIC_ID = re.compile(rb'"id":\s*-?\d')
+_ID = itemgetter("id")
 # The page size Canvas applied, as every link names it (docs/canvas.md#link-per-page).
 _PER_PAGE = re.compile(r"[?&]per_page=(\d{1,6})(?:[&#>]|$)")
 
@@ -74,12 +76,16 @@ def _success(
                 "not JSON (a login page or proxy?); check the base URL"
             ) from None
         raise TransientError("Canvas sent a truncated or undecodable JSON body") from None
-    if (
-        type(data) is list
-        and any(type(item) is dict and type(item.get("id")) is float for item in data)
-        and _NUMERIC_ID.search(body)
-    ):
+    if type(data) is list and _float_ids(data) and _NUMERIC_ID.search(body):
         # orjson reads integers past 64 bits as floats, and floats collapse distinct ids
         # into one; the standard parser keeps every digit (ids are de-duplicated as text).
         data = json.loads(body)
     return Page(url=url, data=data, next_url=next_url, rate=rate, per_page=per_page)
+
+
+def _float_ids(data: list[Any]) -> bool:
+    """Whether any object of ``data`` has a float ``id``: C-level when all of them have one."""
+    try:
+        return float in set(map(type, map(_ID, data)))
+    except (KeyError, TypeError):  # an object without an id, or no object
+        return any(type(item) is dict and type(item.get("id")) is float for item in data)

@@ -117,8 +117,17 @@ class RetryPolicy:
         """One wait bounded by ``job_wait``, counted from now or from a later ``since()``."""
         return JobWait(self, clock, since, step)
 
-    def retrying(self, on_retry: Callable[[BaseException], None] | None = None) -> AsyncRetrying:
-        """Build the tenacity controller for one request."""
+    def retrying(
+        self,
+        on_retry: Callable[[BaseException], None] | None = None,
+        *,
+        began: float | None = None,
+    ) -> AsyncRetrying:
+        """Build the tenacity controller for one request.
+
+        ``began`` (``time.monotonic()``): when the request's first try started, if before
+        this controller's; its time then counts against ``max_elapsed`` too.
+        """
         # Whether each failed try was a throttle, by try number: tenacity may ask for
         # the wait and the stop of one try in either order, so counting is idempotent.
         throttled: dict[int, bool] = {}
@@ -133,6 +142,8 @@ class RetryPolicy:
             return len(throttled) - throttles, throttles
 
         def elapsed(state: RetryCallState) -> float:
+            if began is not None:
+                return time.monotonic() - began
             return state.seconds_since_start or 0.0  # None only before the first outcome
 
         def wait(state: RetryCallState) -> float:

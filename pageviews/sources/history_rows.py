@@ -80,6 +80,9 @@ class ExportReader:
         # The cells of a CSV record each field takes (see _plan), and whose each user is.
         self._take: Any = None
         self._field_limit = csv.field_size_limit()
+        # One csv reader for every quoted record: it reads each from this slot.
+        self._quoted = _Slot()
+        self._csv = csv.reader(self._quoted)
         self._owners: dict[int, int] = {}
 
     def feed(self, chunk: bytes) -> Iterator[list[tuple[int, Row]]]:
@@ -175,7 +178,11 @@ class ExportReader:
         # Without quotes, a carriage return or a field past csv's limit, a record's cells
         # are its comma-separated parts: what csv would find, at several times the cost.
         plain = '"' not in record and "\r" not in record and len(record) <= self._field_limit
-        cells = record.split(",") if plain else next(csv.reader([record]))
+        if plain:
+            cells = record.split(",")
+        else:
+            self._quoted.line = record
+            cells = next(self._csv)
         if self._header is None:
             self._header = [name.strip().lower() for name in cells]
             self._take = _plan(self._header)
@@ -254,6 +261,22 @@ class ExportReader:
         return self._only if self._only is not None else _FOREIGN
 
 
+class _Slot:
+    """The one record a reused csv reader is handed at a time; then, the record's end."""
+
+    def __init__(self) -> None:
+        self.line: str | None = None
+
+    def __iter__(self) -> _Slot:
+        return self
+
+    def __next__(self) -> str:
+        line, self.line = self.line, None
+        if line is None:
+            raise StopIteration
+        return line
+
+
 def _plan(header: list[str]) -> Any:
     """What takes a record's cells for each field of ``_ALIASES``, in order, or None.
 
@@ -278,6 +301,8 @@ def _pick(raw: dict[str, Any], names: tuple[str, ...]) -> Any:
 
 
 def _integer(value: Any) -> int | None:
+    if type(value) is str and value.isdigit():  # a CSV cell, the common case
+        return int(value)
     if type(value) is int:
         return value
     if isinstance(value, str) and value.strip().isdigit():
