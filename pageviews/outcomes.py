@@ -33,6 +33,17 @@ class UnitState(StrEnum):
     FAILED = "failed"  # not read whole: the user is named, the reports are incomplete
 
 
+class QueryState(StrEnum):
+    """Where a History API query is: its group filling, to start, started, or how it ended."""
+
+    OPEN = "open"  # a group still taking users while the planner lists rosters
+    TODO = "todo"
+    STARTED = "started"  # Canvas accepted it: its id is stored, a rerun polls it
+    DONE = "done"  # its file read to its end, its users covered
+    SPLIT = "split"  # too large for Canvas: handed to smaller queries
+    FAILED = "failed"  # not read: its users are named, a rerun starts it again
+
+
 #: How a unit ended, and why in words for the analyst: (state, detail).
 Outcome = tuple[UnitState, str]
 

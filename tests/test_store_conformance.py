@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pageviews.coverage import Covered
-from pageviews.outcomes import CourseState, UnitState
+from pageviews.outcomes import CourseState, QueryState, UnitState
 from pageviews.store import Row, Run, RunCourse, Store, open_store
 
 ORIGIN = "https://c.example.edu"
@@ -318,7 +318,7 @@ def test_a_history_job_is_found_again_by_its_id_and_its_file_covers_at_its_end(
     _, key = store.plan_user(run.run_id, 5, [], ((START, MID), ("2015-01-01", "2015-02-01")), 1)
     assert key is not None
     (query,) = store.history_queries(key)
-    store.set_query(query.query_key, "started", "q-1")
+    store.set_query(query.query_key, QueryState.STARTED, "q-1")
     # A run killed while the job ran polls it again rather than starting a new one.
     again = store_factory()
     assert again.started_queries(run.run_id) == [(key, "q-1")]
@@ -339,8 +339,8 @@ def test_a_query_restarts_and_splits_under_its_root(store: Store, run: Run) -> N
     _, key = store.plan_user(run.run_id, 6, [], history, 2)
     assert key is not None
     (query,) = store.history_queries(key)
-    store.set_query(query.query_key, "started", "q-1")
-    store.set_query(query.query_key, "todo", None)  # its result expired: start again
+    store.set_query(query.query_key, QueryState.STARTED, "q-1")
+    store.set_query(query.query_key, QueryState.TODO, None)  # its result expired: start again
     (query,) = store.history_queries(key)
     assert (query.query_id, query.restarts) == (None, 1)
     parts: list[tuple[tuple[int, ...], str, str]] = [
@@ -353,7 +353,7 @@ def test_a_query_restarts_and_splits_under_its_root(store: Store, run: Run) -> N
         (key, (6,), "2015-01-01", "2015-02-01", "todo"),
     ]
     assert [q.state for q in store.history_queries(key)] == ["split", "todo", "todo"]
-    store.set_query(children[1].query_key, "failed", None, "refused")
+    store.set_query(children[1].query_key, QueryState.FAILED, None, "refused")
     assert [q.state for q in store.history_queries(key)] == ["split", "todo", "failed"]
     (unit, _) = store.group_units(run.run_id, key)
     store.end_unit(unit.unit_id, UnitState.DONE)

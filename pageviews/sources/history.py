@@ -48,7 +48,8 @@ from ..errors import (
     TransientError,
     first_error,
 )
-from ..store import DONE, FAILED, SPLIT, STARTED, TODO, HistoryQuery, Unit
+from ..outcomes import QueryState
+from ..store import DONE, FAILED, SPLIT, HistoryQuery, Unit
 from .history_calls import DEFAULT_HISTORY_WAIT, ExportJobs, HistoryWaitError
 from .history_plan import clip_to_months, filtered_users, halves, next_step
 from .history_rows import ExportReader
@@ -167,7 +168,11 @@ class HistorySource:
     def _pruned(self, key: int, group: _Group) -> list[HistoryQuery]:
         """The group's queries still to run, without users already known refused or gone."""
         store = group.context.store
-        queries = [q for q in store.history_queries(key) if q.state in (TODO, STARTED, FAILED)]
+        queries = [
+            q
+            for q in store.history_queries(key)
+            if q.state in (QueryState.TODO, QueryState.STARTED, QueryState.FAILED)
+        ]
         left_out = set(group.ended) | {u for q in queries for u in q.users if u not in group.units}
         kept: list[HistoryQuery] = []
         for query in queries:
@@ -196,7 +201,7 @@ class HistorySource:
             if self.absent is None:
                 log.info("%s: reading the rest from the list endpoint", exc)
                 self.absent = str(exc)
-            store.set_query(query.query_key, FAILED, None, str(exc))
+            store.set_query(query.query_key, QueryState.FAILED, None, str(exc))
             group.listed.update(u for u in query.users if u in group.units)
             return
         except HistoryWaitError as exc:
@@ -204,7 +209,7 @@ class HistorySource:
             group.ended.update(dict.fromkeys(query.users, (FAILED, str(exc))))
             return
         except (TransientError, BadRequestError) as exc:
-            store.set_query(query.query_key, FAILED, None, str(exc))
+            store.set_query(query.query_key, QueryState.FAILED, None, str(exc))
             group.ended.update(dict.fromkeys(query.users, (FAILED, f"history query failed: {exc}")))
             return
         for child in children:
@@ -231,7 +236,7 @@ class HistorySource:
         if verdict is None:
             # The list endpoint serves this user: the history route's 404 was not about it.
             raise HistoryUnavailableError(absent_reason(str(exc)))
-        store.set_query(query.query_key, FAILED, None, verdict[1])
+        store.set_query(query.query_key, QueryState.FAILED, None, verdict[1])
         self.refusals.decide(user, verdict)
         group.ended[user] = verdict
 
@@ -299,12 +304,12 @@ class HistorySource:
                 )
             if query_id is None:
                 query_id = await self.jobs.start(query)
-                store.set_query(query.query_key, STARTED, query_id)
+                store.set_query(query.query_key, QueryState.STARTED, query_id)
             group.context.progress.job_running(query.root)
             status = await self.jobs.poll(query, query_id)
             if status is None:  # expired or unknown: start again
                 query_id, restarts = None, restarts + 1
-                store.set_query(query.query_key, TODO, None)
+                store.set_query(query.query_key, QueryState.TODO, None)
                 continue
             step = next_step(
                 status.get("status"), status.get("error_code"), restarts, _MAX_RESTARTS
@@ -312,7 +317,7 @@ class HistorySource:
             if step == "restart":
                 log.info("history job %s failed (%s): starting it again", query_id, status)
                 query_id, restarts = None, restarts + 1
-                store.set_query(query.query_key, TODO, None)
+                store.set_query(query.query_key, QueryState.TODO, None)
                 continue
             if step == "fail":
                 raise TransientError(f"Canvas's export job failed ({status.get('error_code')})")
@@ -337,7 +342,7 @@ class HistorySource:
             if await self._download(query, query_id, group, set(denied)):
                 return [], denied
             query_id, restarts = None, restarts + 1  # the result expired: start again
-            store.set_query(query.query_key, TODO, None)
+            store.set_query(query.query_key, QueryState.TODO, None)
 
     async def _download(
         self, query: HistoryQuery, query_id: str, group: _Group, refused_users: set[int]

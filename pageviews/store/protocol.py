@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from ..coverage import Covered, Interval
-from ..outcomes import Outcome, UnitState
+from ..outcomes import Outcome, QueryState, UnitState
 from .rows import (
     CourseRead,
     Enrollment,
@@ -141,7 +141,9 @@ class QueryStore(Protocol):
     def group_units(self, run_id: int, root: int) -> list[Unit]:
         """The units a query group still has to read."""
 
-    def set_query(self, key: int, state: str, query_id: str | None, detail: str = "") -> None:
+    def set_query(
+        self, key: int, state: QueryState, query_id: str | None, detail: str = ""
+    ) -> None:
         """Record a query's id (``None`` to start it again) and state."""
 
     def split_query(

@@ -17,20 +17,15 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
 
 import orjson
 
 from ..coverage import Interval
-from ..outcomes import UnitState
+from ..outcomes import QueryState, UnitState
 from .rows import HistoryQuery, Unit
 from .units import Units
 
-#: States of a history query beside ``todo``, ``done``, ``split`` and ``failed`` (spelled
-#: as a unit's): a group still taking users while the planner lists rosters, and a query
-#: Canvas accepted.
-OPEN: Final = "open"
-STARTED: Final = "started"
+OPEN, STARTED = QueryState.OPEN, QueryState.STARTED
 
 
 class Queries(Units):
@@ -75,7 +70,7 @@ class Queries(Units):
                 (run_id, *months, OPEN, span),
             ).fetchall()
             users = [user_id]
-        state = UnitState.TODO if len(users) >= size else OPEN
+        state = QueryState.TODO if len(users) >= size else OPEN
         self._db.execute(
             "UPDATE history_queries SET users = ?, root = ?, state = ? WHERE query_key = ?",
             (orjson.dumps(users).decode(), key, state, key),
@@ -85,7 +80,7 @@ class Queries(Units):
             " VALUES (?, ?, ?, ?, 'history', ?)",
             (run_id, user_id, *interval, key),
         )
-        return key if state == UnitState.TODO else None
+        return key if state == QueryState.TODO else None
 
     def close_groups(self, run_id: int) -> list[int]:
         """Close the run's open query groups (the rosters are listed, or a run resumes)."""
@@ -99,7 +94,7 @@ class Queries(Units):
             ]
             self._db.execute(
                 "UPDATE history_queries SET state = ? WHERE run_id = ? AND state = ?",
-                (UnitState.TODO, run_id, OPEN),
+                (QueryState.TODO, run_id, OPEN),
             )
         return keys
 
@@ -118,7 +113,9 @@ class Queries(Units):
     def history_queries(self, root: int) -> list[HistoryQuery]:
         """The queries of a group, oldest first."""
         return [
-            HistoryQuery(key, root_key, tuple(orjson.loads(users)), start, end, qid, state, n)
+            HistoryQuery(
+                key, root_key, tuple(orjson.loads(users)), start, end, qid, QueryState(state), n
+            )
             for key, root_key, users, start, end, qid, state, n in self._rows(
                 "SELECT query_key, root, users, start_month, end_month, query_id, state, restarts"
                 " FROM history_queries WHERE root = ? ORDER BY query_key",
@@ -135,9 +132,11 @@ class Queries(Units):
         )
         return [Unit(u, user, s, e, src, query_key=root) for u, user, s, e, src, _ in rows]
 
-    def set_query(self, key: int, state: str, query_id: str | None, detail: str = "") -> None:
+    def set_query(
+        self, key: int, state: QueryState, query_id: str | None, detail: str = ""
+    ) -> None:
         """Record a query's id (``None`` to start it again) and state."""
-        restart = 1 if query_id is None and state == UnitState.TODO else 0
+        restart = 1 if query_id is None and state == QueryState.TODO else 0
         with self._tx():
             self._db.execute(
                 "UPDATE history_queries SET state = ?, query_id = ?, detail = ?,"
@@ -153,7 +152,7 @@ class Queries(Units):
         with self._tx():
             self._db.execute(
                 "UPDATE history_queries SET state = ? WHERE query_key = ?",
-                (UnitState.SPLIT, query.query_key),
+                (QueryState.SPLIT, query.query_key),
             )
             for users, start, end in parts:
                 ((key,),) = self._db.execute(
@@ -163,7 +162,7 @@ class Queries(Units):
                     (orjson.dumps(list(users)).decode(), start, end, query.query_key),
                 ).fetchall()
                 children.append(
-                    HistoryQuery(key, query.root, users, start, end, None, UnitState.TODO, 0)
+                    HistoryQuery(key, query.root, users, start, end, None, QueryState.TODO, 0)
                 )
         return children
 
@@ -177,5 +176,5 @@ class Queries(Units):
                     self._cover(user_id, interval, run_id, source)
             self._db.execute(
                 "UPDATE history_queries SET state = ? WHERE query_key = ?",
-                (UnitState.DONE, query.query_key),
+                (QueryState.DONE, query.query_key),
             )

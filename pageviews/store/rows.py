@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..outcomes import CourseState
+from ..outcomes import CourseState, QueryState
 
 #: A stored page view: (course_id, created_at, id, url, interaction_seconds, shape,
 #: remote_ip, shape_fields); the user is known from the fetch unit. The researcher's other
@@ -66,7 +66,7 @@ class HistoryQuery:
     start: str  # YYYY-MM-DD, first of a month
     end: str
     query_id: str | None
-    state: str
+    state: QueryState
     restarts: int
 
 
