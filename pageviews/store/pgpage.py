@@ -1,0 +1,89 @@
+"""A page of a fetch unit stored in PostgreSQL in one statement: one round trip a page.
+
+Invariants:
+- The function does what :meth:`~.units.Units.save_page` does in one transaction
+  (the statement's own, in autocommit): the store's write lock first, then the
+  page's views and new shapes, the unit's next link, and on its last page its
+  ``done`` state and coverage. Nothing is written when the unit must fail instead
+  (it refused views): the caller then takes the general path, which words why.
+- Its name carries a version: a changed body is a new function, created beside
+  the old one, so runs of an older pageviews on the same database keep theirs.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import Final
+
+from .rows import Row
+
+NAME: Final = "pageviews_save_page_1"
+#: Created when missing, under the schema lock; the body resolves tables by the caller's
+#: search_path, so each schema of a database holds its own store's function.
+FUNCTION: Final = f"""
+CREATE FUNCTION {NAME}(
+    p_writes BIGINT, p_run BIGINT, p_unit BIGINT, p_user BIGINT,
+    p_courses BIGINT[], p_created TEXT[], p_ids TEXT[], p_urls TEXT[],
+    p_interactions FLOAT8[], p_shapes BIGINT[], p_ips TEXT[],
+    p_new_shapes BIGINT[], p_new_fields BYTEA[],
+    p_next_url TEXT, p_oldest TEXT, p_ordered INTEGER, p_refused INTEGER,
+    p_done TEXT, p_start TEXT, p_end TEXT, p_source TEXT
+) RETURNS BIGINT LANGUAGE plpgsql AS $$
+DECLARE
+    total BIGINT;
+BEGIN
+    PERFORM pg_advisory_xact_lock(p_writes);
+    IF p_next_url IS NULL THEN
+        SELECT u.refused + p_refused INTO total FROM units AS u WHERE u.unit_id = p_unit;
+        IF total IS NULL OR total > 0 THEN
+            RETURN coalesce(total, -1);  -- the general path fails the unit, words why
+        END IF;
+    END IF;
+    INSERT INTO views (user_id, course_id, created, id, url, interaction, shape, remote_ip)
+    SELECT p_user, * FROM unnest(
+        p_courses, p_created, p_ids, p_urls, p_interactions, p_shapes, p_ips)
+    ON CONFLICT (user_id, created, id) DO UPDATE
+    SET course_id = excluded.course_id, url = excluded.url,
+        interaction = excluded.interaction, shape = excluded.shape,
+        remote_ip = excluded.remote_ip;
+    IF cardinality(p_new_shapes) > 0 THEN
+        INSERT INTO shapes SELECT * FROM unnest(p_new_shapes, p_new_fields)
+        ON CONFLICT DO NOTHING;
+    END IF;
+    IF p_next_url IS NOT NULL THEN
+        UPDATE units SET next_url = p_next_url, pages = pages + 1, oldest = p_oldest,
+            ordered = p_ordered, refused = refused + p_refused
+        WHERE unit_id = p_unit;
+        RETURN 0;
+    END IF;
+    UPDATE units SET next_url = NULL, pages = pages + 1, state = p_done, oldest = p_oldest,
+        ordered = p_ordered, refused = 0, detail = NULL
+    WHERE unit_id = p_unit;
+    INSERT INTO coverage SELECT p_user, p_start, p_end, started_at, p_source
+    FROM runs WHERE run_id = p_run;
+    RETURN 0;
+END
+$$
+"""
+EXISTS: Final = f"SELECT count(*) FROM pg_proc WHERE proname = '{NAME}'" + (
+    " AND pronamespace = current_schema()::regnamespace"
+)
+CALL: Final = (
+    f"SELECT {NAME}(%s, %s, %s, %s, %s::bigint[], %s::text[], %s::text[], %s::text[],"
+    " %s::float8[], %s::bigint[], %s::text[], %s::bigint[], %s::bytea[],"
+    " %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_STORED = itemgetter(0, 1, 2, 3, 4, 5, 6)  # a Row's values kept in ``views``
+_CREATED_ID = itemgetter(1, 2)
+
+
+def columns(rows: list[Row]) -> list[list[object]]:
+    """The views' seven stored columns, oldest first, the last copy of each view only.
+
+    One statement may not update a row twice; oldest first keeps the index pages full.
+    """
+    latest = {_CREATED_ID(row): row for row in rows}
+    ordered = sorted(latest.values(), key=_CREATED_ID)
+    if not ordered:
+        return [[] for _ in range(7)]
+    return [list(column) for column in zip(*map(_STORED, ordered), strict=True)]
