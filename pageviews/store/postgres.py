@@ -151,16 +151,8 @@ LEFT JOIN LATERAL (
 _SCHEMA_LOCK: Final = 0x70616765
 #: The key of the lock every write transaction takes (see :meth:`PostgresStore._tx`).
 _WRITES_KEY: Final = "SELECT hashtextextended(coalesce(current_schema(), '') || '/writes', 0)"
-#: A page's views in one statement, as columns: one round trip whatever the page's size.
-_UPSERT_VIEWS: Final = (
-    "INSERT INTO views (user_id, course_id, created, id, url, interaction, shape, remote_ip)"
-    " SELECT %s, * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[],"
-    " %s::float8[], %s::bigint[], %s::text[])"
-    " ON CONFLICT (user_id, created, id) DO UPDATE"
-    " SET course_id = excluded.course_id, url = excluded.url,"
-    " interaction = excluded.interaction, shape = excluded.shape,"
-    " remote_ip = excluded.remote_ip"
-)
+#: A user's page of views in one statement: one round trip whatever its size.
+_UPSERT_VIEWS: Final = pgpage.UPSERT_VIEWS.format(user="%s", views="%s::jsonb")
 
 
 @lru_cache(maxsize=256)
@@ -315,7 +307,7 @@ class PostgresStore(Queries, Runs, Upkeep):
             ((failing,),) = self._pg.connection.execute(
                 pgpage.CALL,
                 (
-                    self._writes, run_id, unit.unit_id, unit.user_id, *pgpage.columns(rows),
+                    self._writes, run_id, unit.unit_id, unit.user_id, pgpage.views(rows),
                     list(new), list(new.values()), next_url, order[0], int(order[1]),
                     refused, UnitState.DONE, unit.start, unit.end, unit.source,
                 ),
@@ -330,4 +322,4 @@ class PostgresStore(Queries, Runs, Upkeep):
     def _write_views(self, user_id: int, rows: list[Row]) -> None:
         """Upsert one user's views, a later copy of a view in ``rows`` winning."""
         if rows:
-            self._pg.connection.execute(_UPSERT_VIEWS, (user_id, *pgpage.columns(rows)))
+            self._pg.connection.execute(_UPSERT_VIEWS, (user_id, pgpage.views(rows)))
