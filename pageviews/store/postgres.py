@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..errors import StateError
 from ..outcomes import UnitState
 from . import pgpage
+from .pgbatched import Batched
 from .pgconnect import connect, display, driver
 from .queries import Queries
 from .rows import Row, Unit
@@ -200,7 +201,7 @@ class _Pending:
         return iter(self._cursor)
 
 
-class PostgresStore(Queries, Runs, Upkeep):
+class PostgresStore(Batched, Queries, Runs, Upkeep):
     """The PostgreSQL store: one database shared by runs on any number of hosts."""
 
     _writes = 0  # the key of the write transactions' lock, read from the database
