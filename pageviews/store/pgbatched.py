@@ -3,7 +3,7 @@
 Invariants:
 - Each gives what the family's own call gives (the conformance suite runs both),
   in fewer round trips: a roster page's users and enrollments go in one statement
-  each, bound as one JSON text.
+  each, bound as one JSON text, and the reports read views ahead (:mod:`.pgreads`).
 - One statement may not update a row twice: rows naming the same key are folded
   first, the way one statement a row would leave them (a user's last name; an
   enrollment's newest last activity, the first of equals).
@@ -11,13 +11,18 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from .rows import Enrollment
+from .pgreads import ReadAhead
+from .rows import Enrollment, ReportRow
 from .runs import Runs
+from .views import Views
+
+if TYPE_CHECKING:
+    import psycopg
 
 _USERS: Final = (
     "INSERT INTO users SELECT (v ->> 0)::BIGINT, v ->> 1 FROM jsonb_array_elements(?::jsonb) AS v"
@@ -37,8 +42,11 @@ _ENROLLMENTS: Final = (
 )
 
 
-class Batched(Runs):
-    """Rosters written in few round trips."""
+class Batched(Runs, Views):
+    """Rosters written and views read for the reports in few round trips."""
+
+    _ahead: ReadAhead
+    _pg: Any  # the store's psycopg connection holder
 
     def add_roster(self, run_id: int, course_id: int, users: Iterable[tuple[int, str]]) -> None:
         """Record users of a course's roster (each once) and their names."""
@@ -62,3 +70,19 @@ class Batched(Runs):
         folded = [(user_id, kind, last) for (user_id, kind), last in newest.items()]
         with self._tx():
             self._db.execute(_ENROLLMENTS, (run_id, course_id, orjson.dumps(folded).decode()))
+
+    def roster(self, run_id: int, course_id: int) -> list[tuple[int, str]]:
+        """A course's roster users and their names, by user id; the reports read them next."""
+        users = super().roster(run_id, course_id)
+        self._ahead.roster(course_id, [user_id for user_id, _ in users])
+        return users
+
+    def user_rows(self, user_id: int, course_id: int, start: str, end: str) -> Iterator[ReportRow]:
+        """One user's views of a course in ``[start, end]``, by (time, id), each id once."""
+        connection: psycopg.Connection[Any] = self._pg.connection
+        with self._failing("read"):
+            rows = self._ahead.take(connection, user_id, course_id, start, end)
+        if rows is None:
+            yield from super().user_rows(user_id, course_id, start, end)
+        else:
+            yield from rows

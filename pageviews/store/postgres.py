@@ -25,6 +25,7 @@ from ..outcomes import UnitState
 from . import pgpage
 from .pgbatched import Batched
 from .pgconnect import connect, display, driver
+from .pgreads import ReadAhead
 from .queries import Queries
 from .rows import Row, Unit
 from .runs import Runs
@@ -211,6 +212,7 @@ class PostgresStore(Batched, Queries, Runs, Upkeep):
         self._errors = (driver().Error,)
         self._shapes = set()
         self._new_shapes = []
+        self._ahead = ReadAhead()
         connection = connect(dsn)
         self._db = self._pg = _Database(connection)
         # As SQLite's WAL with synchronous=NORMAL: a commit does not wait for the disk. A
@@ -274,6 +276,7 @@ class PostgresStore(Batched, Queries, Runs, Upkeep):
     @contextmanager
     def _tx(self) -> Iterator[None]:
         """One transaction; the database failing is a StateError naming the store."""
+        self._ahead.forget()
         with self._failing("write"):
             try:
                 # A pipeline: the transaction's statements go out without waiting for
@@ -303,6 +306,7 @@ class PostgresStore(Batched, Queries, Runs, Upkeep):
 
         A unit that refused views ends on the general path, which says why in words.
         """
+        self._ahead.forget()
         new = {row[5]: row[7] for row in rows if row[5] not in self._shapes}
         with self._failing("write"):
             ((failing,),) = self._pg.connection.execute(
