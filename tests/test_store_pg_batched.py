@@ -80,3 +80,20 @@ def test_a_roster_page_naming_a_user_twice_is_written_in_one_statement(postgres_
         6: (["TaEnrollment"], None),
     }
     store.close()
+
+
+def test_planning_reads_units_added_after_the_user_was_first_asked_about(
+    postgres_dsn: str,
+) -> None:
+    store = open_store(postgres_dsn, ORIGIN)
+    run = store.open_run("k", START, END, START)
+    assert store.plan_once(run.run_id, 5)
+    store.plan_user(run.run_id, 5, [(START, END)], None, 10)  # units the first answer lacks
+    assert store.has_units(run.run_id, 5)
+    assert store.plan_once(run.run_id, 6)
+    (unit,) = store.add_units(run.run_id, 6, [(START, END)], "list")
+    assert store.has_units(run.run_id, 6)
+    assert not store.plan_once(run.run_id, 6)
+    assert store.has_units(run.run_id, 6)
+    assert [u.unit_id for u in store.pending(run.run_id, 6)] == [unit.unit_id]
+    store.close()

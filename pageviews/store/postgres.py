@@ -25,6 +25,7 @@ from ..outcomes import UnitState
 from . import pgpage
 from .pgbatched import Batched
 from .pgconnect import connect, display, driver
+from .pgplan import Planning
 from .pgreads import ReadAhead
 from .queries import Queries
 from .rows import Row, Unit
@@ -202,7 +203,7 @@ class _Pending:
         return iter(self._cursor)
 
 
-class PostgresStore(Batched, Queries, Runs, Upkeep):
+class PostgresStore(Batched, Planning, Queries, Runs, Upkeep):
     """The PostgreSQL store: one database shared by runs on any number of hosts."""
 
     _writes = 0  # the key of the write transactions' lock, read from the database
@@ -277,6 +278,7 @@ class PostgresStore(Batched, Queries, Runs, Upkeep):
     def _tx(self) -> Iterator[None]:
         """One transaction; the database failing is a StateError naming the store."""
         self._ahead.forget()
+        self._planned = None  # the transaction may add units
         with self._failing("write"):
             try:
                 # A pipeline: the transaction's statements go out without waiting for
