@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import psycopg
+from collections.abc import Callable
 
+import psycopg
+import pytest
+
+from pageviews.errors import StateError
 from pageviews.store import open_store
 from pageviews.store.pgreads import ReadAhead
-from pageviews.store.rows import Row
+from pageviews.store.rows import Row, Unit
 
 ORIGIN = "https://c.example.edu"
 START, END = "2015-01-26T00:00:00Z", "2015-03-12T23:59:59Z"
@@ -97,3 +101,19 @@ def test_planning_reads_units_added_after_the_user_was_first_asked_about(
     assert store.has_units(run.run_id, 6)
     assert [u.unit_id for u in store.pending(run.run_id, 6)] == [unit.unit_id]
     store.close()
+
+
+def test_a_page_failing_in_flight_fails_a_later_call_never_silently(postgres_dsn: str) -> None:
+    store = open_store(postgres_dsn, ORIGIN)
+    run = store.open_run("k", START, END, START)
+    units = store.add_units(run.run_id, 5, [(START, END)], "list")
+    units += store.add_units(run.run_id, 6, [(START, END)], "list")
+    bad: list[Row] = [(COURSE, "2015-02-01T10:00:00Z", "v1", "/u\x00", None, 1, None, b"[]")]
+    for unit, then in zip(units, (lambda: store.pending(run.run_id), store.close), strict=True):
+
+        def save_then(unit: Unit = unit, then: Callable[[], object] = then) -> None:
+            store.save_page(run.run_id, unit, bad, None, (None, True))
+            then()  # stored while the harvest goes on: a later call says it failed
+
+        with pytest.raises(StateError, match="cannot write the state store"):
+            save_then()

@@ -4,6 +4,8 @@ Invariants:
 - Each gives what the family's own call gives (the conformance suite runs both),
   in fewer round trips: a roster page's users and enrollments go in one statement
   each, bound as one JSON text, and the reports read views ahead (:mod:`.pgreads`).
+- Rosters are written beside a page in flight (:mod:`.pgwriter`): they touch no
+  row a page writes.
 - One statement may not update a row twice: rows naming the same key are folded
   first, the way one statement a row would leave them (a user's last name; an
   enrollment's newest last activity, the first of equals).
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 
 from .pgreads import ReadAhead
+from .pgwriter import BesidePages
 from .rows import Enrollment, ReportRow
 from .runs import Runs
 from .views import Views
@@ -42,7 +45,7 @@ _ENROLLMENTS: Final = (
 )
 
 
-class Batched(Runs, Views):
+class Batched(Runs, Views, BesidePages):
     """Rosters written and views read for the reports in few round trips."""
 
     _ahead: ReadAhead
@@ -54,7 +57,7 @@ class Batched(Runs, Views):
         if not names:
             return
         ids = orjson.dumps(list(names)).decode()
-        with self._tx():
+        with self.beside_pages(), self._tx():
             self._db.execute(_USERS, (orjson.dumps(list(names.items())).decode(),))
             self._db.execute(_ROSTER, (run_id, course_id, ids))
 
@@ -68,7 +71,7 @@ class Batched(Runs, Views):
         if not newest:
             return
         folded = [(user_id, kind, last) for (user_id, kind), last in newest.items()]
-        with self._tx():
+        with self.beside_pages(), self._tx():
             self._db.execute(_ENROLLMENTS, (run_id, course_id, orjson.dumps(folded).decode()))
 
     def roster(self, run_id: int, course_id: int) -> list[tuple[int, str]]:

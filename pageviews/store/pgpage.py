@@ -35,7 +35,7 @@ UPSERT_VIEWS: Final = (
 FUNCTION: Final = f"""
 CREATE FUNCTION {NAME}(
     p_writes BIGINT, p_run BIGINT, p_unit BIGINT, p_user BIGINT,
-    p_views JSONB, p_new_shapes BIGINT[], p_new_fields BYTEA[],
+    p_views JSONB, p_new_shapes JSONB,
     p_next_url TEXT, p_oldest TEXT, p_ordered INTEGER, p_refused INTEGER,
     p_done TEXT, p_start TEXT, p_end TEXT, p_source TEXT
 ) RETURNS BIGINT LANGUAGE plpgsql AS $$
@@ -50,8 +50,9 @@ BEGIN
         END IF;
     END IF;
     {UPSERT_VIEWS.format(user="p_user", views="p_views")};
-    IF cardinality(p_new_shapes) > 0 THEN
-        INSERT INTO shapes SELECT * FROM unnest(p_new_shapes, p_new_fields)
+    IF jsonb_array_length(p_new_shapes) > 0 THEN
+        INSERT INTO shapes SELECT (s ->> 0)::BIGINT, decode(s ->> 1, 'hex')
+        FROM jsonb_array_elements(p_new_shapes) AS s
         ON CONFLICT DO NOTHING;
     END IF;
     IF p_next_url IS NOT NULL THEN
@@ -72,12 +73,15 @@ $$
 EXISTS: Final = f"SELECT count(*) FROM pg_proc WHERE proname = '{NAME}'" + (
     " AND pronamespace = current_schema()::regnamespace"
 )
-CALL: Final = (
-    f"SELECT {NAME}(%s, %s, %s, %s, %s::jsonb, %s::bigint[], %s::bytea[],"
-    " %s, %s, %s, %s, %s, %s, %s, %s)"
-)
+#: The function's call with libpq's placeholders, every argument in text.
+CALL: Final = f"SELECT {NAME}({', '.join(f'${n}' for n in range(1, 15))})"
 _STORED = itemgetter(0, 1, 2, 3, 4, 5, 6)  # a Row's values kept in ``views``
 _CREATED_ID = itemgetter(1, 2)
+
+
+def shapes(new: dict[int, bytes]) -> str:
+    """New shapes and their fields as JSON: [[shape, fields in hex], ...]."""
+    return orjson.dumps([(shape, fields.hex()) for shape, fields in new.items()]).decode()
 
 
 def views(rows: list[Row]) -> str:

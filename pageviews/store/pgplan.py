@@ -4,6 +4,8 @@ Invariants:
 - ``plan_once`` also reads whether the run has units of the user: the planner asks
   that next, and the answer holds until this store writes again (only this process
   adds units to its run).
+- Neither waits for a page in flight (:mod:`.pgwriter`): they touch no row a page
+  writes.
 - A single unit is inserted in a statement of its own (several go in one
   transaction: a user is planned whole or not at all), without the store's write lock:
   the lock keeps runs from deadlocking over rows they both write (views, names,
@@ -16,6 +18,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from ..coverage import Interval
+from .pgwriter import BesidePages
 from .rows import Unit
 from .units import Units
 
@@ -30,7 +33,7 @@ _INSERT_UNIT: Final = (
 )
 
 
-class Planning(Units):
+class Planning(Units, BesidePages):
     """``plan_once``, ``has_units`` and ``add_units`` in fewer round trips."""
 
     #: (run, user, whether it has units) as ``plan_once`` last read it, until a write.
@@ -38,7 +41,7 @@ class Planning(Units):
 
     def plan_once(self, run_id: int, user_id: int) -> bool:
         """True the first time this store is asked about the user in the run, then False."""
-        with self._failing("write"):
+        with self.beside_pages(), self._failing("write"):
             ((new, has),) = self._db.execute(
                 _PLAN_ONCE, (run_id, user_id, run_id, user_id)
             ).fetchall()
@@ -61,7 +64,7 @@ class Planning(Units):
         if len(wanted) != 1:  # all or none: in a transaction
             return super().add_units(run_id, user_id, wanted, source)
         ((start, end),) = wanted
-        with self._failing("write"):
+        with self.beside_pages(), self._failing("write"):
             ((unit_id,),) = self._db.execute(
                 _INSERT_UNIT, (run_id, user_id, start, end, source)
             ).fetchall()

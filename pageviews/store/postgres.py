@@ -27,6 +27,7 @@ from .pgbatched import Batched
 from .pgconnect import connect, display, driver
 from .pgplan import Planning
 from .pgreads import ReadAhead
+from .pgwriter import InFlight
 from .queries import Queries
 from .rows import Row, Unit
 from .runs import Runs
@@ -158,6 +159,10 @@ _WRITES_KEY: Final = "SELECT hashtextextended(coalesce(current_schema(), '') || 
 _UPSERT_VIEWS: Final = pgpage.UPSERT_VIEWS.format(user="%s", views="%s::jsonb")
 
 
+#: A page in flight, as save_page was given it, and the new shapes it stores.
+_Page = tuple[int, Unit, list[Row], str | None, tuple[str | None, bool], int, list[int]]
+
+
 @lru_cache(maxsize=256)
 def _dialect(sql: str) -> str:
     """A statement of the table families with psycopg's placeholders."""
@@ -207,6 +212,8 @@ class PostgresStore(Batched, Planning, Queries, Runs, Upkeep):
     """The PostgreSQL store: one database shared by runs on any number of hosts."""
 
     _writes = 0  # the key of the write transactions' lock, read from the database
+    #: The connection a page goes out on while the harvest goes on (:mod:`.pgwriter`).
+    _inflight: InFlight[_Page] | None = None
 
     def __init__(self, dsn: str, origin: str | None) -> None:
         self.path = display(dsn)
@@ -224,8 +231,17 @@ class PostgresStore(Batched, Planning, Queries, Runs, Upkeep):
             with self._failing("open"):
                 self._create(origin)
             self._check_meta(origin)
+            writer = connect(dsn)
         except BaseException:
             connection.close()  # a store refused is never left open
+            raise
+        try:
+            writer.execute("SET synchronous_commit = off")
+            with self._failing("open"):
+                self._inflight = InFlight(writer)
+        except BaseException:
+            writer.close()
+            connection.close()
             raise
 
     def _create(self, origin: str | None) -> None:
@@ -271,8 +287,35 @@ class PostgresStore(Batched, Planning, Queries, Runs, Upkeep):
             self._db.execute("VACUUM (ANALYZE) views, coverage")
 
     def close(self) -> None:
-        """Close the connection (committed data is already kept)."""
-        self._pg.connection.close()
+        """Store the page in flight, then close the connections."""
+        try:
+            with self._failing("write"):
+                pass
+        finally:
+            if self._inflight is not None:
+                self._inflight.connection.close()
+            self._pg.connection.close()
+
+    @contextmanager
+    def _failing(self, doing: str) -> Iterator[None]:
+        # Every call goes through here first: the page in flight is stored before it,
+        # unless the call does not touch what a page writes.
+        if self._inflight is not None and not self._beside:
+            with super()._failing("write"):
+                settled = self._inflight.settle()
+            if settled is not None:
+                self._settled(*settled)
+        with super()._failing(doing):
+            yield
+
+    def _settled(self, failing: int, page: _Page) -> None:
+        """A page's function answered: its new shapes are held, or it takes the general path."""
+        if failing:
+            super().save_page(*page[:6])
+            return
+        self._new_shapes.extend(page[6])
+        self._committed()
+        self._new_shapes.clear()
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
@@ -304,27 +347,23 @@ class PostgresStore(Batched, Planning, Queries, Runs, Upkeep):
         order: tuple[str | None, bool],
         refused: int = 0,
     ) -> None:
-        """Store a page of a unit as the table families do, in one round trip.
+        """Store a page of a unit as the table families do, in one statement.
 
-        A unit that refused views ends on the general path, which says why in words.
+        The statement is stored while the harvest goes on; every later call waits for it
+        first. A unit that refused views ends on the general path, which words why.
         """
-        self._ahead.forget()
-        new = {row[5]: row[7] for row in rows if row[5] not in self._shapes}
         with self._failing("write"):
-            ((failing,),) = self._pg.connection.execute(
-                pgpage.CALL,
+            assert self._inflight is not None
+            self._ahead.forget()
+            new = {row[5]: row[7] for row in rows if row[5] not in self._shapes}
+            self._inflight.send(
                 (
                     self._writes, run_id, unit.unit_id, unit.user_id, pgpage.views(rows),
-                    list(new), list(new.values()), next_url, order[0], int(order[1]),
-                    refused, UnitState.DONE, unit.start, unit.end, unit.source,
+                    pgpage.shapes(new), next_url, order[0], int(order[1]), refused,
+                    UnitState.DONE, unit.start, unit.end, unit.source,
                 ),
-            ).fetchall()  # fmt: skip
-        if failing:
-            super().save_page(run_id, unit, rows, next_url, order, refused)
-            return
-        self._new_shapes.extend(new)
-        self._committed()
-        self._new_shapes.clear()
+                (run_id, unit, rows, next_url, order, refused, list(new)),
+            )  # fmt: skip
 
     def _write_views(self, user_id: int, rows: list[Row]) -> None:
         """Upsert one user's views, a later copy of a view in ``rows`` winning."""
