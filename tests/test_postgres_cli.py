@@ -170,9 +170,13 @@ async def test_different_selections_share_the_store_and_the_same_selection_is_re
         second = await start_cli(canvas, tmp_path, batch("second", "second"))
         async with first, second:
             await canvas.wait_until(lambda c: page_view_pages(c) >= 20)
-            code, out, again = await run_cli(canvas, tmp_path, batch("first", "again"))
-            assert out == ""
-            _, info, _ = await run_cli(canvas, tmp_path, ["store", "info", "--state", postgres_dsn])
+            # Both runs stay mid-harvest while the third tries and the store is read.
+            with canvas.holding_page_views():
+                code, out, again = await run_cli(canvas, tmp_path, batch("first", "again"))
+                assert out == ""
+                _, info, _ = await run_cli(
+                    canvas, tmp_path, ["store", "info", "--state", postgres_dsn]
+                )
             results = [await finish(first), await finish(second)]
     assert code == 13, again
     running = sorted(line for line in info.splitlines() if line.startswith("running now: "))

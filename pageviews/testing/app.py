@@ -129,6 +129,8 @@ async def _serve(fake: FakeCanvas, request: web.Request, note: _Note) -> web.Str
         return await _send(request, replies.Reply(200, replies.LOGIN_PAGE, replies.HTML), note)
     token = _token(request)
     note.user_id = page_views_user(fake.world, request.path, fake.world.token_user(token or ""))
+    if note.user_id is not None and (held := fake.held) is not None:
+        await held.wait()
     throttle = config.throttle
     if token is None or throttle is None:
         await _delay(fake)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import anyio
 from aiohttp import web
@@ -41,6 +41,18 @@ class FakeCanvas:
         self.history_jobs = JobBoard(world.spec.seed)
         self.jitter = random.Random(world.spec.seed)
         self._recorded = anyio.Event()
+        #: Set while page-view lists are held (:meth:`holding_page_views`).
+        self.held: anyio.Event | None = None
+
+    @contextmanager
+    def holding_page_views(self) -> Iterator[None]:
+        """Answer no page-view list until the block ends: harvests stay mid-run meanwhile."""
+        event = self.held = anyio.Event()
+        try:
+            yield
+        finally:
+            self.held = None
+            event.set()
 
     def record(self, record: RequestRecord) -> None:
         """Log a finished request and wake whoever waits on the log."""
