@@ -60,7 +60,8 @@ def measure(preset: str, work_dir: Path, *, old: bool = False) -> ExportRun:
 
     ``old``: with the code before the structural step (benchmarks.baseline).
     """
-    run_dir = work_dir / (f"{preset}-{baseline.BASELINE}" if old else preset)
+    # Absolute: the baseline runs from its own tree, where a relative path means another place.
+    run_dir = (work_dir / (f"{preset}-{baseline.BASELINE}" if old else preset)).resolve()
     cwd = baseline.tree(work_dir) if old else None
     if old and cwd is None:
         raise RunFailed(f"commit {baseline.BASELINE} is not in this copy's history")

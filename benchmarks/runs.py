@@ -165,7 +165,8 @@ def measure(
     profile: Path | None = None,
 ) -> Measurement:
     """Run ``client`` against a fresh fake and check its reports against the truth."""
-    run_dir = work_dir / scenario.name / client.label
+    # Absolute: the baseline runs from its own tree, where a relative path means another place.
+    run_dir = (work_dir / scenario.name / client.label).resolve()
     shutil.rmtree(run_dir, ignore_errors=True)
     out_dir = run_dir / "reports"
     with running_fake(scenario.fake, run_dir) as fake:
