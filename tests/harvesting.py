@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from pageviews import CanvasClient, HarvestOptions, HarvestResult, TimeRange, harvest_course
+from pageviews.canvas.cpuload import CpuLoad
 from pageviews.canvas.retry import FAST_RETRIES, RetryPolicy
 from pageviews.testing import ExpectedReports, FakeCanvas, expected_reports
 
@@ -33,11 +34,16 @@ async def harvest(
     split: bool = True,
     now: datetime | None = None,
     history: str = "never",
+    cpu_bound: bool = False,
 ) -> HarvestResult:
     """Harvest ``course`` from ``canvas`` into ``out_dir`` with the library API.
 
     The simulated worlds are in 2015, beyond the History API's 12 months from today's
     clock: these harvests read the list endpoint alone unless a test asks for history.
+
+    The fake serves from the harvest's own thread, which keeps that thread busy: unless
+    ``cpu_bound``, the client is told its thread is idle, so chains are cut into windows
+    as they would be against a Canvas across the network.
     """
     async with aiohttp.ClientSession() as session:
         client = CanvasClient(
@@ -47,6 +53,7 @@ async def harvest(
             retry=retry,
             concurrency=concurrency,
             timeout=read_timeout,
+            load=_Ticking(busy=cpu_bound).load(),
         )
         options = HarvestOptions(
             course=course,
@@ -61,6 +68,21 @@ async def harvest(
         if now is None:
             return await harvest_course(client, options)
         return await harvest_course(client, options, now=lambda: now)
+
+
+class _Ticking:
+    """Clocks for the client's CPU load that show a thread wholly busy or wholly idle
+    from its first reading on: each reading is a second later."""
+
+    def __init__(self, *, busy: bool) -> None:
+        self.busy, self.wall = busy, 0.0
+
+    def load(self) -> CpuLoad:
+        return CpuLoad(wall=self.tick, demand=lambda: self.wall if self.busy else 0.0)
+
+    def tick(self) -> float:
+        self.wall += 1.0
+        return self.wall
 
 
 def truth_for(

@@ -24,6 +24,7 @@ from ..errors import (
     ThrottledError,
     UsageError,
 )
+from .cpuload import CpuLoad
 from .failures import failure
 from .limiter import AdaptiveLimit, Gate
 from .links import check_same_origin
@@ -113,6 +114,7 @@ class CanvasClient:
         timeout: float = DEFAULT_TIMEOUT,
         adaptive: bool = True,
         max_body: int = DEFAULT_MAX_BODY,
+        load: CpuLoad | None = None,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
@@ -125,14 +127,20 @@ class CanvasClient:
         else:
             self.gate = Gate(AdaptiveLimit(ceiling=concurrency, initial=concurrency, frozen=True))
         self.stats = ClientStats()
+        # Whether this thread is CPU bound, which stops chains being cut (spare_capacity).
+        self.load = load or CpuLoad()
         # One deadline for the whole request, body included (a cancel scope at the call
         # site, see _get_once): a per-read timeout never fires on a body that trickles.
         self.deadline = timeout
         self.max_body = max_body
 
     def spare_capacity(self) -> int:
-        """Requests that could start now with nobody waiting for them (for splitting)."""
-        return self.gate.spare
+        """Requests that could start now with nobody waiting for them (for splitting).
+
+        None while this process's CPU is saturated: more requests in flight would only
+        queue behind the pages it is already parsing and storing.
+        """
+        return 0 if self.load.saturated() else self.gate.spare
 
     @property
     def retry_attempts(self) -> int:

@@ -93,14 +93,15 @@ class ListSource:
         Splitting costs requests (every window ends with its own short page, and
         the pages read are read again), so a chain is split only early (see
         :func:`plan_windows`) and only while the client has room nobody is waiting
-        for: never when Canvas's bucket binds. Only a full page may have a long
-        history behind it.
+        for: never when Canvas's bucket binds, nor when this process's CPU does
+        (:mod:`pageviews.canvas.cpuload`). Only a full page may have a long history
+        behind it.
         """
+        if not self.split or page.next_url is None or len(page.data) < size or oldest is None:
+            return []
         # This chain's own next request takes one free place; only the rest is spare.
         spare = context.spare_capacity() - 1
-        if not self.split or page.next_url is None or spare <= 0:
-            return []
-        if len(page.data) < size or oldest is None:
+        if spare <= 0:
             return []
         return plan_windows(
             start=unit.start,
