@@ -346,6 +346,12 @@ class PostgresStore(Batched, Planning, Queries, Runs, Upkeep):
                 self._pg.pipeline = None
                 self._new_shapes.clear()
 
+    @contextmanager
+    def _page_tx(self) -> Iterator[None]:
+        """A page's write on the general path: its own transaction, as every write here."""
+        with self._tx():
+            yield
+
     def save_page(
         self,
         run_id: int,

@@ -112,7 +112,7 @@ class Units(Coverage, Views):
         a later run reads it again: its other views are kept, never reported alone.
         """
         oldest, ordered = order[0], int(order[1])  # an integer column in every database
-        with self._tx():
+        with self._page_tx():
             self._insert(unit.user_id, rows)
             if next_url is not None:
                 self._db.execute(
