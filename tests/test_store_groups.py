@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pageviews.errors import StateError
-from pageviews.store import Row, open_store
+from pageviews.store import Row, Run, Store, Unit, open_store
 from pageviews.store.schema import GROUP_PAGES
 
 ORIGIN = "https://c.example.edu"
@@ -33,11 +33,17 @@ def committed(path: Path) -> tuple[int, str | None]:
     return views, next_url
 
 
-def test_pages_are_committed_in_groups_with_their_units_next_links(tmp_path: Path) -> None:
+def opened(tmp_path: Path) -> tuple[Path, Store, Run, Unit]:
+    """A new store with a run and one unit of user 5."""
     path = tmp_path / "state.sqlite"
     store = open_store(path, ORIGIN)
     run = store.open_run("key", START, END, END)
     (unit,) = store.add_units(run.run_id, 5, [(START, END)], "list")
+    return path, store, run, unit
+
+
+def test_pages_are_committed_in_groups_with_their_units_next_links(tmp_path: Path) -> None:
+    path, store, run, unit = opened(tmp_path)
     for number in range(1, GROUP_PAGES):
         store.save_page(run.run_id, unit, page(number), f"next{number}", IN_ORDER)
     # A kill now would lose these pages, and the unit would point at their first again.
@@ -48,10 +54,7 @@ def test_pages_are_committed_in_groups_with_their_units_next_links(tmp_path: Pat
 
 
 def test_closing_the_store_commits_the_pages_still_grouped(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite"
-    store = open_store(path, ORIGIN)
-    run = store.open_run("key", START, END, END)
-    (unit,) = store.add_units(run.run_id, 5, [(START, END)], "list")
+    path, store, run, unit = opened(tmp_path)
     store.save_page(run.run_id, unit, page(1), "next1", IN_ORDER)
     store.save_page(run.run_id, unit, page(2), "next2", IN_ORDER)
     store.close()
@@ -59,10 +62,7 @@ def test_closing_the_store_commits_the_pages_still_grouped(tmp_path: Path) -> No
 
 
 def test_any_other_write_commits_the_pages_grouped_before_it(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite"
-    store = open_store(path, ORIGIN)
-    run = store.open_run("key", START, END, END)
-    (unit,) = store.add_units(run.run_id, 5, [(START, END)], "list")
+    path, store, run, unit = opened(tmp_path)
     store.save_page(run.run_id, unit, page(1), "next1", IN_ORDER)
     store.add_units(run.run_id, 6, [(START, END)], "list")
     with sqlite3.connect(path) as other:
@@ -74,10 +74,7 @@ def test_any_other_write_commits_the_pages_grouped_before_it(tmp_path: Path) -> 
 def test_a_page_whose_write_fails_is_undone_whole_and_the_pages_before_it_kept(
     tmp_path: Path, before: int
 ) -> None:
-    path = tmp_path / "state.sqlite"
-    store = open_store(path, ORIGIN)
-    run = store.open_run("key", START, END, END)
-    (unit,) = store.add_units(run.run_id, 5, [(START, END)], "list")
+    path, store, run, unit = opened(tmp_path)
     for number in range(1, before + 1):
         store.save_page(run.run_id, unit, page(number), f"next{number}", IN_ORDER)
     # SQLite cannot bind a list: the page's first statements ran, then it fails.
