@@ -141,10 +141,11 @@ def test_a_unit_resumes_from_its_stored_link_and_order_marks(
     marks = ("2015-02-02T00:00:00Z", False)
     store.save_page(run.run_id, unit, [row("2015-02-02T00:00:00Z", "b")], "p2", marks, 2)
     assert store.pages_read(run.run_id, 5)
+    assert store.pending(run.run_id, 6) == []
+    store.close()  # the run stops; the next resumes
     (resumed,) = store_factory().pending(run.run_id)
     assert (resumed.unit_id, resumed.next_url, resumed.pages) == (unit.unit_id, "p2", 1)
     assert (resumed.oldest, resumed.ordered, resumed.refused) == (*marks, 2)
-    assert store.pending(run.run_id, 6) == []
 
 
 def test_a_user_is_planned_once_a_connection_and_afresh_when_reopened(

@@ -29,7 +29,7 @@ def committed(path: Path) -> tuple[int, str | None]:
     """Views and the unit's next link another connection sees (a run after a kill)."""
     with sqlite3.connect(path) as other:
         ((views,),) = other.execute("SELECT count(*) FROM views").fetchall()
-        ((next_url,),) = other.execute("SELECT next_url FROM units").fetchall()
+        ((next_url,),) = other.execute("SELECT next_url FROM units WHERE user_id = 5").fetchall()
     return views, next_url
 
 
@@ -71,15 +71,23 @@ def test_any_other_write_commits_the_pages_grouped_before_it(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("before", [0, 2])
-def test_a_page_whose_write_fails_is_undone_whole_and_the_pages_before_it_kept(
+def test_a_page_whose_write_fails_undoes_its_group_and_the_store_takes_no_more(
     tmp_path: Path, before: int
 ) -> None:
     path, store, run, unit = opened(tmp_path)
-    for number in range(1, before + 1):
+    store.save_page(run.run_id, unit, page(1), "next1", IN_ORDER)
+    store.add_units(run.run_id, 6, [(START, END)], "list")  # commits page 1
+    for number in range(2, before + 2):
         store.save_page(run.run_id, unit, page(number), f"next{number}", IN_ORDER)
     # SQLite cannot bind a list: the page's first statements ran, then it fails.
     broken = [*page(50), (1693, "2015-02-27T00:00:00Z", "bad", ["url"], 1.0, 0, None, b"[]")]
     with pytest.raises(StateError):
         store.save_page(run.run_id, unit, broken, "broken", IN_ORDER)  # type: ignore[arg-type]
+    # Every page since the last commit is undone, and the unit points after page 1 again.
+    assert committed(path) == (10, "next1")
+    with pytest.raises(StateError, match="run the same command again"):
+        store.save_page(run.run_id, unit, page(60), "next60", IN_ORDER)
+    with pytest.raises(StateError, match="run the same command again"):
+        store.add_units(run.run_id, 7, [(START, END)], "list")
     store.close()
-    assert committed(path) == (10 * before, f"next{before}" if before else None)
+    assert committed(path) == (10, "next1")

@@ -90,7 +90,12 @@ class UnitStore(Protocol):
         order: tuple[str | None, bool],
         refused: int = 0,
     ) -> None:
-        """Store a page of a unit with its next link (``None``: the unit is done, and covered)."""
+        """Store a page of a unit with its next link (``None``: the unit is done, and covered).
+
+        The page and its link are kept together or not at all. A store may hold a few
+        pages back before they are durable (until its next write of another kind, or
+        ``close``): a crash then loses them, and their unit points at them again.
+        """
 
     def split(self, run_id: int, unit: Unit, windows: list[Interval]) -> list[Unit]:
         """Give a unit's whole range to ``windows``: new units that read it (again)."""

@@ -4,7 +4,8 @@ Invariants:
 - One connection (WAL) serves every table family; each write is whole or absent
   after a crash (:meth:`Connection._tx`). A page of views and its unit's next link
   are one write; pages are committed a few at a time (:meth:`Connection._page_tx`),
-  so a crash may lose the last few, whose units then point at them again.
+  so a crash or a failed page may undo the last few, whose units then point at
+  them again.
 - A store belongs to one Canvas (``meta.origin``) and one schema version: an
   older version this one knows how to lift is upgraded in place, any other is
   refused with the way out, never read wrongly.
@@ -162,6 +163,8 @@ class Connection:
         self._shapes: set[int] = set()  # shapes this store is known to hold (some of them)
         self._new_shapes: list[int] = []  # shapes the open transaction adds
         self._grouped, self._group_began = 0, 0.0  # pages the open transaction holds
+        self._undone = False  # a page failed and its group was rolled back
+        self._closed = False
         if origin is None and not path.exists():
             raise StateError(f"no state store at {path}")
         try:
@@ -215,57 +218,62 @@ class Connection:
     def close(self) -> None:
         """Commit the pages still grouped and close the database."""
         try:
-            if self._sqlite.in_transaction:
+            if not self._closed and self._sqlite.in_transaction:
                 self._commit()
         finally:
+            self._closed = True
             self._sqlite.close()
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
-        """One write, committed at its end with any pages grouped before it.
+        """One write in a transaction of its own, after committing any pages grouped.
 
         SQLite failing (disk full, read-only file) is a StateError.
         """
-        with self._block():
-            yield
-        self._commit()
+        if self._sqlite.in_transaction:
+            self._commit()
+        self._check_whole()
+        with self._failing("write"):
+            # ``with connection`` commits or rolls back; BEGIN makes the block one transaction.
+            self._db.execute("BEGIN")
+            try:
+                with self._sqlite:
+                    yield
+                self._committed()
+            finally:
+                self._new_shapes.clear()
 
     @contextmanager
     def _page_tx(self) -> Iterator[None]:
-        """A page's write, whole or not at all, committed with the pages around it."""
-        with self._block():
-            yield
-        self._grouped += 1
-        if self._grouped >= GROUP_PAGES or time.monotonic() - self._group_began >= GROUP_SECONDS:
-            self._commit()
+        """A page's write, committed with the pages around it (see GROUP_PAGES).
 
-    @contextmanager
-    def _block(self) -> Iterator[None]:
-        """A savepoint in the open transaction (begun if none): the block whole or undone."""
+        A page that fails undoes its whole group, whose units then point at its first
+        page again; the store takes no more writes, so the run stops (a StateError does)
+        and the next one reads those pages again.
+        """
+        self._check_whole()
         with self._failing("write"):
             if not self._sqlite.in_transaction:
                 self._db.execute("BEGIN")
                 self._grouped, self._group_began = 0, time.monotonic()
-            shapes = len(self._new_shapes)
-            self._db.execute("SAVEPOINT block")
             try:
                 yield
             except BaseException:
-                self._undo(shapes)
+                self._undone = True
+                self._new_shapes.clear()
+                if self._sqlite.in_transaction:  # SQLite itself undoes some failures
+                    self._sqlite.rollback()
                 raise
-            self._db.execute("RELEASE block")
+        self._grouped += 1
+        if self._grouped >= GROUP_PAGES or time.monotonic() - self._group_began >= GROUP_SECONDS:
+            self._commit()
 
-    def _undo(self, shapes: int) -> None:
-        """Undo a failed block; the pages grouped before it stay, to be committed later."""
-        del self._new_shapes[shapes:]
-        # SQLite itself rolls the whole transaction back on some failures (disk full).
-        if self._sqlite.in_transaction:
-            self._db.execute("ROLLBACK TO block")
-            self._db.execute("RELEASE block")
-            if not self._grouped:
-                self._db.execute("ROLLBACK")
-        if not self._sqlite.in_transaction:
-            self._new_shapes.clear()
+    def _check_whole(self) -> None:
+        if self._undone:
+            raise StateError(
+                f"cannot write the state store {self.path}: a write failed and the pages "
+                "read since the last commit were undone; run the same command again"
+            )
 
     def _commit(self) -> None:
         with self._failing("write"):
