@@ -179,12 +179,13 @@ class ExportReader:
         }
 
     def _from_csv(self, record: str, batch: _Batch) -> None:
-        # Without quotes, a carriage return or a field past csv's limit, a record's cells
-        # are its comma-separated parts: what csv would find, at several times the cost.
-        plain = '"' not in record and "\r" not in record and len(record) <= self._field_limit
-        if plain:
-            cells = record.split(",")
-        else:
+        # Without a carriage return or a field past csv's limit, a record without quotes,
+        # or with one quoted cell, is split here: what csv would find, at several times
+        # the cost.
+        cells = None
+        if "\r" not in record and len(record) <= self._field_limit:
+            cells = _one_quoted(record) if '"' in record else record.split(",")
+        if cells is None:
             self._quoted.line = record
             cells = next(self._csv)
         if len(cells) == self._width:
@@ -323,6 +324,21 @@ def _plan(header: list[str]) -> Any:
 
 
 _UNREAD: Final[Any] = object()  # a cell not read yet
+
+
+def _one_quoted(record: str) -> list[str] | None:
+    """The cells of a record whose one quoted cell is the whole of its cell (a user agent
+    or an address with commas), as csv reads them; None for any other record."""
+    if record.count('"') != 2:
+        return None
+    head, quoted, tail = record.split('"')
+    if (head and head[-1] != ",") or (tail and tail[0] != ","):
+        return None  # text beside the quotes in the cell: csv's rules, csv's reading
+    cells = head.split(",")
+    cells[-1] = quoted  # the quoted cell, where the split found it empty
+    if tail:
+        cells += tail[1:].split(",")
+    return cells
 
 
 def _remember(cells: dict[str, int | None], cell: str, value: int | None) -> int | None:
