@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 
 import pytest
@@ -40,6 +41,25 @@ def test_csv_by_header_with_global_ids_and_any_timestamp_form() -> None:
     ]
     assert rows[1][3] == "https://c.example/courses/1693/y,z" and rows[1][4] is None
     assert reader.incomplete() == {}
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '"https://c.example/courses/1693/a,b"',  # a quoted cell holding a comma
+        '"https://c.example/courses/1693/""q"""',  # quotes inside, doubled
+        '"https://c.example/courses/1693/x\ny"',  # a line break inside
+        'https://c.example/courses/1693/"p"',  # quotes inside an unquoted cell
+        '"https://c.example/courses/1693/"t',  # text after the closing quote
+        'h"ttps://c.example/courses/1693/"',  # text before the opening quote
+    ],
+)
+def test_a_cell_with_quotes_is_read_as_csv_reads_it(cell: str) -> None:
+    record = f"a,{cell},Course,2015-02-05T22:13:31Z,10000000000007,10000000000001693"
+    want = next(csv.reader([record]))
+    header = "id,url,context_type,created_at,links_user,links_context"
+    rows, _ = read([f"{header}\n{record}\n".encode()])
+    assert [(r[2], r[3], r[1]) for r in rows] == [(want[0], want[1], "2015-02-05T22:13:31Z")]
 
 
 def test_rows_are_given_to_the_query_users_they_name() -> None:

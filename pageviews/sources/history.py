@@ -8,8 +8,9 @@ job starts, the group waits for the list reads of its users already running to
 answer, and leaves out users Canvas refused or no longer knows: they would
 refuse the whole batch. Each query is started (the batch route for several
 users, the per-user route for one), polled, its file streamed into the store a
-bounded batch at a time (:meth:`Store.add_views`); its users' coverage is
-stored only once the whole file was read (:meth:`Store.finish_history`). Every
+bounded batch at a time (:meth:`Store.file_views`, which may hold them until the
+file's end); its users' coverage is stored only once the whole file was read
+(:meth:`Store.finish_history`). Every
 query id is stored as soon as Canvas gives it, so a resumed run polls it again.
 The queries of a group run side by side.
 
@@ -50,6 +51,7 @@ from ..errors import (
 )
 from ..outcomes import QueryState
 from ..store import DONE, FAILED, SPLIT, HistoryQuery, Unit
+from ..store.fileviews import FileViews
 from .history_calls import DEFAULT_HISTORY_WAIT, ExportJobs, HistoryWaitError
 from .history_plan import clip_to_months, filtered_users, halves, next_step
 from .history_rows import ExportReader
@@ -358,15 +360,16 @@ class HistorySource:
         incomplete: dict[int, str] = {}
 
         async def read(chunks: AsyncIterator[bytes]) -> None:
-            # Each read starts over: views stored by a read that broke off are stored
-            # again, once (they are keyed by id).
+            # Each read starts over: a read that broke off stored none of its views, or
+            # (a store that stages none) they are stored again, once (keyed by id).
             reader = ExportReader(lo, hi, query.users)
             kept[0] = 0
-            async for chunk in chunks:
-                for batch in reader.feed(chunk):
-                    kept[0] += self._store(context, batch, keep)
-            for batch in reader.close():
-                kept[0] += self._store(context, batch, keep)
+            with context.store.file_views() as views:
+                async for chunk in chunks:
+                    for batch in reader.feed(chunk):
+                        kept[0] += self._store(views, batch, keep)
+                for batch in reader.close():
+                    kept[0] += self._store(views, batch, keep)
             incomplete.clear()
             incomplete.update((u, why) for u, why in reader.incomplete().items() if u in keep)
 
@@ -381,11 +384,11 @@ class HistorySource:
         return True
 
     @staticmethod
-    def _store(context: UnitContext, rows: list[tuple[int, Row]], keep: set[int]) -> int:
-        """Store a batch of a file's rows (never the whole file at once); return how many."""
+    def _store(views: FileViews, rows: list[tuple[int, Row]], keep: set[int]) -> int:
+        """Hand a batch of a file's rows (never the whole file at once) to the store."""
         kept = [(u, row) for u, row in rows if u in keep]
         if kept:
-            context.store.add_views(kept)
+            views.add(kept)
         return len(kept)
 
 

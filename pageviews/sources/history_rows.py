@@ -84,6 +84,10 @@ class ExportReader:
         self._quoted = _Slot()
         self._csv = csv.reader(self._quoted)
         self._owners: dict[int, int] = {}
+        # A CSV file's cells repeat (its users, its courses): each read once (bounded).
+        self._cell_owners: dict[str, int | None] = {}
+        self._cell_contexts: dict[str, int | None] = {}
+        self._width = -1  # cells of a record the plan reads by position (the header's)
 
     def feed(self, chunk: bytes) -> Iterator[list[tuple[int, Row]]]:
         """Take the next bytes of the file; yield the rows they complete, in bounded batches."""
@@ -175,21 +179,46 @@ class ExportReader:
         }
 
     def _from_csv(self, record: str, batch: _Batch) -> None:
-        # Without quotes, a carriage return or a field past csv's limit, a record's cells
-        # are its comma-separated parts: what csv would find, at several times the cost.
-        plain = '"' not in record and "\r" not in record and len(record) <= self._field_limit
-        if plain:
-            cells = record.split(",")
-        else:
+        # Without a carriage return or a field past csv's limit, a record without quotes,
+        # or with one quoted cell, is split here: what csv would find, at several times
+        # the cost.
+        cells = None
+        if "\r" not in record and len(record) <= self._field_limit:
+            cells = _one_quoted(record) if '"' in record else record.split(",")
+        if cells is None:
             self._quoted.line = record
             cells = next(self._csv)
+        if len(cells) == self._width:
+            cells.append("")  # the cell of the fields the file has no column for
+            view_id, created, url, context_type, context, user, seconds, host, request = self._take(
+                cells
+            )
+            # As _keep reads these fields, an empty cell being null; the cells of the
+            # owner and the context remembered as read.
+            owner = self._cell_owners.get(user, _UNREAD)
+            if owner is _UNREAD:
+                owner = _remember(self._cell_owners, user, self._owner_of(_integer(user or None)))
+            if owner == _FOREIGN:
+                return
+            course = self._cell_contexts.get(context, _UNREAD)
+            if course is _UNREAD:
+                course = _remember(self._cell_contexts, context, _local(_integer(context or None)))
+            if not url and request:
+                url = f"https://{host}{request}" if host else request
+            try:
+                seconds = float(seconds) if seconds else None
+            except ValueError:
+                seconds = None
+            row = file_row(
+                view_id or None, created or None, url or None, context_type or None, course,
+                seconds, self.start, self.end,
+            )  # fmt: skip
+            self._add(owner, row, batch)
+            return
         if self._header is None:
             self._header = [name.strip().lower() for name in cells]
             self._take = _plan(self._header)
-            return
-        if self._take is not None and len(cells) == len(self._header):
-            cells.append("")  # the cell of the fields the file has no column for
-            self._keep([cell or None for cell in self._take(cells)], batch)
+            self._width = -1 if self._take is None else len(self._header)
             return
         raw = {k: v for k, v in zip(self._header, cells, strict=False) if v != ""}
         self._keep([_pick(raw, names) for names in _ALIASES.values()], batch)
@@ -212,9 +241,7 @@ class ExportReader:
         None when the row names nobody and the file is not one user's.
         """
         view_id, created, url, context_type, context, user, seconds, host, request = fields
-        user = _integer(user)
-        # Files name users by global id; the query named them as the roster gave them.
-        owner = self._only if user is None else self._owner(user)
+        owner = self._owner_of(_integer(user))
         context = _integer(context)
         if url is None and request is not None:
             url = f"https://{host}{request}" if host else request
@@ -224,24 +251,27 @@ class ExportReader:
             seconds = None
         if owner == _FOREIGN:
             return
+        view_id = None if view_id is None else str(view_id)
+        row = file_row(
+            view_id, created, url, context_type, _local(context), seconds, self.start, self.end
+        )
+        self._add(owner, row, batch)
+
+    @staticmethod
+    def _add(owner: int | None, row: Row | int, batch: _Batch) -> None:
+        """Keep ``owner``'s (not ``_FOREIGN``) row in ``batch``, or count it refused."""
         kept = batch.get(owner)
         if kept is None:
             kept = batch[owner] = ([], [0])
-        # Ids in the files are global (shard * 10**13 + local): a course compares locally.
-        row = file_row(
-            None if view_id is None else str(view_id),
-            created,
-            url,
-            context_type,
-            None if context is None else local_id(context),
-            seconds,
-            self.start,
-            self.end,
-        )
         if type(row) is tuple:
             kept[0].append(row)
         elif row == UNUSABLE:
             kept[1][0] += 1
+
+    def _owner_of(self, user: int | None) -> int | None:
+        """Whose the rows naming ``user`` are (see :meth:`_keep`)."""
+        # Files name users by global id; the query named them as the roster gave them.
+        return self._only if user is None else self._owner(user)
 
     def _owner(self, user: int) -> int:
         owner = self._owners.get(user)
@@ -291,6 +321,37 @@ def _plan(header: list[str]) -> Any:
             return None
         at += columns or [len(header)]
     return itemgetter(*at)
+
+
+_UNREAD: Final[Any] = object()  # a cell not read yet
+
+
+def _one_quoted(record: str) -> list[str] | None:
+    """The cells of a record whose one quoted cell is the whole of its cell (a user agent
+    or an address with commas), as csv reads them; None for any other record."""
+    if record.count('"') != 2:
+        return None
+    head, quoted, tail = record.split('"')
+    if (head and head[-1] != ",") or (tail and tail[0] != ","):
+        return None  # text beside the quotes in the cell: csv's rules, csv's reading
+    cells = head.split(",")
+    cells[-1] = quoted  # the quoted cell, where the split found it empty
+    if tail:
+        cells += tail[1:].split(",")
+    return cells
+
+
+def _remember(cells: dict[str, int | None], cell: str, value: int | None) -> int | None:
+    """``value``, remembered as what ``cell`` reads as (a bounded number of cells)."""
+    if len(cells) >= OWNERS_REMEMBERED:
+        cells.clear()
+    cells[cell] = value
+    return value
+
+
+def _local(context: int | None) -> int | None:
+    # Ids in the files are global (shard * 10**13 + local): a course compares locally.
+    return None if context is None else local_id(context)
 
 
 def _pick(raw: dict[str, Any], names: tuple[str, ...]) -> Any:

@@ -14,10 +14,12 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
+from .fileviews import FileViews, PartsAsTheyCome
 from .pgreads import ReadAhead
 from .pgwriter import BesidePages
 from .rows import Enrollment, ReportRow
@@ -73,6 +75,11 @@ class Batched(Runs, Views, BesidePages):
         folded = [(user_id, kind, last) for (user_id, kind), last in newest.items()]
         with self.beside_pages(), self._tx():
             self._db.execute(_ENROLLMENTS, (run_id, course_id, orjson.dumps(folded).decode()))
+
+    @contextmanager
+    def file_views(self) -> Iterator[FileViews]:
+        """Where one export file's views go: each part stored as it comes, in one statement."""
+        yield PartsAsTheyCome(self)
 
     def roster(self, run_id: int, course_id: int) -> list[tuple[int, str]]:
         """A course's roster users and their names, by user id; the reports read them next."""

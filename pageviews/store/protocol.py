@@ -10,10 +10,12 @@ invariants are stated in the SQLite module of the same name.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from ..coverage import Covered, Interval
 from ..outcomes import Outcome, QueryState, UnitState
+from .fileviews import FileViews
 from .rows import (
     CourseRead,
     Enrollment,
@@ -167,6 +169,10 @@ class ViewStore(Protocol):
 
     def add_views(self, rows: list[tuple[int, Row]]) -> None:
         """Store views of several users as they stream in (a part of an export file)."""
+
+    def file_views(self) -> AbstractContextManager[FileViews]:
+        """Where one export file's views go as it streams in: all of them are stored once
+        the block ends, none of those not yet stored if it raises (the file is read again)."""
 
     def user_rows(self, user_id: int, course_id: int, start: str, end: str) -> Iterator[ReportRow]:
         """One user's views of a course in ``[start, end]``, by (time, id), each id once."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from .fileviews import StagedViews
 from .queries import Queries
 from .runs import Runs
 from .upkeep import Upkeep
 
 
-class SqliteStore(Queries, Runs, Upkeep):
+class SqliteStore(StagedViews, Queries, Runs, Upkeep):
     """The SQLite store (WAL) behind harvests, resume and offline reports.
 
     Each family (runs, units, coverage, views, history queries, upkeep) is a class

@@ -81,6 +81,10 @@ class Views(Connection):
     def _insert(self, user_id: int, rows: list[Row]) -> None:
         """Store one user's views and the shapes among them the store may not hold."""
         self._write_views(user_id, rows)
+        self._add_shapes(rows)
+
+    def _add_shapes(self, rows: list[Row]) -> None:
+        """Store the shapes of ``rows`` the store may not hold."""
         new = set(map(_SHAPE_OF, rows)).difference(self._shapes)
         if new:
             fields = dict(zip(map(_SHAPE_OF, rows), map(_FIELDS_OF, rows), strict=True))
