@@ -126,7 +126,9 @@ async def _serve(fake: FakeCanvas, request: web.Request, note: _Note) -> web.Str
     config = fake.config
     if config.html_everywhere:
         await _delay(fake)
-        return await _send(request, replies.Reply(200, replies.LOGIN_PAGE, replies.HTML), note)
+        return await _send(
+            fake, request, replies.Reply(200, replies.LOGIN_PAGE, replies.HTML), note
+        )
     token = _token(request)
     note.user_id = page_views_user(fake.world, request.path, fake.world.token_user(token or ""))
     if note.user_id is not None and (held := fake.held) is not None:
@@ -135,7 +137,7 @@ async def _serve(fake: FakeCanvas, request: web.Request, note: _Note) -> web.Str
     if token is None or throttle is None:
         await _delay(fake)
         reply = await _respond(fake, request, token, note)
-        return await _send(request, reply, note)
+        return await _send(fake, request, reply, note)
     bucket = fake.buckets.setdefault(token, LeakyBucket())
     if not bucket.reserve(throttle, fake.clock()):
         # The refused request still settles: its charge is refunded, its own cost stays.
@@ -147,7 +149,7 @@ async def _serve(fake: FakeCanvas, request: web.Request, note: _Note) -> web.Str
         if throttle.retry_after:
             reply.headers["Retry-After"] = str(bucket.wait(throttle))
         await _delay(fake)
-        return await _send(request, reply, note)
+        return await _send(fake, request, reply, note)
     try:
         await _delay(fake)
         reply = await _respond(fake, request, token, note)
@@ -160,7 +162,7 @@ async def _serve(fake: FakeCanvas, request: web.Request, note: _Note) -> web.Str
     if note.fault not in _THROTTLE_FAULTS:
         reply.headers["X-Request-Cost"] = _number(cost)
         reply.headers["X-Rate-Limit-Remaining"] = _number(bucket.remaining(throttle))
-    return await _send(request, reply, note)
+    return await _send(fake, request, reply, note)
 
 
 async def _respond(fake: FakeCanvas, request: web.Request, token: str | None, note: _Note) -> Reply:
@@ -220,10 +222,12 @@ async def _respond(fake: FakeCanvas, request: web.Request, token: str | None, no
     return reply
 
 
-async def _send(request: web.Request, reply: Reply, note: _Note) -> web.StreamResponse:
+async def _send(
+    fake: FakeCanvas, request: web.Request, reply: Reply, note: _Note
+) -> web.StreamResponse:
     note.status = reply.status
     if reply.stream is not None:
-        return await _stream(request, reply)
+        return await _stream(fake, request, reply)
     body = reply.body
     if note.fault is FaultKind.TRUNCATED_JSON:
         body = truncate(body)
@@ -241,7 +245,7 @@ async def _send(request: web.Request, reply: Reply, note: _Note) -> web.StreamRe
     return response
 
 
-async def _stream(request: web.Request, reply: Reply) -> web.StreamResponse:
+async def _stream(fake: FakeCanvas, request: web.Request, reply: Reply) -> web.StreamResponse:
     """Write a streamed body chunk by chunk (chunked transfer, no Content-Length)."""
     response = web.StreamResponse(status=reply.status, headers=reply.all_headers())
     response.content_type = reply.content_type
@@ -258,6 +262,7 @@ async def _stream(request: web.Request, reply: Reply) -> web.StreamResponse:
             request.transport.abort()
             return response
         if how == "stall":
+            fake.stall_began()
             await anyio.sleep_forever()  # until the fake shuts down and cancels it
     await response.write_eof()
     return response

@@ -36,6 +36,7 @@ class FakeCanvas:
         self.buckets: dict[str, LeakyBucket] = {}
         self.fault_counts: dict[str, int] = {}
         self.in_flight = 0
+        self.stalled = 0  # responses cut short that send nothing more (HistoryConfig.cut_results)
         # History export jobs (docs/canvas.md#history-api): state, not observations, so kept by
         # resets.
         self.history_jobs = JobBoard(world.spec.seed)
@@ -58,11 +59,19 @@ class FakeCanvas:
         """Log a finished request and wake whoever waits on the log."""
         self.requests.append(record)
         self.stats.add(record)
+        self._wake()
+
+    def stall_began(self) -> None:
+        """Count a response that will send nothing more, and wake whoever waits."""
+        self.stalled += 1
+        self._wake()
+
+    def _wake(self) -> None:
         self._recorded.set()
         self._recorded = anyio.Event()
 
     async def wait_until(self, condition: Callable[[FakeCanvas], bool]) -> None:
-        """Return once ``condition(self)`` holds, checking after every request."""
+        """Return once ``condition(self)`` holds, checking after every request (and stall)."""
         while not condition(self):
             await self._recorded.wait()
 
