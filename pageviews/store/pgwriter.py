@@ -1,15 +1,17 @@
 """A page in flight: PostgreSQL stores one page while the harvest goes on to the next.
 
 Invariants:
-- At most one page is in flight, on a connection of its own, as one autocommit
-  statement (:mod:`.pgpage`'s function): stored whole or not at all.
-- The store waits for it (:meth:`InFlight.settle`) before it does anything else, so
+- A page in flight is one autocommit statement (:mod:`.pgpage`'s function) on a
+  connection of its own: stored whole or not at all. The store keeps a few in flight
+  (``PAGES_IN_FLIGHT``), never two of one unit; the store's write lock, taken
+  first, orders them.
+- The store waits for them (:meth:`InFlight.settle`) before it does anything else, so
   every call sees the writes made before it, in their order, as if each had waited;
   but for calls that neither read nor write what a page writes (views, shapes,
   coverage, a unit's row), made :meth:`BesidePages.beside_pages`: planning users,
   recording rosters. Its failure surfaces at the next call that waits, a StateError
   naming the store.
-- A SIGKILL may catch one page in flight: it is then stored whole or not at all, and
+- A SIGKILL may catch pages in flight: each is then stored whole or not at all, and
   a resume reads it again from its unit's stored link, as a page whose request was
   in flight.
 """
@@ -39,6 +41,11 @@ class InFlight(Generic[Page]):
         self.connection = connection
         connection.execute(f"PREPARE {_NAME.decode()} AS {CALL}")
         self._page: Page | None = None  # what the call in flight stores, for its answer
+
+    @property
+    def page(self) -> Page | None:
+        """The page whose call is in flight, if any."""
+        return self._page
 
     def send(self, arguments: Sequence[object], page: Page) -> None:
         """Send the call of a page (the one before must be settled) and return at once."""

@@ -20,6 +20,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -167,6 +168,10 @@ _WRITES_KEY: Final = "SELECT hashtextextended(coalesce(current_schema(), '') || 
 _UPSERT_VIEWS: Final = pgpage.UPSERT_VIEWS.format(user="%s", views="%s::jsonb")
 
 
+#: Pages stored while the harvest goes on, each on a connection of its own. With one,
+#: a page sent just after another (replies come in bursts) waited for its round trip;
+#: the store's write lock keeps them in the order they were sent.
+PAGES_IN_FLIGHT: Final = 2
 #: A page in flight, as save_page was given it, and the new shapes it stores.
 _Page = tuple[int, Unit, list[Row], str | None, tuple[str | None, bool], int, list[int]]
 
@@ -220,10 +225,10 @@ class PostgresStore(Batched, Planning, Queries, Runs, Upkeep):
     """The PostgreSQL store: one database shared by runs on any number of hosts."""
 
     _writes = 0  # the key of the write transactions' lock, read from the database
-    #: The connection a page goes out on while the harvest goes on (:mod:`.pgwriter`).
-    _inflight: InFlight[_Page] | None = None
 
     def __init__(self, dsn: str, origin: str | None) -> None:
+        self._writers: list[InFlight[_Page]] = []
+        self._sent: deque[InFlight[_Page]] = deque()  # writers with a page, oldest first
         self.path = display(dsn)
         self._errors = (driver().Error,)
         self._shapes = set()
@@ -239,16 +244,22 @@ class PostgresStore(Batched, Planning, Queries, Runs, Upkeep):
             with self._failing("open"):
                 self._create(origin)
             self._check_meta(origin)
-            writer = connect(dsn)
         except BaseException:
             connection.close()  # a store refused is never left open
             raise
         try:
-            writer.execute("SET synchronous_commit = off")
-            with self._failing("open"):
-                self._inflight = InFlight(writer)
+            for _ in range(PAGES_IN_FLIGHT):
+                writer = connect(dsn)
+                try:
+                    writer.execute("SET synchronous_commit = off")
+                    with self._failing("open"):
+                        self._writers.append(InFlight(writer))
+                except BaseException:
+                    writer.close()
+                    raise
         except BaseException:
-            writer.close()
+            for each in self._writers:
+                each.connection.close()
             connection.close()
             raise
 
@@ -300,19 +311,22 @@ class PostgresStore(Batched, Planning, Queries, Runs, Upkeep):
             with self._failing("write"):
                 pass
         finally:
-            if self._inflight is not None:
-                self._inflight.connection.close()
+            for writer in self._writers:
+                writer.connection.close()
             self._pg.connection.close()
 
     @contextmanager
-    def _failing(self, doing: str) -> Iterator[None]:
-        # Every call goes through here first: the page in flight is stored before it,
-        # unless the call does not touch what a page writes.
-        if self._inflight is not None and not self._beside:
-            with super()._failing("write"):
-                settled = self._inflight.settle()
-            if settled is not None:
-                self._settled(*settled)
+    def _failing(self, doing: str, *, keep: int = 0) -> Iterator[None]:
+        # Every call goes through here first: the pages in flight are stored before it
+        # (all but ``keep`` of them, oldest first), unless the call does not touch what a
+        # page writes.
+        if not self._beside:
+            while len(self._sent) > keep:
+                writer = self._sent.popleft()
+                with super()._failing("write"):
+                    settled = writer.settle()
+                if settled is not None:
+                    self._settled(*settled)
         with super()._failing(doing):
             yield
 
@@ -363,14 +377,19 @@ class PostgresStore(Batched, Planning, Queries, Runs, Upkeep):
     ) -> None:
         """Store a page of a unit as the table families do, in one statement.
 
-        The statement is stored while the harvest goes on; every later call waits for it
+        The statement is stored while the harvest goes on (PAGES_IN_FLIGHT at most, each
+        on a connection of its own); every later call but the next pages waits for it
         first. A unit that refused views ends on the general path, which words why.
         """
-        with self._failing("write"):
-            assert self._inflight is not None
+        # A unit's pages go in order: its refused views and its end are read by its last.
+        same_unit = any(w.page is not None and w.page[1].unit_id == unit.unit_id
+                        for w in self._sent)  # fmt: skip
+        with self._failing("write", keep=0 if same_unit else PAGES_IN_FLIGHT - 1):
+            writer = next(w for w in self._writers if w not in self._sent)
             self._ahead.forget()
             new = {row[5]: row[7] for row in rows if row[5] not in self._shapes}
-            self._inflight.send(
+            self._sent.append(writer)
+            writer.send(
                 (
                     self._writes, run_id, unit.unit_id, unit.user_id, pgpage.views(rows),
                     pgpage.shapes(new), next_url, order[0], int(order[1]), refused,
